@@ -1,0 +1,463 @@
+"""Wire format: OVO-compatible primitives, JSON and msgpack, backports.
+
+Encoding is native msgspec work: an object becomes its envelope Struct (name,
+namespace, version, the field Struct, changes) through ``enc_hook``. Decoding
+goes straight into the generated envelope types, so the values are validated in
+C and an error names the path of the bad value; envelopes become objects only
+at the top level, children on first access.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from . import versions
+from .base import NullableType, VersionedObject
+from .exceptions import (
+    BackportError,
+    DeserializationError,
+    IncompatibleObjectVersion,
+    InvalidTargetVersion,
+    ObjectDeclarationError,
+    ObjectError,
+    UnsupportedObjectError,
+)
+from .fields import FieldSpec
+from .registry import Registry
+from .schema import current_envelope
+from .types import (
+    IP_WIRE_TYPES,
+    DictType,
+    FieldType,
+    ListType,
+    ObjectType,
+    decode_ip,
+    from_annotation,
+)
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+"""Largest encoded message accepted by the decoders unless told otherwise."""
+
+_IP_TYPES = (
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+)
+
+
+def enc_hook(value: Any) -> Any:
+    """msgspec hook: objects become envelopes, addresses become strings."""
+    if isinstance(value, VersionedObject):
+        cls = type(value)
+        if value._changed or value._dirty:
+            changed = value.obj_what_changed()
+            changes: Any = sorted(changed) if changed else UNSET
+        else:
+            changes = UNSET
+        return cls._obj_envelope_cls(
+            cls.obj_name(), cls.OBJ_PROJECT_NAMESPACE, cls.VERSION, value._data, changes
+        )
+    if isinstance(value, _IP_TYPES):
+        return str(value)
+    raise NotImplementedError(f"cannot encode a `{type(value).__name__}`")
+
+
+def dec_hook(tp: Any, value: Any) -> Any:
+    """msgspec hook for the types msgspec does not know (IP addresses and networks)."""
+    if tp in IP_WIRE_TYPES:
+        if not isinstance(value, str):
+            raise ValueError(f"Expected `str` holding an address, got `{type(value).__name__}`")
+        return decode_ip(tp, value)
+    raise NotImplementedError(f"cannot decode a `{tp!r}`")
+
+
+_json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)
+_msgpack_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+_AT = re.compile(r"^(.*) - at `(\$.*)`$", re.S)
+
+
+def _translate(exc: msgspec.ValidationError) -> DeserializationError:
+    message = str(exc)
+    match = _AT.match(message)
+    if match:
+        return DeserializationError(match.group(1), match.group(2))
+    return DeserializationError(message)
+
+
+def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str = "$") -> None:
+    """Raise IncompatibleObjectVersion for the first object in ``primitive`` that is too new.
+
+    Called when a typed decode failed: a newer peer's object can fail on fields or
+    values we do not know before its version is looked at.
+    """
+    stack: list[tuple[Any, str]] = [(primitive, path)]
+    name_key, ns_key, ver_key = f"{sns}.name", f"{sns}.namespace", f"{sns}.version"
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            name, ns, ver = value.get(name_key), value.get(ns_key), value.get(ver_key)
+            if isinstance(name, str) and isinstance(ns, str) and versions.is_valid(ver):
+                try:
+                    registry.lookup(ns, name, ver)
+                except IncompatibleObjectVersion as exc:
+                    raise IncompatibleObjectVersion(exc.objname, exc.objver, exc.supported) from None
+                except UnsupportedObjectError:
+                    pass
+            stack.extend((v, f"{where}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _guarded_convert(primitive: Any, wire: Any, registry: Registry, sns: str) -> Any:
+    try:
+        return msgspec.convert(primitive, wire, dec_hook=dec_hook)
+    except msgspec.ValidationError as exc:
+        _diagnose_versions(primitive, registry, sns)
+        raise _translate(exc) from None
+    except RecursionError:
+        raise DeserializationError("input is too deeply nested") from None
+
+
+# --- primitives -----------------------------------------------------------------------
+
+
+def to_primitive(
+    obj: VersionedObject,
+    target_version: str | None = None,
+    manifest: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    primitive: dict[str, Any] = msgspec.to_builtins(obj, enc_hook=enc_hook)
+    cls = type(obj)
+    if target_version is None and manifest:
+        target_version = manifest.get(cls.obj_name())
+    if (target_version is not None and target_version != cls.VERSION) or manifest:
+        backport_primitive(
+            primitive, cls, target_version or cls.VERSION, manifest or {}, cls.OBJ_SERIAL_NAMESPACE
+        )
+    return primitive
+
+
+def from_primitive(
+    primitive: Any,
+    context: Any = None,
+    registry: Registry | None = None,
+    expect: type[VersionedObject] = VersionedObject,
+) -> Any:
+    """Load an object primitive, looking its class up by the name it carries."""
+    registry = registry or expect.OBJ_REGISTRY
+    sns = expect.OBJ_SERIAL_NAMESPACE
+    if not isinstance(primitive, dict):
+        raise DeserializationError(
+            f"Expected an object primitive (`dict`), got `{type(primitive).__name__}`"
+        )
+    name = primitive.get(f"{sns}.name")
+    namespace = primitive.get(f"{sns}.namespace")
+    version = primitive.get(f"{sns}.version")
+    for key, value in (("name", name), ("namespace", namespace), ("version", version)):
+        if not isinstance(value, str):
+            raise DeserializationError(
+                f"Object primitive has no string `{sns}.{key}`", f"$.{sns}.{key}"
+            )
+    assert isinstance(name, str) and isinstance(namespace, str) and isinstance(version, str)
+    if not versions.is_valid(version):
+        raise DeserializationError(f"Invalid object version {version!r}", f"$.{sns}.version")
+    try:
+        cls = registry.lookup(namespace, name, version)
+    except UnsupportedObjectError as exc:
+        raise UnsupportedObjectError(exc.reason, "$") from None
+    if not issubclass(cls, expect):
+        raise UnsupportedObjectError(
+            f"Expected a `{expect.obj_name()}` object, got `{name}`", f"$.{sns}.name"
+        )
+    envelope = _guarded_convert(primitive, current_envelope(cls), registry, sns)
+    return cls._obj_from_envelope(envelope, context)
+
+
+def deserialize_entity(
+    value: Any,
+    context: Any = None,
+    registry: Registry | None = None,
+    base: type[VersionedObject] = VersionedObject,
+) -> Any:
+    """Turn every object primitive inside a plain value (lists, dicts) back into objects."""
+    key = f"{base.OBJ_SERIAL_NAMESPACE}.name"
+    if isinstance(value, dict):
+        if key in value:
+            return from_primitive(value, context, registry, base)
+        return {k: deserialize_entity(v, context, registry, base) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [deserialize_entity(v, context, registry, base) for v in value]
+    return value
+
+
+def serialize_entity(value: Any) -> Any:
+    """Turn objects inside a value into primitives (sets and tuples become lists)."""
+    return msgspec.to_builtins(value, enc_hook=enc_hook)
+
+
+# --- backports -------------------------------------------------------------------------
+
+
+def backport_primitive(
+    primitive: dict[str, Any],
+    cls: type[VersionedObject],
+    target: str,
+    manifest: Mapping[str, str],
+    sns: str,
+    path: str = "$",
+) -> None:
+    """Rewrite ``primitive`` (in place) as ``cls`` at ``target``, children per ``manifest``.
+
+    Fields added after the target are dropped, enum values the target did not know
+    are refused, ``@backport`` hooks run for the versions crossed, and every child
+    object goes to the version the manifest names (children it does not name stay).
+    """
+    ver_key, data_key, changes_key = f"{sns}.version", f"{sns}.data", f"{sns}.changes"
+    try:
+        current = versions.parse(primitive[ver_key])
+        wanted = versions.parse(target)
+    except ObjectDeclarationError as exc:
+        raise InvalidTargetVersion(f"{cls.obj_name()}: {exc}") from None
+    if wanted > current:
+        raise InvalidTargetVersion(
+            f"cannot backport {cls.obj_name()} {primitive[ver_key]} to newer version {target}"
+        )
+    if wanted[0] != current[0]:
+        raise InvalidTargetVersion(
+            f"cannot backport {cls.obj_name()} {primitive[ver_key]} to {target}: "
+            "different major version"
+        )
+    data: dict[str, Any] = primitive[data_key]
+    if wanted < current:
+        for hook_version, attr in cls._obj_backport_hooks:
+            if hook_version > wanted:
+                getattr(cls, attr)(data, target)
+        dropped = []
+        for fname, spec in cls._obj_fields.items():
+            if not spec.exists_at(wanted):
+                if data.pop(fname, UNSET) is not UNSET:
+                    dropped.append(fname)
+            elif spec.values_added and fname in data:
+                _check_enum_values(cls, spec, data[fname], wanted, f"{path}.{data_key}.{fname}")
+        primitive[ver_key] = target
+        changes = primitive.get(changes_key)
+        if changes:
+            kept = [c for c in changes if c in data]
+            if kept:
+                primitive[changes_key] = kept
+            else:
+                del primitive[changes_key]
+    for fname in cls._obj_object_fields:
+        value = data.get(fname)
+        if value is not None:
+            spec = cls._obj_fields[fname]
+            _backport_children(
+                value, spec.type, manifest, sns, cls.OBJ_REGISTRY, f"{path}.{data_key}.{fname}"
+            )
+
+
+def _backport_children(
+    value: Any,
+    ftype: FieldType,
+    manifest: Mapping[str, str],
+    sns: str,
+    registry: Registry,
+    path: str,
+) -> None:
+    if value is None:
+        return
+    if isinstance(ftype, NullableType):
+        ftype = ftype.inner
+    if isinstance(ftype, ObjectType):
+        child_name = value[f"{sns}.name"]
+        child_target = manifest.get(child_name)
+        child_cls = registry.lookup(ftype.cls.OBJ_PROJECT_NAMESPACE, child_name, value[f"{sns}.version"])
+        backport_primitive(
+            value, child_cls, child_target or value[f"{sns}.version"], manifest, sns, path
+        )
+    elif isinstance(ftype, ListType):
+        for i, item in enumerate(value):
+            _backport_children(item, ftype.item, manifest, sns, registry, f"{path}[{i}]")
+    elif isinstance(ftype, DictType):
+        for k, item in value.items():
+            _backport_children(item, ftype.value, manifest, sns, registry, f"{path}.{k}")
+
+
+def _check_enum_values(
+    cls: type[VersionedObject], spec: FieldSpec, value: Any, version: versions.Version, path: str
+) -> None:
+    allowed = spec.values_at(version)
+    assert allowed is not None
+    if isinstance(value, list):
+        values = value
+    elif isinstance(value, dict):
+        values = list(value.values())
+    else:
+        values = [value]
+    for v in values:
+        if v is not None and v not in allowed:
+            raise BackportError(
+                f"{cls.obj_name()}.{spec.name} = {v!r} cannot be sent as "
+                f"{cls.obj_name()} {versions.fmt(version)}: the value was added in "
+                f"{spec.value_added_in(v)} - at {path}"
+            )
+
+
+def backport(
+    primitive: dict[str, Any],
+    manifest: Mapping[str, str],
+    registry: Registry | None = None,
+    base: type[VersionedObject] = VersionedObject,
+) -> dict[str, Any]:
+    """Backport an object primitive to the versions of ``manifest``.
+
+    This is what a conductor's ``object_backport_versions`` does for an older peer:
+    load the primitive with this process's (newer) classes, then write it out at
+    the versions the peer understands.
+    """
+    obj = from_primitive(primitive, registry=registry, expect=base)
+    return to_primitive(obj, manifest.get(obj.obj_name()), manifest)
+
+
+# --- JSON and msgpack --------------------------------------------------------------------
+
+
+def encode_json(value: Any) -> bytes:
+    """Encode objects (or lists/dicts of them) as OVO-compatible JSON."""
+    return _json_encoder.encode(value)
+
+
+def to_json(
+    obj: VersionedObject,
+    target_version: str | None = None,
+    manifest: Mapping[str, str] | None = None,
+) -> bytes:
+    if target_version is None and not manifest:
+        return _json_encoder.encode(obj)
+    return msgspec.json.encode(to_primitive(obj, target_version, manifest))
+
+
+def encode_msgpack(value: Any) -> bytes:
+    return _msgpack_encoder.encode(value)
+
+
+class _TypedDecoder:
+    """A cached decoder for one target annotation (``Instance``, ``list[Instance]``...)."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        if isinstance(target, type) and issubclass(target, VersionedObject):
+            self.ftype: FieldType = ObjectType(target)
+            self.base: type[VersionedObject] = target
+        else:
+            self.ftype = from_annotation(target, "decode target")
+            classes = list(self.ftype.object_classes())
+            self.base = classes[0] if classes else VersionedObject
+        wire = self.ftype.wire(current_envelope)
+        self.json = msgspec.json.Decoder(wire, dec_hook=dec_hook)
+        self.msgpack = msgspec.msgpack.Decoder(wire, dec_hook=dec_hook)
+
+    def materialize(self, value: Any, context: Any) -> Any:
+        return _materialize(value, self.ftype, context)
+
+
+def _materialize(value: Any, ftype: FieldType, context: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(ftype, NullableType):
+        ftype = ftype.inner
+    if isinstance(ftype, ObjectType):
+        return value._obj_cls._obj_from_envelope(value, context)
+    if isinstance(ftype, ListType) and ftype.item.has_objects:
+        item = ftype.item
+        return [_materialize(v, item, context) for v in value]
+    if isinstance(ftype, DictType) and ftype.value.has_objects:
+        item = ftype.value
+        return {k: _materialize(v, item, context) for k, v in value.items()}
+    return value
+
+
+_decoders: dict[Any, _TypedDecoder] = {}
+_decoders_lock = threading.Lock()
+
+
+def _decoder_for(target: Any) -> _TypedDecoder:
+    try:
+        return _decoders[target]
+    except KeyError:
+        pass
+    except TypeError:
+        return _TypedDecoder(target)
+    with _decoders_lock:
+        decoder = _decoders.get(target)
+        if decoder is None:
+            decoder = _decoders[target] = _TypedDecoder(target)
+    return decoder
+
+
+def _decode(
+    data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: str
+) -> Any:
+    if len(data) > max_bytes:
+        raise DeserializationError(
+            f"message of {len(data)} bytes is larger than the limit of {max_bytes} bytes"
+        )
+    decoder = _decoder_for(target)
+    raw_decode = msgspec.json.decode if fmt == "json" else msgspec.msgpack.decode
+    try:
+        value = (decoder.json if fmt == "json" else decoder.msgpack).decode(data)
+    except msgspec.ValidationError as exc:
+        try:
+            raw = raw_decode(data)
+        except (msgspec.DecodeError, RecursionError):
+            raw = None
+        _diagnose_versions(raw, decoder.base.OBJ_REGISTRY, decoder.base.OBJ_SERIAL_NAMESPACE)
+        raise _translate(exc) from None
+    except msgspec.DecodeError as exc:
+        raise DeserializationError(f"malformed {fmt}: {exc}") from None
+    except RecursionError:
+        raise DeserializationError("input is too deeply nested") from None
+    except ObjectError:
+        raise
+    return decoder.materialize(value, context)
+
+
+def decode_json(
+    data: bytes | str, target: Any, context: Any = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Any:
+    """Decode JSON into ``target`` (an object class, ``list[Cls]``, ``dict[str, Cls]``...)."""
+    return _decode(data, target, context, max_bytes, "json")
+
+
+def decode_msgpack(
+    data: bytes, target: Any, context: Any = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Any:
+    return _decode(data, target, context, max_bytes, "msgpack")
+
+
+# --- copies -----------------------------------------------------------------------------
+
+
+def clone(obj: VersionedObject) -> Any:
+    cls = type(obj)
+    envelope = msgspec.convert(
+        msgspec.to_builtins(obj, enc_hook=enc_hook), current_envelope(cls), dec_hook=dec_hook
+    )
+    return cls._obj_from_envelope(envelope, obj._context)
+
+
+def _rebuild(cls: type[VersionedObject], primitive: dict[str, Any]) -> Any:
+    """Unpickling: load the primitive with the class's registry and namespaces."""
+    return from_primitive(primitive, expect=cls)

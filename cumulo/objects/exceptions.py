@@ -1,0 +1,96 @@
+"""Exceptions raised by the versioned-object framework.
+
+Every error the framework raises derives from :class:`ObjectError`, and the ones
+about bad input say *where* the bad value was (a ``$.path`` into the primitive).
+"""
+
+from __future__ import annotations
+
+
+class ObjectError(Exception):
+    """Base class of every error raised by ``cumulo.objects``."""
+
+
+class ObjectDeclarationError(ObjectError, TypeError):
+    """A class declaration is wrong (bad annotation, bad history, bad version)."""
+
+
+class FieldNotSetError(ObjectError, AttributeError):
+    """A field was read before it was set (and it is not lazy-loadable)."""
+
+    def __init__(self, objname: str, field: str) -> None:
+        super().__init__(f"{objname}.{field} is not set")
+        self.objname = objname
+        self.field = field
+
+
+class FieldValueError(ObjectError, ValueError):
+    """A value does not fit the field it was assigned to."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{message} - at {where}")
+        self.where = where
+        self.reason = message
+
+
+class ReadOnlyFieldError(ObjectError, AttributeError):
+    """A read-only field was assigned a second, different value."""
+
+    def __init__(self, objname: str, field: str) -> None:
+        super().__init__(f"{objname}.{field} is read-only and already set")
+        self.objname = objname
+        self.field = field
+
+
+class LazyLoadError(ObjectError):
+    """``obj_load_attr`` did not set the field it was asked to load."""
+
+
+class DeserializationError(ObjectError, ValueError):
+    """A primitive or encoded message could not be turned into objects.
+
+    ``path`` points at the offending value, for example
+    ``$.versioned_object.data.flavor.versioned_object.data.vcpus``.
+    """
+
+    def __init__(self, reason: str, path: str = "$") -> None:
+        super().__init__(f"{reason} - at {path}")
+        self.reason = reason
+        self.path = path
+
+
+class UnsupportedObjectError(DeserializationError):
+    """The primitive names an object (or namespace) that is not registered here."""
+
+
+class IncompatibleObjectVersion(ObjectError):
+    """The primitive's version cannot be loaded by this process.
+
+    Raised when the major differs or the minor is newer than the newest registered
+    class. The receiver can ask a newer peer (the conductor) to backport.
+    """
+
+    def __init__(self, objname: str, objver: str, supported: str) -> None:
+        super().__init__(
+            f"version {objver} of {objname} is not supported here "
+            f"(newest compatible version known: {supported})"
+        )
+        self.objname = objname
+        self.objver = objver
+        self.supported = supported
+
+
+class InvalidTargetVersion(ObjectError, ValueError):
+    """A backport was asked for a version the object cannot be expressed at."""
+
+
+class BackportError(ObjectError, ValueError):
+    """A value cannot be represented at the requested (older) version."""
+
+
+class OrphanedObjectError(ObjectError):
+    """A remotable method was called on an object that has no context."""
+
+
+class ObjectActionError(ObjectError):
+    """An object method cannot do what was asked."""

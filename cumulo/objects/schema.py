@@ -1,0 +1,301 @@
+"""Building a class: resolved fields, and the msgspec types of its wire envelope.
+
+Two families of wire types are generated:
+
+- the *current* envelope of a class, used for every decode: lenient about older
+  versions of the same major (it fills in defaults of fields added since), and
+  refusing newer minors with :class:`IncompatibleObjectVersion`;
+- *historical* envelopes, one per (version, manifest): the exact shape an older
+  release reads, strict about unknown fields, enum values and the version string.
+  Tests load backported primitives into them.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from . import versions
+from .exceptions import IncompatibleObjectVersion, ObjectDeclarationError
+from .fields import FieldSpec
+from .types import from_annotation
+
+if TYPE_CHECKING:
+    from .base import VersionedObject
+
+_build_lock = threading.RLock()
+_building: set[type[Any]] = set()
+
+
+def _owner_classes(cls: type[VersionedObject]) -> list[type[Any]]:
+    return [c for c in reversed(cls.__mro__) if "_obj_own_infos" in c.__dict__]
+
+
+def _resolve(owner: type[Any], fname: str, annotation: Any) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    base: type[VersionedObject] = owner
+    module = sys.modules.get(owner.__module__)
+    globalns = dict(vars(module)) if module else {}
+    localns: dict[str, Any] = dict(base.OBJ_REGISTRY.names(base.OBJ_PROJECT_NAMESPACE))
+    localns[owner.__name__] = owner
+    try:
+        return eval(annotation, globalns, localns)
+    except Exception as exc:
+        raise ObjectDeclarationError(
+            f"{owner.__qualname__}.{fname}: cannot resolve annotation {annotation!r}: {exc}"
+        ) from None
+
+
+def build_class(cls: type[VersionedObject]) -> None:
+    from .base import FieldDescriptor
+
+    with _build_lock:
+        if cls.__dict__.get("_obj_built"):
+            return
+        if cls in _building:
+            raise ObjectDeclarationError(
+                f"{cls.obj_name()} contains itself (directly or through other objects); "
+                "recursive object graphs are not supported"
+            )
+        _building.add(cls)
+        try:
+            _build(cls, FieldDescriptor)
+        finally:
+            _building.discard(cls)
+
+
+def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
+    name = cls.obj_name()
+    if not versions.is_valid(cls.VERSION):
+        raise ObjectDeclarationError(f"{name}.VERSION {cls.VERSION!r} is not 'X.Y'")
+    current = versions.parse(cls.VERSION)
+    first = f"{current[0]}.0"
+
+    all_specs: dict[str, FieldSpec] = {}
+    for owner in _owner_classes(cls):
+        annotations = owner.__dict__.get("__annotations__", {})
+        for fname, info in owner.__dict__["_obj_own_infos"].items():
+            annotation = _resolve(owner, fname, annotations[fname])
+            ftype = from_annotation(annotation, f"{name}.{fname}")
+            spec = FieldSpec(fname, ftype, info, first)
+            _check_history(name, spec, current)
+            all_specs[fname] = spec
+
+    fields = {n: s for n, s in all_specs.items() if s.exists_at(current)}
+    for fname, spec in all_specs.items():
+        if fname not in fields and isinstance(cls.__dict__.get(fname), descriptor_cls):
+            delattr(cls, fname)  # removed in an earlier major: no attribute any more
+        desc = getattr(cls, fname, None)
+        if isinstance(desc, descriptor_cls):
+            desc.spec = spec
+            desc.adopt = spec.type.mutable_container or spec.type.has_objects
+
+    cls._obj_all_fields = all_specs  # type: ignore[attr-defined]
+    cls._obj_fields = fields
+    cls._obj_object_fields = tuple(n for n, s in fields.items() if s.type.has_objects)
+    cls._obj_defaults = tuple(s for s in fields.values() if s.has_default)
+    cls._obj_backport_hooks = _collect_backport_hooks(cls)
+    cls._obj_remotables = _collect_remotables(cls)
+
+    data_fields = [
+        (n, s.type.wire(current_envelope) | UnsetType, UNSET) for n, s in fields.items()
+    ]
+    data_cls = msgspec.defstruct(
+        f"{name}Data",
+        data_fields,
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=cls.__module__,
+    )
+    cls._obj_data_cls = data_cls
+    cls._obj_envelope_cls = _envelope_struct(cls, data_cls, _current_post_init(cls, fields))
+    cls._obj_built = True
+
+
+def _check_history(name: str, spec: FieldSpec, current: versions.Version) -> None:
+    where = f"{name}.{spec.name}"
+    if spec.added_v > current:
+        raise ObjectDeclarationError(
+            f"{where}: added={spec.added!r} is newer than {name}.VERSION {versions.fmt(current)}"
+        )
+    if spec.removed_v is not None:
+        if spec.removed_v <= spec.added_v:
+            raise ObjectDeclarationError(f"{where}: removed={spec.removed!r} is not after added")
+        if spec.removed_v[1] != 0:
+            raise ObjectDeclarationError(
+                f"{where}: removed={spec.removed!r}; fields are only removed by a major bump (X.0)"
+            )
+    if spec.values_added:
+        enum_t = spec.type.enum()
+        if enum_t is None:
+            raise ObjectDeclarationError(f"{where}: values_added given for a non-enum field")
+        for ver, vals in spec.values_added.items():
+            v = versions.parse(ver)
+            if v > current or v <= spec.added_v:
+                raise ObjectDeclarationError(
+                    f"{where}: values_added version {ver} must be after the field's "
+                    f"version {spec.added} and not after {versions.fmt(current)}"
+                )
+            unknown = [x for x in vals if x not in enum_t.values]
+            if unknown:
+                raise ObjectDeclarationError(f"{where}: values_added lists unknown values {unknown}")
+
+
+def _collect_backport_hooks(cls: type[Any]) -> tuple[tuple[versions.Version, str], ...]:
+    hooks: dict[str, versions.Version] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in klass.__dict__.items():
+            func = getattr(value, "__func__", value)
+            ver = getattr(func, "_obj_backport_from", None)
+            if ver is not None:
+                hooks[attr] = versions.parse(ver)
+    if any(v > versions.parse(cls.VERSION) for v in hooks.values()):
+        raise ObjectDeclarationError(f"{cls.obj_name()}: a @backport hook is newer than VERSION")
+    # newest first: a 1.3 -> 1.0 backport runs the 1.3 hook, then 1.2, then 1.1
+    return tuple(sorted(((v, a) for a, v in hooks.items()), reverse=True))
+
+
+def _collect_remotables(cls: type[Any]) -> dict[str, Callable[..., Any]]:
+    found: dict[str, Callable[..., Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in klass.__dict__.items():
+            func = getattr(value, "__func__", value)
+            original = getattr(func, "_obj_remotable_original", None)
+            if original is not None:
+                found[attr] = func
+    return dict(sorted(found.items()))
+
+
+def _envelope_struct(
+    cls: type[VersionedObject], data_cls: Any, post_init: Callable[[Any], None], tag: str = ""
+) -> type[msgspec.Struct]:
+    ns = cls.OBJ_SERIAL_NAMESPACE
+    return msgspec.defstruct(
+        f"{cls.obj_name()}Envelope{tag}",
+        [
+            ("name", str),
+            ("namespace", str),
+            ("version", str),
+            ("data", data_cls),
+            ("changes", list[str] | UnsetType, UNSET),
+        ],
+        rename={
+            "name": f"{ns}.name",
+            "namespace": f"{ns}.namespace",
+            "version": f"{ns}.version",
+            "data": f"{ns}.data",
+            "changes": f"{ns}.changes",
+        },
+        namespace={"__post_init__": post_init, "_obj_cls": cls},
+        forbid_unknown_fields=True,
+        module=cls.__module__,
+    )
+
+
+def current_envelope(cls: type[VersionedObject]) -> Any:
+    cls._obj_build()
+    return cls._obj_envelope_cls
+
+
+def _current_post_init(
+    cls: type[VersionedObject], fields: Mapping[str, FieldSpec]
+) -> Callable[[Any], None]:
+    name = cls.obj_name()
+    namespace = cls.OBJ_PROJECT_NAMESPACE
+    version = cls.VERSION
+    current = versions.parse(version)
+    defaults = [s for s in fields.values() if s.has_default]
+
+    def __post_init__(self: Any) -> None:
+        if self.name != name:
+            raise ValueError(f"Expected a `{name}` object, got `{self.name}`")
+        if self.namespace != namespace:
+            raise ValueError(f"Object namespace `{self.namespace}` is not `{namespace}`")
+        if self.version != version:
+            try:
+                got = versions.parse(self.version)
+            except ObjectDeclarationError:
+                raise ValueError(f"Invalid object version {self.version!r}") from None
+            if got[0] != current[0] or got[1] > current[1]:
+                raise IncompatibleObjectVersion(name, self.version, version)
+            # An older peer's object: fields added since then take their defaults.
+            data = self.data
+            for spec in defaults:
+                if spec.added_v > got and getattr(data, spec.name) is UNSET:
+                    setattr(data, spec.name, spec.make_default())
+            self.version = version
+
+    return __post_init__
+
+
+# --- historical schemas -------------------------------------------------------------------
+
+_historical: dict[tuple[type[Any], str, tuple[tuple[str, str], ...]], Any] = {}
+
+
+def fields_at(cls: type[VersionedObject], version: str) -> dict[str, FieldSpec]:
+    """The fields ``cls`` had at ``version``."""
+    cls._obj_build()
+    v = versions.parse(version)
+    all_specs: dict[str, FieldSpec] = cls._obj_all_fields  # type: ignore[attr-defined]
+    return {n: s for n, s in all_specs.items() if s.exists_at(v)}
+
+
+def check_version_in_history(cls: type[VersionedObject], version: str) -> None:
+    if version not in cls.obj_history():
+        raise ObjectDeclarationError(
+            f"{cls.obj_name()} has no version {version!r} (history: {cls.obj_history()})"
+        )
+
+
+def historical_envelope(
+    cls: type[VersionedObject], version: str, manifest: Mapping[str, str] | None = None
+) -> Any:
+    """The exact envelope type an older release reads ``cls`` with, at ``version``.
+
+    Children take the versions ``manifest`` names (their current one otherwise).
+    Decoding with it refuses unknown fields, enum values the version did not know,
+    and any other version string.
+    """
+    cls._obj_build()
+    check_version_in_history(cls, version)
+    manifest = dict(manifest or {})
+    key = (cls, version, tuple(sorted(manifest.items())))
+    cached = _historical.get(key)
+    if cached is not None:
+        return cached
+    v = versions.parse(version)
+
+    def child_envelope(child: type[VersionedObject]) -> Any:
+        return historical_envelope(child, manifest.get(child.obj_name(), child.VERSION), manifest)
+
+    data_fields = []
+    for n, spec in fields_at(cls, version).items():
+        wire = spec.type.wire(child_envelope, spec.values_at(v))
+        data_fields.append((n, wire | UnsetType, UNSET))
+    data_cls = msgspec.defstruct(
+        f"{cls.obj_name()}Data_{version.replace('.', '_')}",
+        data_fields,
+        kw_only=True,
+        forbid_unknown_fields=True,
+    )
+    name = cls.obj_name()
+    namespace = cls.OBJ_PROJECT_NAMESPACE
+
+    def __post_init__(self: Any) -> None:
+        if self.name != name:
+            raise ValueError(f"Expected a `{name}` object, got `{self.name}`")
+        if self.namespace != namespace:
+            raise ValueError(f"Object namespace `{self.namespace}` is not `{namespace}`")
+        if self.version != version:
+            raise ValueError(f"Expected {name} version {version}, got {self.version}")
+
+    env = _envelope_struct(cls, data_cls, __post_init__, tag=f"_{version.replace('.', '_')}")
+    _historical[key] = env
+    return env
