@@ -4,7 +4,7 @@ Field values live in a per-class msgspec Struct (``_data``), one attribute per
 field, ``UNSET`` while a field is unset. That keeps encoding native: msgspec
 writes the Struct straight into the wire envelope. Attribute access goes through
 one descriptor per field, which checks values on assignment and records the
-change in O(1), telling the owning parent object (if any) that a child changed.
+change in ObjT(1), telling the owning parent object (if any) that a child changed.
 """
 
 from __future__ import annotations
@@ -36,13 +36,12 @@ from .types import (
     NullableType,
     ObjectType,
     SetType,
-    from_annotation,
 )
 
 if typing.TYPE_CHECKING:
     from .remote import Indirection
 
-O = TypeVar("O", bound="VersionedObject")
+ObjT = TypeVar("ObjT", bound="VersionedObject")
 
 LAZY_LOADS: Counter[tuple[str, str]] = Counter()
 """How many times each ``(object name, field)`` was lazy-loaded in this process."""
@@ -109,11 +108,11 @@ class TrackedList(list[Any], _Tracked):
         super().__delitem__(index)
         self._changed()
 
-    def __iadd__(self, other: Iterable[Any]) -> TrackedList:  # type: ignore[override,misc]
+    def __iadd__(self, other: Iterable[Any]) -> TrackedList:  # type: ignore[misc]
         self.extend(other)
         return self
 
-    def __imul__(self, n: Any) -> TrackedList:  # type: ignore[override,misc]
+    def __imul__(self, n: Any) -> TrackedList:  # type: ignore[misc]
         super().__imul__(n)
         self._changed()
         return self
@@ -252,21 +251,21 @@ class TrackedSet(set[Any], _Tracked):
             super().update([_adopt_item(self, v) for v in other])
         self._changed()
 
-    def __ior__(self, other: Any) -> TrackedSet:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
         self.update(other)
         return self
 
-    def __iand__(self, other: Any) -> TrackedSet:  # type: ignore[override,misc]
+    def __iand__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
         super().__iand__(other)
         self._changed()
         return self
 
-    def __isub__(self, other: Any) -> TrackedSet:  # type: ignore[override,misc]
+    def __isub__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
         super().__isub__(other)
         self._changed()
         return self
 
-    def __ixor__(self, other: Any) -> TrackedSet:  # type: ignore[override,misc]
+    def __ixor__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
         super().__ixor__({_adopt_item(self, v) for v in other})
         self._changed()
         return self
@@ -389,11 +388,15 @@ class FieldDescriptor:
         value = getattr(obj._data, self.name)
         if value is UNSET:
             return obj._obj_read_unset(self.name)
-        if self.adopt and value is not None and type(value) not in _TRACKED:
-            if not (isinstance(value, VersionedObject) and value._owner is not None):
-                assert self.spec is not None
-                value = _adopt(value, self.spec.type, obj, self.name)
-                setattr(obj._data, self.name, value)
+        if (
+            self.adopt
+            and value is not None
+            and type(value) not in _TRACKED
+            and not (isinstance(value, VersionedObject) and value._owner is not None)
+        ):
+            assert self.spec is not None
+            value = _adopt(value, self.spec.type, obj, self.name)
+            setattr(obj._data, self.name, value)
         return value
 
     def __set__(self, obj: VersionedObject, value: Any) -> None:
@@ -473,7 +476,11 @@ class VersionedObject(metaclass=ObjectMeta):
     _obj_object_fields: ClassVar[tuple[str, ...]]
     _obj_data_cls: ClassVar[type[msgspec.Struct]]
     _obj_envelope_cls: ClassVar[type[msgspec.Struct]]
+    _obj_wire: ClassVar[tuple[Any, str, str, str]]
+    _obj_wire_keys: ClassVar[tuple[str, str, str]]
+    _obj_all_fields: ClassVar[dict[str, FieldSpec]]
     _obj_defaults: ClassVar[tuple[FieldSpec, ...]]
+    _obj_default_names: ClassVar[frozenset[str]]
     _obj_backport_hooks: ClassVar[tuple[tuple[versions.Version, str], ...]]
     _obj_remotables: ClassVar[dict[str, Callable[..., Any]]]
 
@@ -542,14 +549,18 @@ class VersionedObject(metaclass=ObjectMeta):
             if name not in fields:
                 raise TypeError(f"{cls.obj_name()}() got an unexpected field {name!r}")
             self._obj_assign(name, value)
+        data = self._data
         for spec in cls._obj_defaults:
             if spec.name not in kwargs:
-                self._obj_assign(spec.name, spec.make_default())
+                if spec.fast_default:
+                    setattr(data, spec.name, spec.default)
+                else:
+                    self._obj_assign(spec.name, spec.make_default())
+        self._changed = set(cls._obj_default_names)
         self._changed.update(kwargs)
-        self._changed.update(s.name for s in cls._obj_defaults)
 
     @classmethod
-    def _obj_from_envelope(cls: type[O], envelope: Any, context: Any = None) -> O:
+    def _obj_from_envelope(cls: type[ObjT], envelope: Any, context: Any = None) -> ObjT:
         obj = cls.__new__(cls)
         obj._data = envelope.data
         changes = envelope.changes
@@ -564,22 +575,21 @@ class VersionedObject(metaclass=ObjectMeta):
 
     def _obj_assign(self, name: str, value: Any) -> None:
         spec = self._obj_fields[name]
-        data = self._data
-        if value is None and not isinstance(spec.type, NullableType):
+        if value is None and not spec.nullable:
             # Like oslo.versionedobjects: None means "the default" for a field that has one.
             if not spec.has_default:
                 raise FieldValueError(
-                    f"{self.obj_name()}.{name}", "Expected a value, got `None` (field not nullable)"
+                    spec.where, "Expected a value, got `None` (field not nullable)"
                 )
             value = spec.make_default()
-        value = spec.type.coerce(value, f"{self.obj_name()}.{name}")
+        value = spec.type.coerce(value, spec.where)
         if spec.read_only:
-            current = getattr(data, name)
+            current = getattr(self._data, name)
             if current is not UNSET and current != value:
                 raise ReadOnlyFieldError(self.obj_name(), name)
-        if value is not None and (spec.type.mutable_container or spec.type.has_objects):
+        if spec.adopt and value is not None:
             value = _adopt(value, spec.type, self, name)
-        setattr(data, name, value)
+        setattr(self._data, name, value)
 
     def _obj_mark(self, name: str) -> None:
         self._changed.add(name)
@@ -621,7 +631,7 @@ class VersionedObject(metaclass=ObjectMeta):
     def obj_context(self) -> Any:
         return self._context
 
-    def obj_set_context(self: O, context: Any) -> O:
+    def obj_set_context(self: ObjT, context: Any) -> ObjT:
         """Attach a request context (needed by remotable methods); returns ``self``."""
         self._context = context
         for spec_name in self._obj_object_fields:
@@ -666,7 +676,9 @@ class VersionedObject(metaclass=ObjectMeta):
             if getattr(self._data, name) is not UNSET
         }
 
-    def obj_reset_changes(self, fields: Iterable[str] | None = None, recursive: bool = False) -> None:
+    def obj_reset_changes(
+        self, fields: Iterable[str] | None = None, recursive: bool = False
+    ) -> None:
         """Forget recorded changes (of ``fields`` only, when given; of children too when
         ``recursive``)."""
         names = None if fields is None else set(fields)
@@ -683,29 +695,22 @@ class VersionedObject(metaclass=ObjectMeta):
         else:
             self._changed.difference_update(names)
         # Children that still carry changes keep reporting through the parent.
-        dirty = {
-            name
-            for name in self._obj_object_fields
-            if has_changes(getattr(self._data, name))
-        }
+        dirty = {name for name in self._obj_object_fields if has_changes(getattr(self._data, name))}
         self._dirty = dirty or None
 
-    def obj_clone(self: O) -> O:
+    def obj_clone(self: ObjT) -> ObjT:
         """A deep copy with the same values, changes and context."""
-        from .codec import clone
+        copied: ObjT = _codec.clone(self)
+        return copied
 
-        return clone(self)
-
-    def __deepcopy__(self: O, memo: dict[int, Any]) -> O:
+    def __deepcopy__(self: ObjT, memo: dict[int, Any]) -> ObjT:
         return self.obj_clone()
 
-    def __copy__(self: O) -> O:
+    def __copy__(self: ObjT) -> ObjT:
         return self.obj_clone()
 
     def __reduce__(self) -> Any:
-        from .codec import _rebuild
-
-        return (_rebuild, (type(self), self.obj_to_primitive()))
+        return (_codec._rebuild, (type(self), self.obj_to_primitive()))
 
     # --- wire ---------------------------------------------------------------------------
 
@@ -718,42 +723,32 @@ class VersionedObject(metaclass=ObjectMeta):
         names this object, else to the current version. Children go to the versions
         the manifest names.
         """
-        from .codec import to_primitive
-
-        return to_primitive(self, target_version, version_manifest)
+        return _codec.to_primitive(self, target_version, version_manifest)
 
     @classmethod
-    def obj_from_primitive(cls: type[O], primitive: Any, context: Any = None) -> O:
+    def obj_from_primitive(cls: type[ObjT], primitive: Any, context: Any = None) -> ObjT:
         """Load a primitive made by :meth:`obj_to_primitive` (here or by a peer)."""
-        from .codec import from_primitive
-
-        obj = from_primitive(primitive, context=context, registry=cls.OBJ_REGISTRY, expect=cls)
+        obj: ObjT = _codec.from_primitive(
+            primitive, context=context, registry=cls.OBJ_REGISTRY, expect=cls
+        )
         return obj
 
     def obj_to_json(
         self, target_version: str | None = None, version_manifest: dict[str, str] | None = None
     ) -> bytes:
-        from .codec import to_json
-
-        return to_json(self, target_version, version_manifest)
+        return _codec.to_json(self, target_version, version_manifest)
 
     @classmethod
-    def obj_from_json(cls: type[O], data: bytes | str, context: Any = None) -> O:
-        from .codec import decode_json
-
-        result: O = decode_json(data, cls, context=context)
+    def obj_from_json(cls: type[ObjT], data: bytes | str, context: Any = None) -> ObjT:
+        result: ObjT = _codec.decode_json(data, cls, context=context)
         return result
 
     def obj_to_msgpack(self) -> bytes:
-        from .codec import encode_msgpack
-
-        return encode_msgpack(self)
+        return _codec.encode_msgpack(self)
 
     @classmethod
-    def obj_from_msgpack(cls: type[O], data: bytes, context: Any = None) -> O:
-        from .codec import decode_msgpack
-
-        result: O = decode_msgpack(data, cls, context=context)
+    def obj_from_msgpack(cls: type[ObjT], data: bytes, context: Any = None) -> ObjT:
+        result: ObjT = _codec.decode_msgpack(data, cls, context=context)
         return result
 
     # --- comparison and display ---------------------------------------------------------
@@ -808,3 +803,7 @@ def obj_to_loggable(obj: VersionedObject) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+# The codec needs VersionedObject; imported last so both modules can refer to each other.
+from . import codec as _codec  # noqa: E402

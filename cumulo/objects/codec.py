@@ -19,7 +19,7 @@ import msgspec
 from msgspec import UNSET
 
 from . import versions
-from .base import NullableType, VersionedObject
+from .base import VersionedObject
 from .exceptions import (
     BackportError,
     DeserializationError,
@@ -37,6 +37,7 @@ from .types import (
     DictType,
     FieldType,
     ListType,
+    NullableType,
     ObjectType,
     decode_ip,
     from_annotation,
@@ -55,16 +56,13 @@ _IP_TYPES = (
 
 def enc_hook(value: Any) -> Any:
     """msgspec hook: objects become envelopes, addresses become strings."""
-    if isinstance(value, VersionedObject):
-        cls = type(value)
-        if value._changed or value._dirty:
-            changed = value.obj_what_changed()
-            changes: Any = sorted(changed) if changed else UNSET
-        else:
-            changes = UNSET
-        return cls._obj_envelope_cls(
-            cls.obj_name(), cls.OBJ_PROJECT_NAMESPACE, cls.VERSION, value._data, changes
-        )
+    try:
+        make, name, namespace, version = value._obj_wire
+    except AttributeError:
+        pass
+    else:
+        changed = value.obj_what_changed() if value._dirty else value._changed
+        return make(name, namespace, version, value._data, list(changed) if changed else UNSET)
     if isinstance(value, _IP_TYPES):
         return str(value)
     raise NotImplementedError(f"cannot encode a `{type(value).__name__}`")
@@ -108,11 +106,15 @@ def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str =
         value, where = stack.pop()
         if isinstance(value, dict):
             name, ns, ver = value.get(name_key), value.get(ns_key), value.get(ver_key)
-            if isinstance(name, str) and isinstance(ns, str) and versions.is_valid(ver):
+            if isinstance(name, str) and isinstance(ns, str) and isinstance(ver, str):
+                if not versions.is_valid(ver):
+                    continue
                 try:
                     registry.lookup(ns, name, ver)
                 except IncompatibleObjectVersion as exc:
-                    raise IncompatibleObjectVersion(exc.objname, exc.objver, exc.supported) from None
+                    raise IncompatibleObjectVersion(
+                        exc.objname, exc.objver, exc.supported
+                    ) from None
                 except UnsupportedObjectError:
                     pass
             stack.extend((v, f"{where}.{k}") for k, v in value.items())
@@ -156,21 +158,37 @@ def from_primitive(
     expect: type[VersionedObject] = VersionedObject,
 ) -> Any:
     """Load an object primitive, looking its class up by the name it carries."""
+    if type(primitive) is dict and expect.__dict__.get("_obj_built"):
+        # Fast path: the primitive is exactly the expected class at its current version.
+        _make, name, namespace, version = expect._obj_wire
+        keys = expect._obj_wire_keys
+        if (
+            primitive.get(keys[0]) == name
+            and primitive.get(keys[2]) == version
+            and primitive.get(keys[1]) == namespace
+        ):
+            envelope = _guarded_convert(
+                primitive,
+                expect._obj_envelope_cls,
+                expect.OBJ_REGISTRY,
+                expect.OBJ_SERIAL_NAMESPACE,
+            )
+            return expect._obj_from_envelope(envelope, context)
     registry = registry or expect.OBJ_REGISTRY
     sns = expect.OBJ_SERIAL_NAMESPACE
     if not isinstance(primitive, dict):
         raise DeserializationError(
             f"Expected an object primitive (`dict`), got `{type(primitive).__name__}`"
         )
-    name = primitive.get(f"{sns}.name")
-    namespace = primitive.get(f"{sns}.namespace")
-    version = primitive.get(f"{sns}.version")
-    for key, value in (("name", name), ("namespace", namespace), ("version", version)):
+    header: list[str] = []
+    for key in ("name", "namespace", "version"):
+        value = primitive.get(f"{sns}.{key}")
         if not isinstance(value, str):
             raise DeserializationError(
                 f"Object primitive has no string `{sns}.{key}`", f"$.{sns}.{key}"
             )
-    assert isinstance(name, str) and isinstance(namespace, str) and isinstance(version, str)
+        header.append(value)
+    name, namespace, version = header
     if not versions.is_valid(version):
         raise DeserializationError(f"Invalid object version {version!r}", f"$.{sns}.version")
     try:
@@ -241,16 +259,16 @@ def backport_primitive(
         )
     data: dict[str, Any] = primitive[data_key]
     if wanted < current:
-        for hook_version, attr in cls._obj_backport_hooks:
-            if hook_version > wanted:
-                getattr(cls, attr)(data, target)
-        dropped = []
-        for fname, spec in cls._obj_fields.items():
-            if not spec.exists_at(wanted):
-                if data.pop(fname, UNSET) is not UNSET:
-                    dropped.append(fname)
-            elif spec.values_added and fname in data:
-                _check_enum_values(cls, spec, data[fname], wanted, f"{path}.{data_key}.{fname}")
+        hooks, dropped, enum_specs = _backport_plan(cls, wanted)
+        for attr in hooks:
+            getattr(cls, attr)(data, target)
+        for spec in enum_specs:
+            if spec.name in data:
+                _check_enum_values(
+                    cls, spec, data[spec.name], wanted, f"{path}.{data_key}.{spec.name}"
+                )
+        for fname in dropped:
+            data.pop(fname, None)
         primitive[ver_key] = target
         changes = primitive.get(changes_key)
         if changes:
@@ -268,6 +286,27 @@ def backport_primitive(
             )
 
 
+_plans: dict[tuple[type[Any], versions.Version], Any] = {}
+
+
+def _backport_plan(
+    cls: type[VersionedObject], wanted: versions.Version
+) -> tuple[list[str], list[str], list[FieldSpec]]:
+    """What a backport of ``cls`` to ``wanted`` does: hooks to run, fields to drop,
+    enum fields whose values need checking. Computed once per (class, version)."""
+    plan = _plans.get((cls, wanted))
+    if plan is None:
+        hooks = [attr for version, attr in cls._obj_backport_hooks if version > wanted]
+        dropped = [n for n, spec in cls._obj_fields.items() if not spec.exists_at(wanted)]
+        enum_specs = [
+            spec
+            for spec in cls._obj_fields.values()
+            if spec.values_added and spec.exists_at(wanted)
+        ]
+        plan = _plans[(cls, wanted)] = (hooks, dropped, enum_specs)
+    return plan
+
+
 def _backport_children(
     value: Any,
     ftype: FieldType,
@@ -282,11 +321,19 @@ def _backport_children(
         ftype = ftype.inner
     if isinstance(ftype, ObjectType):
         child_name = value[f"{sns}.name"]
+        child_version = value[f"{sns}.version"]
         child_target = manifest.get(child_name)
-        child_cls = registry.lookup(ftype.cls.OBJ_PROJECT_NAMESPACE, child_name, value[f"{sns}.version"])
-        backport_primitive(
-            value, child_cls, child_target or value[f"{sns}.version"], manifest, sns, path
-        )
+        if child_target is None or child_target == child_version:
+            child_cls = ftype.cls
+            if child_name != child_cls.obj_name() or child_version != child_cls.VERSION:
+                child_cls = registry.lookup(
+                    ftype.cls.OBJ_PROJECT_NAMESPACE, child_name, child_version
+                )
+            if not child_cls._obj_object_fields:
+                return
+        else:
+            child_cls = registry.lookup(ftype.cls.OBJ_PROJECT_NAMESPACE, child_name, child_version)
+        backport_primitive(value, child_cls, child_target or child_version, manifest, sns, path)
     elif isinstance(ftype, ListType):
         for i, item in enumerate(value):
             _backport_children(item, ftype.item, manifest, sns, registry, f"{path}[{i}]")
@@ -407,9 +454,9 @@ def _decoder_for(target: Any) -> _TypedDecoder:
     return decoder
 
 
-def _decode(
-    data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: str
-) -> Any:
+def _decode(data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: str) -> Any:
+    if isinstance(data, str):
+        data = data.encode()
     if len(data) > max_bytes:
         raise DeserializationError(
             f"message of {len(data)} bytes is larger than the limit of {max_bytes} bytes"
@@ -417,7 +464,10 @@ def _decode(
     decoder = _decoder_for(target)
     raw_decode = msgspec.json.decode if fmt == "json" else msgspec.msgpack.decode
     try:
-        value = (decoder.json if fmt == "json" else decoder.msgpack).decode(data)
+        if fmt == "json":
+            value = decoder.json.decode(data)
+        else:
+            value = decoder.msgpack.decode(data)
     except msgspec.ValidationError as exc:
         try:
             raw = raw_decode(data)

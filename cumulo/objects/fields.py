@@ -7,7 +7,7 @@ from typing import Any, TypeVar, overload
 
 from . import versions
 from .exceptions import ObjectDeclarationError
-from .types import FieldType
+from .types import FieldType, NullableType
 
 
 class _Missing:
@@ -142,21 +142,31 @@ class FieldSpec:
     __slots__ = (
         "added",
         "added_v",
+        "adopt",
         "default",
         "default_factory",
+        "fast_default",
         "lazy",
         "name",
+        "nullable",
         "read_only",
         "removed",
         "removed_v",
         "sensitive",
         "type",
         "values_added",
+        "where",
     )
 
-    def __init__(self, name: str, ftype: FieldType, info: FieldInfo, first_version: str) -> None:
+    def __init__(
+        self, name: str, ftype: FieldType, info: FieldInfo, first_version: str, objname: str = "?"
+    ) -> None:
         self.name = name
         self.type = ftype
+        self.where = f"{objname}.{name}"
+        self.nullable = isinstance(ftype, NullableType)
+        # Stored values of container or object fields are wrapped (tracked, owned).
+        self.adopt = ftype.mutable_container or ftype.has_objects
         self.default = info.default
         self.default_factory = info.default_factory
         self.added = info.added or first_version
@@ -167,6 +177,15 @@ class FieldSpec:
         self.values_added = info.values_added
         self.added_v = versions.parse(self.added)
         self.removed_v = versions.parse(self.removed) if self.removed else None
+        # A default that needs neither a copy nor a check can be stored as it is.
+        self.fast_default = self.default_factory is None and (
+            self.default is None or type(self.default) in (str, int, float, bool)
+        )
+        if self.has_default:
+            try:
+                ftype.coerce(self.make_default(), self.where)
+            except ValueError as exc:
+                raise ObjectDeclarationError(f"{self.where}: invalid default: {exc}") from None
 
     @property
     def has_default(self) -> bool:

@@ -30,7 +30,7 @@ def backport_hook(version: str) -> Callable[[F], F]:
     versions.parse(version)
 
     def mark(func: F) -> F:
-        target = getattr(func, "__func__", func)
+        target: Any = getattr(func, "__func__", func)
         target._obj_backport_from = version
         return func
 

@@ -56,18 +56,14 @@ class Registry:
     def newest(self, namespace: str, name: str) -> type[VersionedObject]:
         known = self._classes.get((namespace, name))
         if not known:
-            raise UnsupportedObjectError(
-                f"unknown object {name!r} in namespace {namespace!r}", "$"
-            )
+            raise UnsupportedObjectError(f"unknown object {name!r} in namespace {namespace!r}", "$")
         return known[0]
 
     def lookup(self, namespace: str, name: str, version: str) -> type[VersionedObject]:
         """The class serving ``name`` at ``version``: exact, else the newest compatible."""
         known = self._classes.get((namespace, name))
         if not known:
-            raise UnsupportedObjectError(
-                f"unknown object {name!r} in namespace {namespace!r}", "$"
-            )
+            raise UnsupportedObjectError(f"unknown object {name!r} in namespace {namespace!r}", "$")
         wanted = versions.parse(version)
         compatible = None
         for cls in known:

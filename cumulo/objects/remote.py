@@ -17,7 +17,7 @@ from .exceptions import OrphanedObjectError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-O = TypeVar("O", bound=VersionedObject)
+ObjT = TypeVar("ObjT", bound=VersionedObject)
 
 
 @runtime_checkable
@@ -61,12 +61,12 @@ class Indirection(Protocol):
 
 
 def remotable(
-    fn: Callable[Concatenate[O, P], R],
-) -> Callable[Concatenate[O, P], R]:
+    fn: Callable[Concatenate[ObjT, P], R],
+) -> Callable[Concatenate[ObjT, P], R]:
     """Decorate an instance method so that it runs through the indirection API."""
 
     @functools.wraps(fn)
-    def wrapper(self: O, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(self: ObjT, *args: P.args, **kwargs: P.kwargs) -> R:
         if self._context is None:
             raise OrphanedObjectError(
                 f"cannot call {self.obj_name()}.{fn.__name__}() on an object without a context"
@@ -79,28 +79,32 @@ def remotable(
         return result  # type: ignore[no-any-return]
 
     wrapper._obj_remotable_original = fn  # type: ignore[attr-defined]
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 def remotable_classmethod(
-    fn: Callable[Concatenate[type[O], Any, P], R],
-) -> classmethod[O, Concatenate[Any, P], R]:
+    fn: Callable[Concatenate[type[ObjT], Any, P], R],
+) -> classmethod[ObjT, Concatenate[Any, P], R]:
     """Decorate a classmethod ``(cls, context, ...)`` so that it runs through the
     indirection API; objects it returns get ``context``."""
 
     @functools.wraps(fn)
-    def wrapper(cls: type[O], context: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(cls: type[ObjT], context: Any, *args: P.args, **kwargs: P.kwargs) -> R:
         api = cls.indirection_api
         if api is None:
             result = fn(cls, context, *args, **kwargs)
         else:
             result = api.object_class_action_versions(
-                context, cls.obj_name(), fn.__name__, cls.obj_tree_get_versions(), args,
+                context,
+                cls.obj_name(),
+                fn.__name__,
+                cls.obj_tree_get_versions(),
+                args,
                 dict(kwargs),
             )
         if isinstance(result, VersionedObject):
             result.obj_set_context(context)
-        return result  # type: ignore[no-any-return]
+        return result
 
     wrapper._obj_remotable_original = fn  # type: ignore[attr-defined]
     return classmethod(wrapper)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ Two families of wire types are generated:
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -79,11 +80,11 @@ def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
 
     all_specs: dict[str, FieldSpec] = {}
     for owner in _owner_classes(cls):
-        annotations = owner.__dict__.get("__annotations__", {})
+        annotations = inspect.get_annotations(owner)
         for fname, info in owner.__dict__["_obj_own_infos"].items():
             annotation = _resolve(owner, fname, annotations[fname])
             ftype = from_annotation(annotation, f"{name}.{fname}")
-            spec = FieldSpec(fname, ftype, info, first)
+            spec = FieldSpec(fname, ftype, info, first, name)
             _check_history(name, spec, current)
             all_specs[fname] = spec
 
@@ -94,27 +95,35 @@ def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
         desc = getattr(cls, fname, None)
         if isinstance(desc, descriptor_cls):
             desc.spec = spec
-            desc.adopt = spec.type.mutable_container or spec.type.has_objects
+            desc.adopt = spec.adopt
 
-    cls._obj_all_fields = all_specs  # type: ignore[attr-defined]
+    cls._obj_all_fields = all_specs
     cls._obj_fields = fields
     cls._obj_object_fields = tuple(n for n, s in fields.items() if s.type.has_objects)
     cls._obj_defaults = tuple(s for s in fields.values() if s.has_default)
+    cls._obj_default_names = frozenset(s.name for s in cls._obj_defaults)
     cls._obj_backport_hooks = _collect_backport_hooks(cls)
     cls._obj_remotables = _collect_remotables(cls)
 
-    data_fields = [
-        (n, s.type.wire(current_envelope) | UnsetType, UNSET) for n, s in fields.items()
-    ]
+    data_fields = [(n, s.type.wire(current_envelope) | UnsetType, UNSET) for n, s in fields.items()]
     data_cls = msgspec.defstruct(
         f"{name}Data",
         data_fields,
         kw_only=True,
         forbid_unknown_fields=True,
+        # Objects hold their parents only weakly and field types admit no cycles, so
+        # these Structs never sit in a reference cycle: keep them out of the GC, which
+        # otherwise dominates decoding large lists.
+        gc=False,
         module=cls.__module__,
     )
     cls._obj_data_cls = data_cls
     cls._obj_envelope_cls = _envelope_struct(cls, data_cls, _current_post_init(cls, fields))
+    # Encoding builds an envelope per object: a twin type without the decode-side checks.
+    encode_envelope = _envelope_struct(cls, data_cls, None, tag="Out")
+    cls._obj_wire = (encode_envelope, name, cls.OBJ_PROJECT_NAMESPACE, cls.VERSION)
+    sns = cls.OBJ_SERIAL_NAMESPACE
+    cls._obj_wire_keys = (f"{sns}.name", f"{sns}.namespace", f"{sns}.version")
     cls._obj_built = True
 
 
@@ -144,7 +153,9 @@ def _check_history(name: str, spec: FieldSpec, current: versions.Version) -> Non
                 )
             unknown = [x for x in vals if x not in enum_t.values]
             if unknown:
-                raise ObjectDeclarationError(f"{where}: values_added lists unknown values {unknown}")
+                raise ObjectDeclarationError(
+                    f"{where}: values_added lists unknown values {unknown}"
+                )
 
 
 def _collect_backport_hooks(cls: type[Any]) -> tuple[tuple[versions.Version, str], ...]:
@@ -173,9 +184,15 @@ def _collect_remotables(cls: type[Any]) -> dict[str, Callable[..., Any]]:
 
 
 def _envelope_struct(
-    cls: type[VersionedObject], data_cls: Any, post_init: Callable[[Any], None], tag: str = ""
+    cls: type[VersionedObject],
+    data_cls: Any,
+    post_init: Callable[[Any], None] | None,
+    tag: str = "",
 ) -> type[msgspec.Struct]:
     ns = cls.OBJ_SERIAL_NAMESPACE
+    class_namespace: dict[str, Any] = {"_obj_cls": cls}
+    if post_init is not None:
+        class_namespace["__post_init__"] = post_init
     return msgspec.defstruct(
         f"{cls.obj_name()}Envelope{tag}",
         [
@@ -192,8 +209,12 @@ def _envelope_struct(
             "data": f"{ns}.data",
             "changes": f"{ns}.changes",
         },
-        namespace={"__post_init__": post_init, "_obj_cls": cls},
+        namespace=class_namespace,
         forbid_unknown_fields=True,
+        # Objects hold their parents only weakly and field types admit no cycles, so
+        # these Structs never sit in a reference cycle: keep them out of the GC, which
+        # otherwise dominates decoding large lists.
+        gc=False,
         module=cls.__module__,
     )
 
@@ -243,7 +264,7 @@ def fields_at(cls: type[VersionedObject], version: str) -> dict[str, FieldSpec]:
     """The fields ``cls`` had at ``version``."""
     cls._obj_build()
     v = versions.parse(version)
-    all_specs: dict[str, FieldSpec] = cls._obj_all_fields  # type: ignore[attr-defined]
+    all_specs = cls._obj_all_fields
     return {n: s for n, s in all_specs.items() if s.exists_at(v)}
 
 
@@ -284,6 +305,7 @@ def historical_envelope(
         data_fields,
         kw_only=True,
         forbid_unknown_fields=True,
+        gc=False,
     )
     name = cls.obj_name()
     namespace = cls.OBJ_PROJECT_NAMESPACE

@@ -9,6 +9,7 @@ normalized schema that fingerprints and JSON Schema are made from.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 import types
@@ -74,7 +75,7 @@ class FieldType:
             if isinstance(node, ObjectType):
                 yield node.cls
 
-    @property
+    @functools.cached_property
     def has_objects(self) -> bool:
         return any(True for _ in self.object_classes())
 
@@ -185,7 +186,9 @@ class DateTimeType(FieldType):
                 raise FieldValueError(where, f"Invalid ISO 8601 datetime {value!r}") from None
         if isinstance(value, datetime):
             if value.tzinfo is None or value.utcoffset() is None:
-                raise FieldValueError(where, "Expected a timezone-aware `datetime`, got a naive one")
+                raise FieldValueError(
+                    where, "Expected a timezone-aware `datetime`, got a naive one"
+                )
             return value
         raise FieldValueError(where, f"Expected `datetime`, got `{_tname(value)}`")
 
@@ -240,6 +243,7 @@ class IPType(FieldType):
 
 def parse_ip(kind: str, text: str) -> Any:
     """Parse ``text`` as the address or network family ``kind``; ValueError when it is not."""
+    addr: Any
     if kind in ("ipv4", "ipv6", "ip"):
         try:
             addr = ipaddress.ip_address(text)
@@ -347,7 +351,9 @@ class EnumType(FieldType):
                 pass
         elif value in self._allowed and type(value) in (str, int):
             return value
-        raise FieldValueError(where, f"Invalid enum value {value!r}, expected one of {list(self.values)}")
+        raise FieldValueError(
+            where, f"Invalid enum value {value!r}, expected one of {list(self.values)}"
+        )
 
     @staticmethod
     def wire_value(value: Any) -> Any:
