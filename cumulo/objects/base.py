@@ -77,7 +77,7 @@ def _adopt_item(container: Any, value: Any) -> Any:
     owner = container._obj()
     where = f"{owner.obj_name() if owner else '?'}.{container._field}[]"
     value = item.coerce(value, where)
-    if container._has_objects and owner is not None:
+    if container._adopt_items and owner is not None:
         return _adopt(value, item, owner, container._field)
     return value
 
@@ -85,7 +85,7 @@ def _adopt_item(container: Any, value: Any) -> Any:
 class TrackedList(list[Any], _Tracked):
     """A list field's value: checks new items and marks the field changed on mutation."""
 
-    __slots__ = ("_field", "_has_objects", "_item", "_obj")
+    __slots__ = ("_adopt_items", "_field", "_item", "_obj")
 
     def __init__(
         self, items: Iterable[Any], obj: VersionedObject, fname: str, item: FieldType
@@ -94,7 +94,7 @@ class TrackedList(list[Any], _Tracked):
         self._obj = weakref.ref(obj)
         self._field = fname
         self._item = item
-        self._has_objects = item.has_objects
+        self._adopt_items = item.needs_adopt
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
@@ -163,7 +163,7 @@ class TrackedList(list[Any], _Tracked):
 class TrackedDict(dict[str, Any], _Tracked):
     """A dict field's value: checks new values and marks the field changed on mutation."""
 
-    __slots__ = ("_field", "_has_objects", "_item", "_obj")
+    __slots__ = ("_adopt_items", "_field", "_item", "_obj")
 
     def __init__(
         self, items: Iterable[Any], obj: VersionedObject, fname: str, item: FieldType
@@ -172,12 +172,13 @@ class TrackedDict(dict[str, Any], _Tracked):
         self._obj = weakref.ref(obj)
         self._field = fname
         self._item = item
-        self._has_objects = item.has_objects
+        self._adopt_items = item.needs_adopt
 
     def _key(self, key: Any) -> str:
         if not isinstance(key, str):
+            owner = self._obj()
             raise FieldValueError(
-                f"{self._field}[{key!r}]",
+                f"{owner.obj_name() if owner else '?'}.{self._field}[{key!r}]",
                 f"Expected `str` key, got `{type(key).__name__}`",
             )
         return key
@@ -231,7 +232,7 @@ class TrackedDict(dict[str, Any], _Tracked):
 class TrackedSet(set[Any], _Tracked):
     """A set field's value: checks new members and marks the field changed on mutation."""
 
-    __slots__ = ("_field", "_has_objects", "_item", "_obj")
+    __slots__ = ("_adopt_items", "_field", "_item", "_obj")
 
     def __init__(
         self, items: Iterable[Any], obj: VersionedObject, fname: str, item: FieldType
@@ -240,7 +241,7 @@ class TrackedSet(set[Any], _Tracked):
         self._obj = weakref.ref(obj)
         self._field = fname
         self._item = item
-        self._has_objects = False
+        self._adopt_items = False
 
     def add(self, value: Any) -> None:
         super().add(_adopt_item(self, value))
@@ -325,17 +326,21 @@ def _adopt(value: Any, ftype: FieldType, owner: VersionedObject, fname: str) -> 
     if isinstance(ftype, ObjectType):
         if not isinstance(value, VersionedObject):
             value = value._obj_cls._obj_from_envelope(value, owner._context)
-        value._owner = weakref.ref(owner)
-        value._owner_field = fname
+        owners = value._owner
+        if owners is None:
+            value._owner = [(weakref.ref(owner), fname)]
+        elif not any(ref() is owner and field == fname for ref, field in owners):
+            # The same object held by a second parent: both hear of its changes.
+            owners.append((weakref.ref(owner), fname))
         return value
     if isinstance(ftype, ListType):
         item = ftype.item
-        if item.has_objects:
+        if item.needs_adopt:
             return TrackedList((_adopt(v, item, owner, fname) for v in value), owner, fname, item)
         return TrackedList(value, owner, fname, item)
     if isinstance(ftype, DictType):
         item = ftype.value
-        if item.has_objects:
+        if item.needs_adopt:
             return TrackedDict(
                 ((k, _adopt(v, item, owner, fname)) for k, v in value.items()), owner, fname, item
             )
@@ -404,6 +409,9 @@ class FieldDescriptor:
         obj._obj_mark(self.name)
 
     def __delete__(self, obj: VersionedObject) -> None:
+        assert self.spec is not None
+        if self.spec.read_only and getattr(obj._data, self.name) is not UNSET:
+            raise ReadOnlyFieldError(obj.obj_name(), self.name)
         setattr(obj._data, self.name, UNSET)
         obj._changed.discard(self.name)
         if obj._dirty:
@@ -460,7 +468,7 @@ class VersionedObject(metaclass=ObjectMeta):
             swap: int = field(default=0, added="1.1")
     """
 
-    __slots__ = ("__weakref__", "_changed", "_context", "_data", "_dirty", "_owner", "_owner_field")
+    __slots__ = ("__weakref__", "_changed", "_context", "_data", "_dirty", "_owner")
 
     VERSION: ClassVar[str] = "1.0"
     OBJ_PROJECT_NAMESPACE: ClassVar[str] = "versionedobjects"
@@ -487,8 +495,8 @@ class VersionedObject(metaclass=ObjectMeta):
     _data: Any
     _changed: set[str]
     _dirty: set[str] | None
-    _owner: weakref.ref[VersionedObject] | None
-    _owner_field: str | None
+    # The parents holding this object, weakly, with the field that holds it.
+    _owner: list[tuple[weakref.ref[VersionedObject], str]] | None
     _context: Any
 
     # --- class-level API -------------------------------------------------------------
@@ -542,7 +550,6 @@ class VersionedObject(metaclass=ObjectMeta):
         self._changed = set()
         self._dirty = None
         self._owner = None
-        self._owner_field = None
         self._context = None
         fields = cls._obj_fields
         for name, value in kwargs.items():
@@ -567,7 +574,6 @@ class VersionedObject(metaclass=ObjectMeta):
         obj._changed = set(changes) if changes else set()
         obj._dirty = None
         obj._owner = None
-        obj._owner_field = None
         obj._context = context
         return obj
 
@@ -594,9 +600,13 @@ class VersionedObject(metaclass=ObjectMeta):
     def _obj_mark(self, name: str) -> None:
         self._changed.add(name)
         if self._owner is not None:
-            owner = self._owner()
+            self._obj_tell_owners()
+
+    def _obj_tell_owners(self) -> None:
+        for ref, field_name in self._owner or ():
+            owner = ref()
             if owner is not None:
-                owner._obj_child_changed(self._owner_field)  # type: ignore[arg-type]
+                owner._obj_child_changed(field_name)
 
     def _obj_child_changed(self, name: str) -> None:
         dirty = self._dirty
@@ -606,9 +616,7 @@ class VersionedObject(metaclass=ObjectMeta):
             return
         dirty.add(name)
         if self._owner is not None:
-            owner = self._owner()
-            if owner is not None:
-                owner._obj_child_changed(self._owner_field)  # type: ignore[arg-type]
+            self._obj_tell_owners()
 
     def _obj_read_unset(self, name: str) -> Any:
         spec = self._obj_fields[name]
@@ -794,15 +802,18 @@ def obj_to_loggable(obj: VersionedObject) -> dict[str, Any]:
         if not obj.obj_attr_is_set(name):
             continue
         value = getattr(obj, name)
-        if spec.sensitive:
-            out[name] = "***"
-        elif isinstance(value, VersionedObject):
-            out[name] = obj_to_loggable(value)
-        elif isinstance(value, list) and value and isinstance(value[0], VersionedObject):
-            out[name] = [obj_to_loggable(v) for v in value]
-        else:
-            out[name] = value
+        out[name] = "***" if spec.sensitive else _loggable(value)
     return out
+
+
+def _loggable(value: Any) -> Any:
+    if isinstance(value, VersionedObject):
+        return obj_to_loggable(value)
+    if isinstance(value, list):
+        return [_loggable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _loggable(v) for k, v in value.items()}
+    return value
 
 
 # The codec needs VersionedObject; imported last so both modules can refer to each other.

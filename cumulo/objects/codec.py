@@ -37,9 +37,11 @@ from .types import (
     DictType,
     FieldType,
     ListType,
+    MACWire,
     NullableType,
     ObjectType,
     decode_ip,
+    decode_mac,
     from_annotation,
 )
 
@@ -52,6 +54,8 @@ _IP_TYPES = (
     ipaddress.IPv4Network,
     ipaddress.IPv6Network,
 )
+# Written to the wire as their string form.
+_STRING_LIKE = (*_IP_TYPES, MACWire)
 
 
 def enc_hook(value: Any) -> Any:
@@ -63,13 +67,17 @@ def enc_hook(value: Any) -> Any:
     else:
         changed = value.obj_what_changed() if value._dirty else value._changed
         return make(name, namespace, version, value._data, list(changed) if changed else UNSET)
-    if isinstance(value, _IP_TYPES):
+    if isinstance(value, _STRING_LIKE):
         return str(value)
     raise NotImplementedError(f"cannot encode a `{type(value).__name__}`")
 
 
 def dec_hook(tp: Any, value: Any) -> Any:
     """msgspec hook for the types msgspec does not know (IP addresses and networks)."""
+    if tp is MACWire:
+        if not isinstance(value, str):
+            raise ValueError(f"Expected `str`, got `{type(value).__name__}`")
+        return decode_mac(value)
     if tp in IP_WIRE_TYPES:
         if not isinstance(value, str):
             raise ValueError(f"Expected `str` holding an address, got `{type(value).__name__}`")

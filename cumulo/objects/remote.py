@@ -102,8 +102,7 @@ def remotable_classmethod(
                 args,
                 dict(kwargs),
             )
-        if isinstance(result, VersionedObject):
-            result.obj_set_context(context)
+        _give_context(result, context)
         return result
 
     wrapper._obj_remotable_original = fn  # type: ignore[attr-defined]
@@ -166,6 +165,17 @@ def run_class_action(
     if original is None:
         raise AttributeError(f"{cls.obj_name()} has no remotable classmethod {objmethod!r}")
     result = original(cls, context, *args, **kwargs)
+    _give_context(result, context)
+    return result
+
+
+def _give_context(result: Any, context: Any) -> None:
+    """Attach ``context`` to the objects a classmethod returned (alone or in a list)."""
     if isinstance(result, VersionedObject):
         result.obj_set_context(context)
-    return result
+    elif isinstance(result, list | tuple):
+        for item in result:
+            _give_context(item, context)
+    elif isinstance(result, dict):
+        for item in result.values():
+            _give_context(item, context)

@@ -12,9 +12,13 @@ Two families of wire types are generated:
 
 from __future__ import annotations
 
+import functools
 import inspect
+import operator
 import sys
 import threading
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,19 +42,42 @@ def _owner_classes(cls: type[VersionedObject]) -> list[type[Any]]:
 
 
 def _resolve(owner: type[Any], fname: str, annotation: Any) -> Any:
-    if not isinstance(annotation, str):
-        return annotation
+    """Evaluate a (possibly string or forward-referencing) annotation.
+
+    Names resolve in the declaring module, then among the objects registered in the
+    class's namespace, so objects can refer to ones declared later.
+    """
     base: type[VersionedObject] = owner
     module = sys.modules.get(owner.__module__)
     globalns = dict(vars(module)) if module else {}
     localns: dict[str, Any] = dict(base.OBJ_REGISTRY.names(base.OBJ_PROJECT_NAMESPACE))
     localns[owner.__name__] = owner
     try:
-        return eval(annotation, globalns, localns)
+        return _evaluate(annotation, globalns, localns)
     except Exception as exc:
         raise ObjectDeclarationError(
             f"{owner.__qualname__}.{fname}: cannot resolve annotation {annotation!r}: {exc}"
         ) from None
+
+
+def _evaluate(tp: Any, globalns: dict[str, Any], localns: dict[str, Any]) -> Any:
+    if isinstance(tp, str):
+        return _evaluate(eval(tp, globalns, localns), globalns, localns)
+    if isinstance(tp, typing.ForwardRef):
+        return _evaluate(tp.__forward_arg__, globalns, localns)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if not args or origin is typing.Literal:
+        return tp
+    if origin is typing.Annotated:
+        inner = _evaluate(args[0], globalns, localns)
+        return tp if inner is args[0] else typing.Annotated[(inner, *tp.__metadata__)]
+    new = tuple(_evaluate(a, globalns, localns) for a in args)
+    if new == args:
+        return tp
+    if origin in (typing.Union, types.UnionType):
+        return functools.reduce(operator.or_, new)
+    return origin[new if len(new) > 1 else new[0]]
 
 
 def build_class(cls: type[VersionedObject]) -> None:

@@ -79,6 +79,11 @@ class FieldType:
     def has_objects(self) -> bool:
         return any(True for _ in self.object_classes())
 
+    @functools.cached_property
+    def needs_adopt(self) -> bool:
+        """Stored values are wrapped on first read: tracked containers, owned objects."""
+        return self.mutable_container or self.has_objects
+
     def enum(self) -> EnumType | None:
         for node in self.walk():
             if isinstance(node, EnumType):
@@ -314,6 +319,18 @@ def decode_ip(tp: type[Any], text: str) -> Any:
 IP_WIRE_TYPES = tuple(_IP_WIRE.values())
 
 
+class MACWire(str):
+    """How msgspec decodes a MAC address field: checked and lower-cased by dec_hook."""
+
+    __slots__ = ()
+
+
+def decode_mac(text: str) -> MACWire:
+    if not _MAC_RE.match(text):
+        raise ValueError(f"Invalid MAC address {text!r}")
+    return MACWire(text.lower())
+
+
 class MACType(FieldType):
     kind = "mac"
 
@@ -325,7 +342,7 @@ class MACType(FieldType):
         raise FieldValueError(where, f"Expected `mac`, got `{_tname(value)}`")
 
     def wire(self, envelope_for: EnvelopeFor, values: frozenset[str] | None = None) -> Any:
-        return Annotated[str, msgspec.Meta(pattern=_MAC_PATTERN)]
+        return MACWire
 
     def json_schema(self, ref: Callable[[type[VersionedObject]], dict[str, Any]]) -> dict[str, Any]:
         return {"type": "string", "pattern": _MAC_PATTERN}
@@ -345,6 +362,8 @@ class EnumType(FieldType):
         if self.enum_cls is not None:
             if isinstance(value, self.enum_cls):
                 return value
+            if isinstance(value, bool):
+                raise FieldValueError(where, f"Invalid enum value {value!r}")
             try:
                 return self.enum_cls(value)
             except ValueError:
@@ -489,8 +508,10 @@ class ObjectType(FieldType):
         self.cls = cls
 
     def coerce(self, value: Any, where: str) -> Any:
-        if isinstance(value, self.cls):
+        if type(value) is self.cls:
             return value
+        # Exactly the declared class: the wire names one class per field, so a subclass
+        # with more fields could not be sent.
         raise FieldValueError(
             where, f"Expected `{self.cls.obj_name()}` object, got `{_tname(value)}`"
         )

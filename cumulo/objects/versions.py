@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from .exceptions import ObjectDeclarationError
 
 Version = tuple[int, int]
 
+# ASCII digits only: str.isdigit() would admit superscripts and other scripts.
+_VERSION_RE = re.compile(r"[0-9]+\.[0-9]+(?:\.[0-9]+)?")
+
 
 @lru_cache(maxsize=4096)
 def parse(version: str) -> Version:
     """Return ``(major, minor)`` of ``"X.Y"`` or ``"X.Y.Z"`` (a ``.Z`` is ignored)."""
-    parts = version.split(".")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
         raise ObjectDeclarationError(f"invalid version {version!r}: expected 'X.Y' or 'X.Y.Z'")
-    return int(parts[0]), int(parts[1])
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
 
 
 def is_valid(version: object) -> bool:
