@@ -40,7 +40,10 @@ from .exceptions import (
     UnsupportedObjectError,
 )
 from .fields import field
+from .fingerprint import Change, diff_schemas, normalized_schema, remotable_added
 from .history import backport_hook
+from .jsonschema import json_schema
+from .lockfile import LockfileError, Problem, build_lock, check_lock, read_lock, write_lock
 from .registry import REGISTRY, Registry, register
 from .remote import (
     Indirection,
@@ -56,6 +59,7 @@ from .types import MACAddress
 __all__ = [
     "REGISTRY",
     "BackportError",
+    "Change",
     "DeserializationError",
     "FieldNotSetError",
     "FieldValueError",
@@ -63,11 +67,13 @@ __all__ = [
     "Indirection",
     "InvalidTargetVersion",
     "LazyLoadError",
+    "LockfileError",
     "MACAddress",
     "ObjectActionError",
     "ObjectDeclarationError",
     "ObjectError",
     "OrphanedObjectError",
+    "Problem",
     "ReadOnlyFieldError",
     "Registry",
     "TrackedDict",
@@ -78,21 +84,29 @@ __all__ = [
     "apply_updates",
     "backport",
     "backport_hook",
+    "build_lock",
+    "check_lock",
     "decode_json",
     "decode_msgpack",
     "deserialize_entity",
+    "diff_schemas",
     "encode_json",
     "encode_msgpack",
     "field",
     "fields_at",
     "historical_envelope",
+    "json_schema",
     "lazy_load_counts",
+    "normalized_schema",
     "obj_to_loggable",
+    "read_lock",
     "register",
     "remotable",
+    "remotable_added",
     "remotable_classmethod",
     "reset_lazy_load_counts",
     "run_class_action",
     "run_object_action",
     "serialize_entity",
+    "write_lock",
 ]

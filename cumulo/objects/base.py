@@ -489,6 +489,7 @@ class VersionedObject(metaclass=ObjectMeta):
     _obj_all_fields: ClassVar[dict[str, FieldSpec]]
     _obj_defaults: ClassVar[tuple[FieldSpec, ...]]
     _obj_default_names: ClassVar[frozenset[str]]
+    _obj_field_names: ClassVar[frozenset[str]]
     _obj_backport_hooks: ClassVar[tuple[tuple[versions.Version, str], ...]]
     _obj_remotables: ClassVar[dict[str, Callable[..., Any]]]
 
@@ -571,7 +572,9 @@ class VersionedObject(metaclass=ObjectMeta):
         obj = cls.__new__(cls)
         obj._data = envelope.data
         changes = envelope.changes
-        obj._changed = set(changes) if changes else set()
+        # Names of fields this class does not have are dropped, as oslo.versionedobjects
+        # does (its backports leave them in a child's change list).
+        obj._changed = set(changes).intersection(cls._obj_field_names) if changes else set()
         obj._dirty = None
         obj._owner = None
         obj._context = context

@@ -94,12 +94,17 @@ _msgpack_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 _AT = re.compile(r"^(.*) - at `(\$.*)`$", re.S)
 
 
+# The envelope checks (schema.py) word a wrong name or namespace like this.
+_UNSUPPORTED = re.compile(r"^(Expected a `[^`]*` object, got|Object namespace `)")
+
+
 def _translate(exc: msgspec.ValidationError) -> DeserializationError:
     message = str(exc)
     match = _AT.match(message)
-    if match:
-        return DeserializationError(match.group(1), match.group(2))
-    return DeserializationError(message)
+    reason, path = (match.group(1), match.group(2)) if match else (message, "$")
+    if _UNSUPPORTED.match(reason):
+        return UnsupportedObjectError(reason, path)
+    return DeserializationError(reason, path)
 
 
 def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str = "$") -> None:
@@ -218,13 +223,31 @@ def deserialize_entity(
     base: type[VersionedObject] = VersionedObject,
 ) -> Any:
     """Turn every object primitive inside a plain value (lists, dicts) back into objects."""
-    key = f"{base.OBJ_SERIAL_NAMESPACE}.name"
+    return _deserialize(value, context, registry, base, f"{base.OBJ_SERIAL_NAMESPACE}.name", 0)
+
+
+MAX_DEPTH = 64
+"""How deeply plain lists and dicts around objects may nest in an RPC payload."""
+
+
+def _deserialize(
+    value: Any,
+    context: Any,
+    registry: Registry | None,
+    base: type[VersionedObject],
+    key: str,
+    depth: int,
+) -> Any:
+    if depth > MAX_DEPTH:
+        raise DeserializationError(f"input is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
         if key in value:
             return from_primitive(value, context, registry, base)
-        return {k: deserialize_entity(v, context, registry, base) for k, v in value.items()}
+        return {
+            k: _deserialize(v, context, registry, base, key, depth + 1) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [deserialize_entity(v, context, registry, base) for v in value]
+        return [_deserialize(v, context, registry, base, key, depth + 1) for v in value]
     return value
 
 
@@ -355,19 +378,22 @@ def _check_enum_values(
 ) -> None:
     allowed = spec.values_at(version)
     assert allowed is not None
-    if isinstance(value, list):
-        values = value
-    elif isinstance(value, dict):
-        values = list(value.values())
-    else:
-        values = [value]
-    for v in values:
+    for v in _leaves(value):
         if v is not None and v not in allowed:
             raise BackportError(
                 f"{cls.obj_name()}.{spec.name} = {v!r} cannot be sent as "
                 f"{cls.obj_name()} {versions.fmt(version)}: the value was added in "
                 f"{spec.value_added_in(v)} - at {path}"
             )
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The scalar values inside a (possibly nested) list/dict primitive."""
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    return [value]
 
 
 def backport(
@@ -479,12 +505,16 @@ def _decode(data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: s
     except msgspec.ValidationError as exc:
         try:
             raw = raw_decode(data)
-        except (msgspec.DecodeError, RecursionError):
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             raw = None
         _diagnose_versions(raw, decoder.base.OBJ_REGISTRY, decoder.base.OBJ_SERIAL_NAMESPACE)
         raise _translate(exc) from None
     except msgspec.DecodeError as exc:
         raise DeserializationError(f"malformed {fmt}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DeserializationError(
+            f"malformed {fmt}: invalid UTF-8 in a string ({exc.reason})"
+        ) from None
     except RecursionError:
         raise DeserializationError("input is too deeply nested") from None
     except ObjectError:

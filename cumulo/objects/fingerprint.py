@@ -1,5 +1,5 @@
-"""Canonical fingerprints of object versions, what changed between two of them,
-and the lockfile that catches an object changed without the version bump it needs.
+"""Canonical fingerprints of object versions, and what changed between two versions
+(in words, with the version bump each change needs). ``lockfile.py`` keeps them.
 
 A fingerprint hashes a *normalized schema*: a JSON document that names every
 detail a peer relies on (element types, object targets, nullability, defaults,
@@ -47,7 +47,7 @@ def remotable_added(version: str) -> Callable[[F], F]:
 
         @remotable_added("1.4")
         @remotable
-        def refresh(self, context): ...
+        def refresh(self): ...
 
     The method is then part of the normalized schema of versions >= 1.4 only, so
     adding it does not rewrite the fingerprints of 1.0-1.3. A remotable method
@@ -168,9 +168,9 @@ def normalized_schema(cls: type[VersionedObject], version: str | None = None) ->
          "serial_namespace": "cumulo_object",
          "fields": {"swap": {"type": {"kind": "int"}, "nullable": false,
                              "has_default": true, "default": 0, "read_only": false}, ...},
-         "remotable": {"save": {"kind": "instance",
-                                "params": [{"name": "context", "kind": "positional_or_keyword",
-                                            "has_default": false}]}}}
+         "remotable": {"get_by_id": {"kind": "classmethod",
+                                     "params": [{"name": "context", "kind": "positional_or_keyword",
+                                                 "has_default": false}, ...]}}}
 
     Only fields that existed at ``version`` appear, enum values are those allowed
     at ``version``, and a remotable method marked :func:`remotable_added` appears
@@ -262,7 +262,10 @@ def fingerprint_of(schema: Mapping[str, Any], version: str) -> str:
 
 
 def fingerprint(cls: type[VersionedObject], version: str | None = None) -> str:
-    """The fingerprint of ``cls`` at ``version`` (default: current), e.g. ``"1.2-3f0c…"``."""
+    """The fingerprint of ``cls`` at ``version`` (default: current), e.g. ``"1.2-3f0c…"``.
+
+    Not re-exported by ``cumulo.objects``: there it would hide this module.
+    """
     if version is None:
         version = versions.fmt(versions.parse(cls.VERSION))
     return fingerprint_of(normalized_schema(cls, version), version)

@@ -114,8 +114,19 @@ def _field_schema(spec: FieldSpec, at: versions.Version, ref: Any) -> dict[str, 
     if spec.read_only:
         out["readOnly"] = True
     if spec.has_default and not spec.type.has_objects:
-        out["default"] = canonical_value(spec.make_default())
+        default = canonical_value(spec.make_default())
+        allowed = spec.values_at(at)
+        if allowed is None or all(v is None or v in allowed for v in _leaves(default)):
+            out["default"] = default  # left out when this version could not hold it
     return out
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    return [value]
 
 
 def _type_schema(ftype: FieldType, allowed: frozenset[Any] | None, ref: Any) -> dict[str, Any]:

@@ -253,7 +253,7 @@ def _check_object(cls: type[VersionedObject], locked: Mapping[str, Any]) -> list
                     )
                 )
             else:
-                problems.append(_edited(name, cur))
+                problems.append(_undescribed(name, cur, target))
     elif same_major:
         base = same_major[-1]
         current_changes = diff_schemas(locked[base]["schema"], now[cur])
@@ -308,6 +308,17 @@ def _edited(name: str, version: str) -> Problem:
     )
 
 
+def _undescribed(name: str, version: str, target: str) -> Problem:
+    # Only reachable if the normalization gained a detail that diff_schemas does not compare.
+    return Problem(
+        name,
+        "changed-without-bump",
+        f"the normalized schema of {name} {version} differs from the lockfile in a detail "
+        f"this check cannot name; compare `cumulo objects show {name}` with the lockfile "
+        f"(a bump to {target} may be needed)",
+    )
+
+
 def _check_history(
     cls: type[VersionedObject],
     locked: Mapping[str, Any],
@@ -328,7 +339,7 @@ def _check_history(
             continue
         changes = diff_schemas(locked[version]["schema"], now[version])
         if not changes:
-            rewritten.setdefault(_edited(name, version).message, ([], []))
+            rewritten.setdefault(_undescribed(name, version, target).message, ([], []))
             continue
         # A detail that holds for every version (a default, a type) changes the old versions
         # along with the current one; the current version's problem already covers it.
@@ -343,7 +354,7 @@ def _check_history(
     problems = []
     for words, (seen, collected) in rewritten.items():
         if not seen:
-            problems.append(Problem(name, "stale-lock", words))
+            problems.append(Problem(name, "changed-without-bump", words))
             continue
         problems.append(
             Problem(

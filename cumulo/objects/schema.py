@@ -129,6 +129,7 @@ def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
     cls._obj_object_fields = tuple(n for n, s in fields.items() if s.type.has_objects)
     cls._obj_defaults = tuple(s for s in fields.values() if s.has_default)
     cls._obj_default_names = frozenset(s.name for s in cls._obj_defaults)
+    cls._obj_field_names = frozenset(fields)
     cls._obj_backport_hooks = _collect_backport_hooks(cls)
     cls._obj_remotables = _collect_remotables(cls)
 
@@ -183,6 +184,24 @@ def _check_history(name: str, spec: FieldSpec, current: versions.Version) -> Non
                 raise ObjectDeclarationError(
                     f"{where}: values_added lists unknown values {unknown}"
                 )
+        if spec.has_default:
+            first_values = spec.values_at(spec.added_v)
+            assert first_values is not None
+            for value in _leaves(spec.make_default()):
+                raw = getattr(value, "value", value)
+                if value is not None and raw not in first_values:
+                    raise ObjectDeclarationError(
+                        f"{where}: the default {raw!r} did not exist at version {spec.added}; "
+                        "a default must be valid in every version of the field"
+                    )
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, list | set | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    return [value]
 
 
 def _collect_backport_hooks(cls: type[Any]) -> tuple[tuple[versions.Version, str], ...]:

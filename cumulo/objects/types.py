@@ -237,13 +237,25 @@ class IPType(FieldType):
         return _IP_WIRE[self.kind]
 
     def json_schema(self, ref: Callable[[type[VersionedObject]], dict[str, Any]]) -> dict[str, Any]:
-        fmt = {"ipv4": "ipv4", "ipv6": "ipv6"}.get(self.kind)
-        out: dict[str, Any] = {"type": "string"}
-        if fmt:
-            out["format"] = fmt
-        else:
-            out["description"] = self.kind
-        return out
+        v4 = {"type": "string", "format": "ipv4"}
+        v6 = {"type": "string", "format": "ipv6"}
+        v4net = {"type": "string", "pattern": _V4NET_PATTERN}
+        v6net = {"type": "string", "pattern": _V6NET_PATTERN}
+        schemas: dict[str, dict[str, Any]] = {
+            "ipv4": v4,
+            "ipv6": v6,
+            "ip": {"anyOf": [v4, v6]},
+            "ipv4net": v4net,
+            "ipv6net": v6net,
+            "ipnet": {"anyOf": [v4net, v6net]},
+        }
+        return schemas[self.kind]
+
+
+# Shapes of networks for JSON Schema (the decoder checks them fully).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+_V4NET_PATTERN = rf"^{_OCTET}(\.{_OCTET}){{3}}/([0-9]|[12][0-9]|3[0-2])$"
+_V6NET_PATTERN = r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$"
 
 
 def parse_ip(kind: str, text: str) -> Any:

@@ -1,0 +1,48 @@
+"""Tests of cumulo/model/flavor.py."""
+
+import jsonschema
+import pytest
+
+from cumulo.model import Flavor
+from cumulo.objects import FieldValueError, ReadOnlyFieldError
+from cumulo.objects.jsonschema import json_schema
+
+
+def small() -> Flavor:
+    return Flavor(id=1, flavorid="m1.small", name="m1.small", memory_mb=2048, vcpus=1)
+
+
+def test_defaults():
+    flavor = small()
+    assert (flavor.root_gb, flavor.ephemeral_gb, flavor.swap) == (0, 0, 0)
+    assert flavor.rxtx_factor == 1.0
+    assert flavor.vcpu_weight is None
+    assert (flavor.disabled, flavor.is_public) == (False, True)
+    assert flavor.extra_specs == {}
+    assert flavor.description is None
+
+
+def test_round_trip_through_the_wire():
+    flavor = small()
+    flavor.extra_specs["hw:cpu_policy"] = "dedicated"
+    primitive = flavor.obj_to_primitive()
+    assert primitive["cumulo_object.name"] == "Flavor"
+    assert primitive["cumulo_object.namespace"] == "cumulo"
+    assert Flavor.obj_from_primitive(primitive) == flavor
+    assert Flavor.obj_from_json(flavor.obj_to_json()) == flavor
+
+
+def test_primitive_matches_its_json_schema():
+    jsonschema.validate(small().obj_to_primitive(), json_schema(Flavor))
+
+
+def test_id_is_read_only():
+    flavor = small()
+    flavor.id = 1
+    with pytest.raises(ReadOnlyFieldError):
+        flavor.id = 2
+
+
+def test_extra_specs_are_strings():
+    with pytest.raises(FieldValueError, match="extra_specs"):
+        small().extra_specs = {"hw:numa_nodes": 2}

@@ -1,0 +1,69 @@
+"""Tests of cumulo/model/security_group.py."""
+
+import ipaddress
+
+import jsonschema
+import pytest
+
+from cumulo.model import (
+    Direction,
+    EtherType,
+    Protocol,
+    SecurityGroup,
+    SecurityGroupList,
+    SecurityGroupRule,
+)
+from cumulo.objects import FieldValueError, decode_json, encode_json
+from cumulo.objects.jsonschema import json_schema
+
+
+def web_group() -> SecurityGroup:
+    return SecurityGroup(
+        id=1,
+        name="web",
+        project_id="p1",
+        rules=[
+            SecurityGroupRule(id=1, protocol="tcp", from_port=443, to_port=443, cidr="0.0.0.0/0"),
+            SecurityGroupRule(id=2, protocol=Protocol.ICMP, cidr="::/0", ethertype="IPv6"),
+        ],
+    )
+
+
+def test_rule_defaults_and_types():
+    rule = SecurityGroupRule(id=1, protocol="udp")
+    assert rule.protocol is Protocol.UDP
+    assert rule.direction is Direction.INGRESS
+    assert rule.ethertype is EtherType.IPV4
+    assert (rule.from_port, rule.to_port, rule.cidr) == (None, None, None)
+    rule.cidr = "2001:db8::/32"
+    assert rule.cidr == ipaddress.IPv6Network("2001:db8::/32")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("protocol", "sctp"), ("direction", "sideways"), ("ethertype", "IPX"), ("cidr", "10.0.0.1/8")],
+)
+def test_rule_refuses_bad_values(name, value):
+    rule = SecurityGroupRule(id=1, protocol="tcp")
+    with pytest.raises(FieldValueError):
+        setattr(rule, name, value)
+
+
+def test_group_list_round_trip():
+    groups = SecurityGroupList(
+        objects=[web_group(), SecurityGroup(id=2, name="empty", project_id="p1")]
+    )
+    again = decode_json(encode_json(groups), SecurityGroupList)
+    assert again == groups
+    assert again.objects[0].rules[1].cidr == ipaddress.IPv6Network("::/0")
+
+
+def test_primitives_match_their_json_schema():
+    groups = SecurityGroupList(objects=[web_group()])
+    jsonschema.validate(groups.obj_to_primitive(), json_schema(SecurityGroupList))
+    schema = json_schema(SecurityGroupList)
+    assert sorted(schema["$defs"]) == [
+        "SecurityGroup-1.0",
+        "SecurityGroupList-1.0",
+        "SecurityGroupRule-1.0",
+    ]
