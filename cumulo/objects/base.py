@@ -64,10 +64,14 @@ class _Tracked:
     # Weak, so that objects and their containers never form reference cycles.
     _obj: weakref.ref[VersionedObject]
     _field: str
+    _item: FieldType
 
     def _changed(self) -> None:
         owner = self._obj()
         if owner is not None:
+            if self._item.has_objects:
+                # The parent's data holds the children's envelopes: keep them in step.
+                owner._obj_sync_wire(self._field)
             owner._obj_mark(self._field)
 
 
@@ -80,6 +84,19 @@ def _adopt_item(container: Any, value: Any) -> Any:
     if container._adopt_items and owner is not None:
         return _adopt(value, item, owner, container._field)
     return value
+
+
+def _add_owner(child: VersionedObject, owner: VersionedObject, fname: str) -> None:
+    owners = child._owner
+    if owners is None:
+        child._owner = [(weakref.ref(owner), fname)]
+        return
+    # Drop parents that are gone, so a child reused by many short-lived parents
+    # does not collect an ever longer list.
+    owners[:] = [(ref, f) for ref, f in owners if ref() is not None]
+    if not any(ref() is owner and f == fname for ref, f in owners):
+        # The same object held by a second parent: both hear of its changes.
+        owners.append((weakref.ref(owner), fname))
 
 
 class TrackedList(list[Any], _Tracked):
@@ -326,12 +343,7 @@ def _adopt(value: Any, ftype: FieldType, owner: VersionedObject, fname: str) -> 
     if isinstance(ftype, ObjectType):
         if not isinstance(value, VersionedObject):
             value = value._obj_cls._obj_from_envelope(value, owner._context)
-        owners = value._owner
-        if owners is None:
-            value._owner = [(weakref.ref(owner), fname)]
-        elif not any(ref() is owner and field == fname for ref, field in owners):
-            # The same object held by a second parent: both hear of its changes.
-            owners.append((weakref.ref(owner), fname))
+        _add_owner(value, owner, fname)
         return value
     if isinstance(ftype, ListType):
         item = ftype.item
@@ -347,6 +359,17 @@ def _adopt(value: Any, ftype: FieldType, owner: VersionedObject, fname: str) -> 
         return TrackedDict(value, owner, fname, item)
     if isinstance(ftype, SetType):
         return TrackedSet(value, owner, fname, ftype.item)
+    return value
+
+
+def _wire_form(value: Any) -> Any:
+    """What a parent's data holds for an object-bearing value: envelopes, not objects."""
+    if isinstance(value, VersionedObject):
+        return value._env
+    if isinstance(value, list):
+        return [_wire_form(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _wire_form(v) for k, v in value.items()}
     return value
 
 
@@ -393,12 +416,7 @@ class FieldDescriptor:
         value = getattr(obj._data, self.name)
         if value is UNSET:
             return obj._obj_read_unset(self.name)
-        if (
-            self.adopt
-            and value is not None
-            and type(value) not in _TRACKED
-            and not (isinstance(value, VersionedObject) and value._owner is not None)
-        ):
+        if self.adopt and value is not None and type(value) not in _TRACKED:
             assert self.spec is not None
             value = _adopt(value, self.spec.type, obj, self.name)
             setattr(obj._data, self.name, value)
@@ -413,9 +431,40 @@ class FieldDescriptor:
         if self.spec.read_only and getattr(obj._data, self.name) is not UNSET:
             raise ReadOnlyFieldError(obj.obj_name(), self.name)
         setattr(obj._data, self.name, UNSET)
+        if obj._children:
+            obj._children.pop(self.name, None)
         obj._changed.discard(self.name)
         if obj._dirty:
             obj._dirty.discard(self.name)
+        obj._obj_refresh_wire_changes()
+
+
+class ObjectFieldDescriptor(FieldDescriptor):
+    """A field holding objects (directly, in a list or in a dict).
+
+    The parent's data holds the children's wire envelopes, so encoding a tree is
+    one native msgspec call; the objects themselves are made on first read and
+    kept in ``obj._children``.
+    """
+
+    __slots__ = ()
+
+    def __get__(self, obj: VersionedObject | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        children = obj._children
+        if children is not None and self.name in children:
+            return children[self.name]
+        value = getattr(obj._data, self.name)
+        if value is UNSET:
+            return obj._obj_read_unset(self.name)
+        if value is not None:
+            assert self.spec is not None
+            value = _adopt(value, self.spec.type, obj, self.name)
+        if children is None:
+            children = obj._children = {}
+        children[self.name] = value
+        return value
 
 
 # --- class construction --------------------------------------------------------------------
@@ -468,7 +517,16 @@ class VersionedObject(metaclass=ObjectMeta):
             swap: int = field(default=0, added="1.1")
     """
 
-    __slots__ = ("__weakref__", "_changed", "_context", "_data", "_dirty", "_owner")
+    __slots__ = (
+        "__weakref__",
+        "_changed",
+        "_children",
+        "_context",
+        "_data",
+        "_dirty",
+        "_env",
+        "_owner",
+    )
 
     VERSION: ClassVar[str] = "1.0"
     OBJ_PROJECT_NAMESPACE: ClassVar[str] = "versionedobjects"
@@ -484,6 +542,7 @@ class VersionedObject(metaclass=ObjectMeta):
     _obj_object_fields: ClassVar[tuple[str, ...]]
     _obj_data_cls: ClassVar[type[msgspec.Struct]]
     _obj_envelope_cls: ClassVar[type[msgspec.Struct]]
+    _obj_lenient_envelope_cls: ClassVar[type[msgspec.Struct]]
     _obj_wire: ClassVar[tuple[Any, str, str, str]]
     _obj_wire_keys: ClassVar[tuple[str, str, str]]
     _obj_all_fields: ClassVar[dict[str, FieldSpec]]
@@ -494,6 +553,11 @@ class VersionedObject(metaclass=ObjectMeta):
     _obj_remotables: ClassVar[dict[str, Callable[..., Any]]]
 
     _data: Any
+    # This object's wire envelope (name, namespace, version, _data, changes); its
+    # `changes` list is kept equal to the changed fields as they change.
+    _env: Any
+    # Objects (or tracked lists/dicts of objects) made from envelopes in _data.
+    _children: dict[str, Any] | None
     _changed: set[str]
     _dirty: set[str] | None
     # The parents holding this object, weakly, with the field that holds it.
@@ -547,7 +611,10 @@ class VersionedObject(metaclass=ObjectMeta):
         cls = type(self)
         if not cls.__dict__.get("_obj_built"):
             cls._obj_build()
-        self._data = cls._obj_data_cls()
+        data = self._data = cls._obj_data_cls()
+        make, name, namespace, version = cls._obj_wire
+        self._env = make(name, namespace, version, data, UNSET)
+        self._children = None
         self._changed = set()
         self._dirty = None
         self._owner = None
@@ -557,24 +624,34 @@ class VersionedObject(metaclass=ObjectMeta):
             if name not in fields:
                 raise TypeError(f"{cls.obj_name()}() got an unexpected field {name!r}")
             self._obj_assign(name, value)
-        data = self._data
         for spec in cls._obj_defaults:
             if spec.name not in kwargs:
                 if spec.fast_default:
                     setattr(data, spec.name, spec.default)
                 else:
                     self._obj_assign(spec.name, spec.make_default())
-        self._changed = set(cls._obj_default_names)
-        self._changed.update(kwargs)
+        changed = self._changed = set(cls._obj_default_names)
+        changed.update(kwargs)
+        if changed:
+            self._env.changes = list(changed)
 
     @classmethod
     def _obj_from_envelope(cls: type[ObjT], envelope: Any, context: Any = None) -> ObjT:
+        if envelope.version != cls.VERSION:
+            _schema.upgrade_envelope(cls, envelope)
         obj = cls.__new__(cls)
         obj._data = envelope.data
+        obj._env = envelope
+        obj._children = None
         changes = envelope.changes
-        # Names of fields this class does not have are dropped, as oslo.versionedobjects
-        # does (its backports leave them in a child's change list).
-        obj._changed = set(changes).intersection(cls._obj_field_names) if changes else set()
+        if changes:
+            # Names of fields this class does not have are dropped, as
+            # oslo.versionedobjects does (its backports leave them in a child's list).
+            known = obj._changed = set(changes).intersection(cls._obj_field_names)
+            if len(known) != len(changes):
+                envelope.changes = list(known) if known else UNSET
+        else:
+            obj._changed = set()
         obj._dirty = None
         obj._owner = None
         obj._context = context
@@ -598,12 +675,38 @@ class VersionedObject(metaclass=ObjectMeta):
                 raise ReadOnlyFieldError(self.obj_name(), name)
         if spec.adopt and value is not None:
             value = _adopt(value, spec.type, self, name)
+        if spec.type.has_objects:
+            children = self._children
+            if children is None:
+                children = self._children = {}
+            children[name] = value
+            value = _wire_form(value)
         setattr(self._data, name, value)
 
+    def _obj_sync_wire(self, name: str) -> None:
+        """A tracked list/dict holding objects changed: store its envelopes in the data."""
+        if self._children is not None and name in self._children:
+            setattr(self._data, name, _wire_form(self._children[name]))
+
     def _obj_mark(self, name: str) -> None:
-        self._changed.add(name)
+        changed = self._changed
+        if name not in changed:
+            changed.add(name)
+            self._obj_wire_change(name)
         if self._owner is not None:
             self._obj_tell_owners()
+
+    def _obj_wire_change(self, name: str) -> None:
+        env = self._env
+        names = env.changes
+        if names is UNSET:
+            env.changes = [name]
+        elif name not in names:
+            names.append(name)
+
+    def _obj_refresh_wire_changes(self) -> None:
+        changed = self.obj_what_changed()
+        self._env.changes = list(changed) if changed else UNSET
 
     def _obj_tell_owners(self) -> None:
         for ref, field_name in self._owner or ():
@@ -618,6 +721,7 @@ class VersionedObject(metaclass=ObjectMeta):
         elif name in dirty:
             return
         dirty.add(name)
+        self._obj_wire_change(name)
         if self._owner is not None:
             self._obj_tell_owners()
 
@@ -675,9 +779,16 @@ class VersionedObject(metaclass=ObjectMeta):
         dirty = self._dirty
         if dirty:
             for name in dirty:
-                if name not in changed and has_changes(getattr(self._data, name)):
+                if name not in changed and has_changes(self._obj_held(name)):
                     changed.add(name)
         return changed
+
+    def _obj_held(self, name: str) -> Any:
+        """An object-bearing field's objects if made already, else its envelopes."""
+        children = self._children
+        if children is not None and name in children:
+            return children[name]
+        return getattr(self._data, name)
 
     def obj_get_changes(self) -> dict[str, Any]:
         """``{field: value}`` for every changed field that is set."""
@@ -706,8 +817,10 @@ class VersionedObject(metaclass=ObjectMeta):
         else:
             self._changed.difference_update(names)
         # Children that still carry changes keep reporting through the parent.
-        dirty = {name for name in self._obj_object_fields if has_changes(getattr(self._data, name))}
+        dirty = {name for name in self._obj_object_fields if has_changes(self._obj_held(name))}
         self._dirty = dirty or None
+        wire = self._changed | dirty
+        self._env.changes = list(wire) if wire else UNSET
 
     def obj_clone(self: ObjT) -> ObjT:
         """A deep copy with the same values, changes and context."""
@@ -821,3 +934,4 @@ def _loggable(value: Any) -> Any:
 
 # The codec needs VersionedObject; imported last so both modules can refer to each other.
 from . import codec as _codec  # noqa: E402
+from . import schema as _schema  # noqa: E402

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from msgspec import UNSET
 
 from . import versions
 from .base import VersionedObject
@@ -31,7 +30,7 @@ from .exceptions import (
 )
 from .fields import FieldSpec
 from .registry import Registry
-from .schema import current_envelope
+from .schema import current_envelope, lenient_envelope
 from .types import (
     IP_WIRE_TYPES,
     DictType,
@@ -60,13 +59,8 @@ _STRING_LIKE = (*_IP_TYPES, MACWire)
 
 def enc_hook(value: Any) -> Any:
     """msgspec hook: objects become envelopes, addresses become strings."""
-    try:
-        make, name, namespace, version = value._obj_wire
-    except AttributeError:
-        pass
-    else:
-        changed = value.obj_what_changed() if value._dirty else value._changed
-        return make(name, namespace, version, value._data, list(changed) if changed else UNSET)
+    if isinstance(value, VersionedObject):
+        return value._env
     if isinstance(value, _STRING_LIKE):
         return str(value)
     raise NotImplementedError(f"cannot encode a `{type(value).__name__}`")
@@ -135,11 +129,17 @@ def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str =
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
 
 
-def _guarded_convert(primitive: Any, wire: Any, registry: Registry, sns: str) -> Any:
+def _guarded_convert(primitive: Any, cls: type[VersionedObject]) -> Any:
     try:
-        return msgspec.convert(primitive, wire, dec_hook=dec_hook)
+        return msgspec.convert(primitive, cls._obj_envelope_cls, dec_hook=dec_hook)
+    except msgspec.ValidationError:
+        pass
+    except RecursionError:
+        raise DeserializationError("input is too deeply nested") from None
+    try:
+        return msgspec.convert(primitive, lenient_envelope(cls), dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
-        _diagnose_versions(primitive, registry, sns)
+        _diagnose_versions(primitive, cls.OBJ_REGISTRY, cls.OBJ_SERIAL_NAMESPACE)
         raise _translate(exc) from None
     except RecursionError:
         raise DeserializationError("input is too deeply nested") from None
@@ -153,7 +153,7 @@ def to_primitive(
     target_version: str | None = None,
     manifest: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    primitive: dict[str, Any] = msgspec.to_builtins(obj, enc_hook=enc_hook)
+    primitive: dict[str, Any] = msgspec.to_builtins(obj._env, enc_hook=enc_hook)
     cls = type(obj)
     if target_version is None and manifest:
         target_version = manifest.get(cls.obj_name())
@@ -180,12 +180,7 @@ def from_primitive(
             and primitive.get(keys[2]) == version
             and primitive.get(keys[1]) == namespace
         ):
-            envelope = _guarded_convert(
-                primitive,
-                expect._obj_envelope_cls,
-                expect.OBJ_REGISTRY,
-                expect.OBJ_SERIAL_NAMESPACE,
-            )
+            envelope = _guarded_convert(primitive, expect)
             return expect._obj_from_envelope(envelope, context)
     registry = registry or expect.OBJ_REGISTRY
     sns = expect.OBJ_SERIAL_NAMESPACE
@@ -212,7 +207,8 @@ def from_primitive(
         raise UnsupportedObjectError(
             f"Expected a `{expect.obj_name()}` object, got `{name}`", f"$.{sns}.name"
         )
-    envelope = _guarded_convert(primitive, current_envelope(cls), registry, sns)
+    cls._obj_build()
+    envelope = _guarded_convert(primitive, cls)
     return cls._obj_from_envelope(envelope, context)
 
 
@@ -426,7 +422,7 @@ def to_json(
     manifest: Mapping[str, str] | None = None,
 ) -> bytes:
     if target_version is None and not manifest:
-        return _json_encoder.encode(obj)
+        return _json_encoder.encode(obj._env)
     return msgspec.json.encode(to_primitive(obj, target_version, manifest))
 
 
@@ -446,9 +442,13 @@ class _TypedDecoder:
             self.ftype = from_annotation(target, "decode target")
             classes = list(self.ftype.object_classes())
             self.base = classes[0] if classes else VersionedObject
-        wire = self.ftype.wire(current_envelope)
-        self.json = msgspec.json.Decoder(wire, dec_hook=dec_hook)
-        self.msgpack = msgspec.msgpack.Decoder(wire, dec_hook=dec_hook)
+        fast = self.ftype.wire(current_envelope)
+        lenient = self.ftype.wire(lenient_envelope)
+        self.json = msgspec.json.Decoder(fast, dec_hook=dec_hook)
+        self.msgpack = msgspec.msgpack.Decoder(fast, dec_hook=dec_hook)
+        # Second tries: see schema._build on the two decode types.
+        self.lenient_json = msgspec.json.Decoder(lenient, dec_hook=dec_hook)
+        self.lenient_msgpack = msgspec.msgpack.Decoder(lenient, dec_hook=dec_hook)
 
     def materialize(self, value: Any, context: Any) -> Any:
         return _materialize(value, self.ftype, context)
@@ -498,10 +498,16 @@ def _decode(data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: s
     decoder = _decoder_for(target)
     raw_decode = msgspec.json.decode if fmt == "json" else msgspec.msgpack.decode
     try:
-        if fmt == "json":
-            value = decoder.json.decode(data)
-        else:
-            value = decoder.msgpack.decode(data)
+        try:
+            if fmt == "json":
+                value = decoder.json.decode(data)
+            else:
+                value = decoder.msgpack.decode(data)
+        except msgspec.ValidationError:
+            if fmt == "json":
+                value = decoder.lenient_json.decode(data)
+            else:
+                value = decoder.lenient_msgpack.decode(data)
     except msgspec.ValidationError as exc:
         try:
             raw = raw_decode(data)
@@ -541,7 +547,7 @@ def decode_msgpack(
 def clone(obj: VersionedObject) -> Any:
     cls = type(obj)
     envelope = msgspec.convert(
-        msgspec.to_builtins(obj, enc_hook=enc_hook), current_envelope(cls), dec_hook=dec_hook
+        msgspec.to_builtins(obj._env, enc_hook=enc_hook), current_envelope(cls), dec_hook=dec_hook
     )
     return cls._obj_from_envelope(envelope, obj._context)
 

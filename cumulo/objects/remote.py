@@ -121,6 +121,7 @@ def apply_updates(obj: VersionedObject, updates: Mapping[str, Any]) -> None:
     if "obj_what_changed" in updates:
         obj._changed = {n for n in updates["obj_what_changed"] if n in fields}
         obj._dirty = None
+        obj._obj_refresh_wire_changes()
 
 
 def run_object_action(

@@ -20,7 +20,7 @@ import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -81,7 +81,7 @@ def _evaluate(tp: Any, globalns: dict[str, Any], localns: dict[str, Any]) -> Any
 
 
 def build_class(cls: type[VersionedObject]) -> None:
-    from .base import FieldDescriptor
+    from .base import FieldDescriptor, ObjectFieldDescriptor
 
     with _build_lock:
         if cls.__dict__.get("_obj_built"):
@@ -93,12 +93,14 @@ def build_class(cls: type[VersionedObject]) -> None:
             )
         _building.add(cls)
         try:
-            _build(cls, FieldDescriptor)
+            _build(cls, FieldDescriptor, ObjectFieldDescriptor)
         finally:
             _building.discard(cls)
 
 
-def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
+def _build(
+    cls: type[VersionedObject], descriptor_cls: type[Any], object_descriptor_cls: type[Any]
+) -> None:
     name = cls.obj_name()
     if not versions.is_valid(cls.VERSION):
         raise ObjectDeclarationError(f"{name}.VERSION {cls.VERSION!r} is not 'X.Y'")
@@ -117,12 +119,15 @@ def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
 
     fields = {n: s for n, s in all_specs.items() if s.exists_at(current)}
     for fname, spec in all_specs.items():
-        if fname not in fields and isinstance(cls.__dict__.get(fname), descriptor_cls):
-            delattr(cls, fname)  # removed in an earlier major: no attribute any more
-        desc = getattr(cls, fname, None)
-        if isinstance(desc, descriptor_cls):
-            desc.spec = spec
-            desc.adopt = spec.adopt
+        if fname not in fields:
+            if isinstance(cls.__dict__.get(fname), descriptor_cls):
+                delattr(cls, fname)  # removed in an earlier major: no attribute any more
+            continue
+        # A descriptor of this class's own (inherited fields are shadowed, not shared).
+        desc = (object_descriptor_cls if spec.type.has_objects else descriptor_cls)(fname)
+        desc.spec = spec
+        desc.adopt = spec.adopt
+        setattr(cls, fname, desc)
 
     cls._obj_all_fields = all_specs
     cls._obj_fields = fields
@@ -133,22 +138,21 @@ def _build(cls: type[VersionedObject], descriptor_cls: type[Any]) -> None:
     cls._obj_backport_hooks = _collect_backport_hooks(cls)
     cls._obj_remotables = _collect_remotables(cls)
 
-    data_fields = [(n, s.type.wire(current_envelope) | UnsetType, UNSET) for n, s in fields.items()]
-    data_cls = msgspec.defstruct(
-        f"{name}Data",
-        data_fields,
-        kw_only=True,
-        forbid_unknown_fields=True,
-        # Objects hold their parents only weakly and field types admit no cycles, so
-        # these Structs never sit in a reference cycle: keep them out of the GC, which
-        # otherwise dominates decoding large lists.
-        gc=False,
-        module=cls.__module__,
+    # Two decode types. The fast one states the header and change names as literal
+    # sets, so msgspec checks them in C and interns the strings; any input it refuses
+    # is decoded again with the lenient one, whose Python check accepts ".Z" versions
+    # and unknown change names, and words the errors (schema.py's __post_init__).
+    fast_data = _data_struct(cls, fields, current_envelope, "")
+    cls._obj_data_cls = fast_data
+    cls._obj_envelope_cls = _envelope_struct(
+        cls, fast_data, None, header=(name, cls.OBJ_PROJECT_NAMESPACE, tuple(cls.obj_history()))
     )
-    cls._obj_data_cls = data_cls
-    cls._obj_envelope_cls = _envelope_struct(cls, data_cls, _current_post_init(cls, fields))
-    # Encoding builds an envelope per object: a twin type without the decode-side checks.
-    encode_envelope = _envelope_struct(cls, data_cls, None, tag="Out")
+    lenient_data = _data_struct(cls, fields, lenient_envelope, "Lenient")
+    cls._obj_lenient_envelope_cls = _envelope_struct(
+        cls, lenient_data, _current_post_init(cls, fields), tag="Lenient"
+    )
+    # Encoding builds an envelope per new object: a twin type without decode checks.
+    encode_envelope = _envelope_struct(cls, fast_data, None, tag="Out")
     cls._obj_wire = (encode_envelope, name, cls.OBJ_PROJECT_NAMESPACE, cls.VERSION)
     sns = cls.OBJ_SERIAL_NAMESPACE
     cls._obj_wire_keys = (f"{sns}.name", f"{sns}.namespace", f"{sns}.version")
@@ -229,24 +233,55 @@ def _collect_remotables(cls: type[Any]) -> dict[str, Callable[..., Any]]:
     return dict(sorted(found.items()))
 
 
+def _data_struct(
+    cls: type[VersionedObject],
+    fields: Mapping[str, FieldSpec],
+    envelope_for: Callable[[type[VersionedObject]], Any],
+    tag: str,
+) -> Any:
+    return msgspec.defstruct(
+        f"{cls.obj_name()}Data{tag}",
+        [(n, s.type.wire(envelope_for) | UnsetType, UNSET) for n, s in fields.items()],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        # Objects hold their parents only weakly and field types admit no cycles, so
+        # these Structs never sit in a reference cycle: keep them out of the GC, which
+        # otherwise dominates decoding large lists.
+        gc=False,
+        module=cls.__module__,
+    )
+
+
 def _envelope_struct(
     cls: type[VersionedObject],
     data_cls: Any,
     post_init: Callable[[Any], None] | None,
     tag: str = "",
+    header: tuple[str, str, tuple[str, ...]] | None = None,
 ) -> type[msgspec.Struct]:
     ns = cls.OBJ_SERIAL_NAMESPACE
     class_namespace: dict[str, Any] = {"_obj_cls": cls}
     if post_init is not None:
         class_namespace["__post_init__"] = post_init
+    name_t: Any = str
+    namespace_t: Any = str
+    version_t: Any = str
+    changes_t: Any = list[str]
+    if header is not None:
+        name_t = Literal[header[0]]
+        namespace_t = Literal[header[1]]
+        version_t = Literal[header[2]]
+        field_names = tuple(cls._obj_fields)
+        if field_names:
+            changes_t = list[Literal[field_names]]  # type: ignore[valid-type]
     return msgspec.defstruct(
         f"{cls.obj_name()}Envelope{tag}",
         [
-            ("name", str),
-            ("namespace", str),
-            ("version", str),
+            ("name", name_t),
+            ("namespace", namespace_t),
+            ("version", version_t),
             ("data", data_cls),
-            ("changes", list[str] | UnsetType, UNSET),
+            ("changes", changes_t | UnsetType, UNSET),
         ],
         rename={
             "name": f"{ns}.name",
@@ -266,8 +301,26 @@ def _envelope_struct(
 
 
 def current_envelope(cls: type[VersionedObject]) -> Any:
+    """The fast decode type of ``cls`` (see ``_build``)."""
     cls._obj_build()
     return cls._obj_envelope_cls
+
+
+def lenient_envelope(cls: type[VersionedObject]) -> Any:
+    """The lenient decode type of ``cls``: the second try when the fast one refuses."""
+    cls._obj_build()
+    return cls._obj_lenient_envelope_cls
+
+
+def upgrade_envelope(cls: type[VersionedObject], envelope: Any) -> None:
+    """An older version's envelope (same major) as the current version: fields added
+    since then take their defaults."""
+    got = versions.parse(envelope.version)
+    data = envelope.data
+    for spec in cls._obj_defaults:
+        if spec.added_v > got and getattr(data, spec.name) is UNSET:
+            setattr(data, spec.name, spec.make_default())
+    envelope.version = cls.VERSION
 
 
 def _current_post_init(
@@ -277,7 +330,6 @@ def _current_post_init(
     namespace = cls.OBJ_PROJECT_NAMESPACE
     version = cls.VERSION
     current = versions.parse(version)
-    defaults = [s for s in fields.values() if s.has_default]
 
     def __post_init__(self: Any) -> None:
         if self.name != name:
@@ -291,12 +343,8 @@ def _current_post_init(
                 raise ValueError(f"Invalid object version {self.version!r}") from None
             if got[0] != current[0] or got[1] > current[1]:
                 raise IncompatibleObjectVersion(name, self.version, version)
-            # An older peer's object: fields added since then take their defaults.
-            data = self.data
-            for spec in defaults:
-                if spec.added_v > got and getattr(data, spec.name) is UNSET:
-                    setattr(data, spec.name, spec.make_default())
-            self.version = version
+            self.version = versions.fmt(got)
+            upgrade_envelope(cls, self)
 
     return __post_init__
 
