@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from cumulo.objects import field, register
+from typing import Any
 
-from .base import CumuloObject
+from cumulo.objects import field, register, remotable, remotable_classmethod
+
+from .base import CumuloObject, stored
+from .exceptions import ObjectActionError
+from .storage import get_storage
 
 
 @register
@@ -35,3 +39,43 @@ class Flavor(CumuloObject):
     is_public: bool = True
     extra_specs: dict[str, str] = field(default_factory=dict)
     description: str | None = None
+
+    @remotable_classmethod
+    def get_by_id(cls: type[Flavor], context: Any, flavor_id: int) -> Flavor:
+        """The flavor with database key ``flavor_id``; raises ``FlavorNotFound``."""
+        return stored(get_storage().flavor_get_by_id(context, flavor_id))
+
+    @remotable_classmethod
+    def get_by_flavorid(cls: type[Flavor], context: Any, flavorid: str) -> Flavor:
+        """The flavor users call ``flavorid``; raises ``FlavorNotFound``."""
+        return stored(get_storage().flavor_get_by_flavorid(context, flavorid))
+
+    @remotable
+    def create(self) -> None:
+        """Store a new flavor; ``id`` is set from the database."""
+        if self.obj_attr_is_set("id"):
+            raise ObjectActionError("create flavor", f"already created (id {self.id})")
+        self._obj_take_stored(get_storage().flavor_create(self.obj_context, self))
+
+    @remotable
+    def destroy(self) -> None:
+        """Delete the flavor (instances keep their own copy)."""
+        get_storage().flavor_destroy(self.obj_context, self.flavorid)
+
+
+@register
+class FlavorList(CumuloObject):
+    """A list of flavors, as one object (what a query returns over RPC).
+
+    History: 1.0 first version.
+    """
+
+    VERSION = "1.0"
+
+    objects: list[Flavor] = field(default_factory=list)
+
+    @remotable_classmethod
+    def get_all(cls: type[FlavorList], context: Any, include_disabled: bool = True) -> FlavorList:
+        """Every flavor, by ``id`` (disabled ones only when ``include_disabled``)."""
+        rows = get_storage().flavor_get_all(context, include_disabled)
+        return stored(cls(objects=rows))  # type: ignore[call-arg]

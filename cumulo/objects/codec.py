@@ -304,6 +304,8 @@ def backport_primitive(
                 primitive[changes_key] = kept
             else:
                 del primitive[changes_key]
+    if not _children_may_need_backport(cls, manifest):
+        return
     for fname in cls._obj_object_fields:
         value = data.get(fname)
         if value is not None:
@@ -311,6 +313,22 @@ def backport_primitive(
             _backport_children(
                 value, spec.type, manifest, sns, cls.OBJ_REGISTRY, f"{path}.{data_key}.{fname}"
             )
+
+
+_descendants: dict[type[Any], tuple[tuple[str, str], ...]] = {}
+
+
+def _children_may_need_backport(cls: type[VersionedObject], manifest: Mapping[str, str]) -> bool:
+    """False when the manifest asks no object below ``cls`` for another version than
+    its current one, so the children's primitives need no walk."""
+    if not manifest or not cls._obj_object_fields:
+        return False
+    below = _descendants.get(cls)
+    if below is None:
+        names = dict(cls.obj_tree_get_versions())
+        names.pop(cls.obj_name(), None)
+        below = _descendants[cls] = tuple(names.items())
+    return any(manifest.get(name, version) != version for name, version in below)
 
 
 _plans: dict[tuple[type[Any], versions.Version], Any] = {}

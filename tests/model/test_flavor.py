@@ -3,7 +3,7 @@
 import jsonschema
 import pytest
 
-from cumulo.model import Flavor
+from cumulo.model import Flavor, FlavorList, FlavorNotFound, ObjectActionError
 from cumulo.objects import FieldValueError, ReadOnlyFieldError
 from cumulo.objects.jsonschema import json_schema
 
@@ -46,3 +46,46 @@ def test_id_is_read_only():
 def test_extra_specs_are_strings():
     with pytest.raises(FieldValueError, match="extra_specs"):
         small().extra_specs = {"hw:numa_nodes": 2}
+
+
+# --- remotable methods (object side; tests/db covers the database) ------------------------
+
+
+def test_get_by_flavorid_and_id_ask_storage(storage):
+    from .conftest import Ctx
+
+    ctx = Ctx()
+    stored_flavor = small()
+    storage.returns["flavor_get_by_flavorid"] = stored_flavor
+    storage.returns["flavor_get_by_id"] = stored_flavor
+    found = Flavor.get_by_flavorid(ctx, "m1.small")
+    assert found.obj_context is ctx
+    assert found.obj_what_changed() == set()
+    Flavor.get_by_id(ctx, 1)
+    assert storage.calls == [
+        ("flavor_get_by_flavorid", (ctx, "m1.small"), {}),
+        ("flavor_get_by_id", (ctx, 1), {}),
+    ]
+
+
+def test_create_takes_the_assigned_id(storage, ctx):
+    storage.returns["flavor_create"] = small()
+    flavor = Flavor(flavorid="m1.small", name="m1.small", memory_mb=2048, vcpus=1)
+    flavor.obj_set_context(ctx).create()
+    assert flavor.id == 1
+    assert flavor.obj_what_changed() == set()
+    with pytest.raises(ObjectActionError, match="already created"):
+        flavor.create()
+
+
+def test_flavor_not_found_names_the_key(storage, ctx):
+    storage.raises["flavor_get_by_flavorid"] = FlavorNotFound(flavorid="m9")
+    with pytest.raises(FlavorNotFound, match="flavor not found: flavorid=m9"):
+        Flavor.get_by_flavorid(ctx, "m9")
+
+
+def test_list_all(storage, ctx):
+    storage.returns["flavor_get_all"] = [small()]
+    flavors = FlavorList.get_all(ctx, include_disabled=False)
+    assert [f.flavorid for f in flavors.objects] == ["m1.small"]
+    assert storage.calls == [("flavor_get_all", (ctx, False), {})]

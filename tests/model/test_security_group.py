@@ -67,3 +67,41 @@ def test_primitives_match_their_json_schema():
         "SecurityGroupList-1.0",
         "SecurityGroupRule-1.0",
     ]
+
+
+# --- remotable methods (object side) ------------------------------------------------------
+
+
+def test_get_by_instance_and_all(storage, ctx):
+    import uuid
+
+    storage.returns["security_group_get_by_instance"] = [web_group()]
+    storage.returns["security_group_get_all"] = [web_group()]
+    instance_uuid = uuid.uuid4()
+    groups = SecurityGroupList.get_by_instance(ctx, str(instance_uuid))
+    assert [g.name for g in groups.objects] == ["web"]
+    SecurityGroupList.get_all(ctx)
+    assert storage.calls == [
+        ("security_group_get_by_instance", (ctx, instance_uuid), {}),
+        ("security_group_get_all", (ctx, None), {}),
+    ]
+
+
+def test_create_and_add_rules_take_what_storage_returns(storage, ctx):
+    group = SecurityGroup(name="web", project_id="p1").obj_set_context(ctx)
+    storage.returns["security_group_create"] = SecurityGroup(id=3, name="web", project_id="p1")
+    group.create()
+    assert group.id == 3
+    storage.returns["security_group_add_rules"] = SecurityGroup(
+        id=3, name="web", project_id="p1", rules=web_group().rules
+    )
+    group.add_rules([SecurityGroupRule(protocol="tcp", from_port=22, to_port=22)])
+    (name, (_, group_id, rules), _) = storage.calls[1]
+    assert (name, group_id, rules[0].from_port) == ("security_group_add_rules", 3, 22)
+    assert [r.id for r in group.rules] == [1, 2]
+    assert group.obj_what_changed() == set()
+
+
+def test_remote_group_rule():
+    rule = SecurityGroupRule(id=1, protocol="tcp", remote_group_id=4)
+    assert (rule.remote_group_id, rule.cidr) == (4, None)
