@@ -171,16 +171,14 @@ def from_primitive(
     expect: type[VersionedObject] = VersionedObject,
 ) -> Any:
     """Load an object primitive, looking its class up by the name it carries."""
-    if type(primitive) is dict and expect.__dict__.get("_obj_built"):
-        # Fast path: the primitive is exactly the expected class at its current version.
-        _make, name, namespace, version = expect._obj_wire
-        keys = expect._obj_wire_keys
-        if (
-            primitive.get(keys[0]) == name
-            and primitive.get(keys[2]) == version
-            and primitive.get(keys[1]) == namespace
-        ):
-            envelope = _guarded_convert(primitive, expect)
+    if type(primitive) is dict and "_obj_envelope_cls" in expect.__dict__:
+        # Fast path: the fast envelope type of the expected class checks the name,
+        # namespace and version itself; anything else takes the general path below.
+        try:
+            envelope = msgspec.convert(primitive, expect._obj_envelope_cls, dec_hook=dec_hook)
+        except (msgspec.ValidationError, RecursionError):
+            pass
+        else:
             return expect._obj_from_envelope(envelope, context)
     registry = registry or expect.OBJ_REGISTRY
     sns = expect.OBJ_SERIAL_NAMESPACE
