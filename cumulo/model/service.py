@@ -1,0 +1,109 @@
+"""``Service``: a running Cumulo service, its liveness and what it understands."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from cumulo.objects import field, register, remotable, remotable_classmethod
+
+from .base import CumuloObject, stored
+from .exceptions import ObjectActionError
+from .storage import get_storage
+
+
+class ServiceBinary(enum.StrEnum):
+    """The kinds of Cumulo service."""
+
+    COMPUTE = "cumulo-compute"
+    CONDUCTOR = "cumulo-conductor"
+    API = "cumulo-api"
+
+
+@register
+class Service(CumuloObject):
+    """One service process on one host, as recorded for upgrades and liveness.
+
+    ``version`` is the release's service version (one integer per release);
+    ``object_manifest`` the object versions it understands (``{name: version}``)
+    and ``rpc_api_version`` the newest RPC API version it serves, so peers can
+    cap what they send it during a rolling upgrade. ``last_seen_up`` moves with
+    every heartbeat (``report_count``).
+
+    History: 1.0 first version.
+    """
+
+    VERSION = "1.0"
+
+    id: int = field(read_only=True)
+    uuid: UUID
+    host: str
+    binary: ServiceBinary
+    topic: str
+    report_count: int = 0
+    disabled: bool = False
+    disabled_reason: str | None = None
+    forced_down: bool = False
+    last_seen_up: datetime | None = None
+    version: int = 0
+    object_manifest: dict[str, str] = field(default_factory=dict)
+    rpc_api_version: str = "1.0"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @remotable_classmethod
+    def get_by_host_and_binary(
+        cls: type[Service], context: Any, host: str, binary: ServiceBinary | str
+    ) -> Service:
+        """Raises ``ServiceNotFound``."""
+        return stored(
+            get_storage().service_get_by_host_and_binary(context, host, ServiceBinary(binary))
+        )
+
+    @remotable_classmethod
+    def get_minimum_version(cls: type[Service], context: Any, binary: ServiceBinary | str) -> int:
+        """The lowest service version among live services of ``binary`` (0: none)."""
+        return get_storage().service_get_minimum_version(context, ServiceBinary(binary))
+
+    @remotable
+    def create(self) -> None:
+        """Record a new service; ``id`` is set from the database."""
+        if self.obj_attr_is_set("id"):
+            raise ObjectActionError("create service", f"already created (id {self.id})")
+        self._obj_take_stored(get_storage().service_create(self.obj_context, self))
+
+    @remotable
+    def save(self) -> None:
+        """Write the changed fields."""
+        if not self.obj_attr_is_set("id"):
+            raise ObjectActionError("save service", "it was never created")
+        changes = self.obj_get_changes()
+        if not changes:
+            return
+        self._obj_take_stored(get_storage().service_save(self.obj_context, self.id, changes))
+
+
+@register
+class ServiceList(CumuloObject):
+    """A list of services, as one object (what a query returns over RPC).
+
+    History: 1.0 first version.
+    """
+
+    VERSION = "1.0"
+
+    objects: list[Service] = field(default_factory=list)
+
+    @remotable_classmethod
+    def get_all(
+        cls: type[ServiceList],
+        context: Any,
+        binary: ServiceBinary | str | None = None,
+        include_disabled: bool = True,
+    ) -> ServiceList:
+        """Services not deleted, by host (of ``binary`` when given)."""
+        kind = None if binary is None else ServiceBinary(binary)
+        rows = get_storage().service_get_all(context, kind, include_disabled)
+        return stored(cls(objects=rows))  # type: ignore[call-arg]
