@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, as_uuid, stored
 from .exceptions import ObjectActionError
@@ -50,7 +50,7 @@ class BlockDeviceMapping(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID
     instance_uuid: UUID
     source_type: SourceType
@@ -167,7 +167,7 @@ class BlockDeviceMappingList(CumuloObject):
         """An instance's mappings, boot devices first."""
         uuid_ = as_uuid(instance_uuid, "instance_uuid")
         rows = get_storage().bdm_get_by_instance_uuid(context, uuid_)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))
 
 
 @register
@@ -192,7 +192,7 @@ class BlockDeviceInfo(CumuloObject):
         cls, mappings: BlockDeviceMappingList, root_device_name: str | None
     ) -> BlockDeviceInfo:
         """Group an instance's mappings by the role they play."""
-        info = cls(root_device_name=root_device_name)  # type: ignore[call-arg]
+        info = cls(root_device_name=root_device_name)
         for bdm in mappings.objects:
             if bdm.is_volume:
                 info.volumes.append(bdm)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, stored
 from .exceptions import ObjectActionError
@@ -27,7 +27,7 @@ class ComputeNode(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID
     host: str
     hypervisor_hostname: str
@@ -44,7 +44,7 @@ class ComputeNode(CumuloObject):
     """Instances with a task in progress."""
     hypervisor_type: str = ""
     hypervisor_version: int = 0
-    cpu_info: CpuInfo = field(default_factory=CpuInfo)  # type: ignore[arg-type]
+    cpu_info: CpuInfo = field(default_factory=CpuInfo)
     disk_available_least: int | None = None
     host_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
     supported_instances: list[SupportedInstance] = field(default_factory=list)
@@ -111,4 +111,4 @@ class ComputeNodeList(CumuloObject):
     def get_all(cls: type[ComputeNodeList], context: Any) -> ComputeNodeList:
         """Every node not deleted, by host."""
         rows = get_storage().compute_node_get_all(context)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

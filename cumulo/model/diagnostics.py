@@ -94,7 +94,7 @@ class Diagnostics(CumuloObject):
     uptime: int | None = None
     """Seconds since the guest started."""
     config_drive: bool = False
-    memory_details: MemoryDiagnostics = field(default_factory=MemoryDiagnostics)  # type: ignore[arg-type]
+    memory_details: MemoryDiagnostics = field(default_factory=MemoryDiagnostics)
     cpu_details: list[CpuDiagnostics] = field(default_factory=list)
     nic_details: list[NicDiagnostics] = field(default_factory=list)
     disk_details: list[DiskDiagnostics] = field(default_factory=list)

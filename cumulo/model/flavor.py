@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, stored
 from .exceptions import ObjectActionError
@@ -24,7 +24,7 @@ class Flavor(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     flavorid: str
     name: str
     memory_mb: int
@@ -78,4 +78,4 @@ class FlavorList(CumuloObject):
     def get_all(cls: type[FlavorList], context: Any, include_disabled: bool = True) -> FlavorList:
         """Every flavor, by ``id`` (disabled ones only when ``include_disabled``)."""
         rows = get_storage().flavor_get_all(context, include_disabled)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

@@ -37,7 +37,7 @@ class CpuInfo(CumuloObject):
     arch: Architecture = Architecture.X86_64
     model: str | None = None
     vendor: str | None = None
-    topology: CpuTopology = field(default_factory=CpuTopology)  # type: ignore[arg-type]
+    topology: CpuTopology = field(default_factory=CpuTopology)
     features: list[str] = field(default_factory=list)
 
 
@@ -77,7 +77,7 @@ class AvailableResource(CumuloObject):
     local_gb_used: int = 0
     hypervisor_type: str
     hypervisor_version: int = 0
-    cpu_info: CpuInfo = field(default_factory=CpuInfo)  # type: ignore[arg-type]
+    cpu_info: CpuInfo = field(default_factory=CpuInfo)
     disk_available_least: int | None = None
     host_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
     supported_instances: list[SupportedInstance] = field(default_factory=list)

@@ -75,4 +75,4 @@ class ImageMeta(CumuloObject):
     """GiB the root disk needs at least."""
     checksum: str | None = None
     created_at: datetime | None = None
-    properties: ImageMetaProps = field(default_factory=ImageMetaProps)  # type: ignore[arg-type]
+    properties: ImageMetaProps = field(default_factory=ImageMetaProps)

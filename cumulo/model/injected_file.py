@@ -31,7 +31,7 @@ class InjectedFile(CumuloObject):
         if not path.startswith("/"):
             raise ValueError(f"InjectedFile.path: expected an absolute path, got {path!r}")
         encoded = base64.b64encode(contents).decode("ascii")
-        return cls(path=path, contents_b64=encoded)  # type: ignore[call-arg]
+        return cls(path=path, contents_b64=encoded)
 
     @property
     def contents(self) -> bytes:

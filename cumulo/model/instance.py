@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
-from cumulo.objects import LazyLoadError, field, register, remotable, remotable_classmethod
+from cumulo.objects import (
+    NO_DEFAULT,
+    LazyLoadError,
+    field,
+    register,
+    remotable,
+    remotable_classmethod,
+)
 
 from .base import CumuloObject, as_uuid, stored
 from .exceptions import ObjectActionError
@@ -55,7 +62,7 @@ class Instance(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID = field(read_only=True)
     user_id: str
     project_id: str
@@ -102,12 +109,12 @@ class Instance(CumuloObject):
     deleted_at: datetime | None = None
     deleted: bool = False
 
-    flavor: Flavor = field(lazy=True)
-    info_cache: InstanceInfoCache = field(lazy=True)
-    security_groups: SecurityGroupList = field(lazy=True)
-    fault: InstanceFault | None = field(lazy=True)
+    flavor: Flavor = field(default=NO_DEFAULT, lazy=True)
+    info_cache: InstanceInfoCache = field(default=NO_DEFAULT, lazy=True)
+    security_groups: SecurityGroupList = field(default=NO_DEFAULT, lazy=True)
+    fault: InstanceFault | None = field(default=NO_DEFAULT, lazy=True)
     """The latest fault, if any."""
-    tags: list[str] = field(lazy=True)
+    tags: list[str] = field(default=NO_DEFAULT, lazy=True)
 
     @property
     def name(self) -> str:
@@ -274,7 +281,7 @@ class InstanceList(CumuloObject):
         fields in ``expected_attrs`` loaded (no per-instance round trips)."""
         attrs = expected_attrs_of(expected_attrs)
         rows = get_storage().instance_get_all_by_host(context, host, attrs)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))
 
     @remotable_classmethod
     def get_all(
@@ -304,4 +311,4 @@ class InstanceList(CumuloObject):
         )
         attrs = expected_attrs_of(expected_attrs)
         rows = get_storage().instance_get_all(context, filters, attrs)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

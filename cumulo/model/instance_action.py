@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from cumulo.objects import field, register, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable_classmethod
 
 from .base import CumuloObject, as_uuid, stored
 from .storage import Context, get_storage
@@ -58,7 +58,7 @@ class InstanceAction(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     request_id: str
     instance_uuid: UUID
     action: InstanceActionName
@@ -76,7 +76,7 @@ class InstanceAction(CumuloObject):
         action: InstanceActionName | str,
     ) -> InstanceAction:
         """Record that the context's request started ``action`` on an instance."""
-        record = cls(  # type: ignore[call-arg]
+        record = cls(
             request_id=context.request_id,
             instance_uuid=as_uuid(instance_uuid, "instance_uuid"),
             action=InstanceActionName(action),
@@ -125,7 +125,7 @@ class InstanceActionList(CumuloObject):
     ) -> InstanceActionList:
         uuid_ = as_uuid(instance_uuid, "instance_uuid")
         rows = get_storage().action_get_by_instance(context, uuid_)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))
 
 
 @register
@@ -137,7 +137,7 @@ class InstanceActionEvent(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     action_id: int | None = None
     event: str
     start_time: datetime
@@ -156,7 +156,7 @@ class InstanceActionEvent(CumuloObject):
         host: str | None = None,
     ) -> InstanceActionEvent:
         """Record that step ``event`` of the context's request started on ``host``."""
-        record = cls(event=event, start_time=_now(), host=host)  # type: ignore[call-arg]
+        record = cls(event=event, start_time=_now(), host=host)
         uuid_ = as_uuid(instance_uuid, "instance_uuid")
         return stored(get_storage().action_event_start(context, uuid_, context.request_id, record))
 
@@ -196,4 +196,4 @@ class InstanceActionEventList(CumuloObject):
         cls: type[InstanceActionEventList], context: Any, action_id: int
     ) -> InstanceActionEventList:
         rows = get_storage().action_events_get(context, action_id)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

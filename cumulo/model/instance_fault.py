@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, as_uuid, stored
 from .exceptions import ObjectActionError
@@ -29,7 +29,7 @@ class InstanceFault(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     instance_uuid: uuid.UUID
     code: int = 500
     message: str
@@ -45,7 +45,7 @@ class InstanceFault(CumuloObject):
         code = getattr(error, "code", 500)
         message = str(error) or type(error).__name__
         details = "".join(traceback.format_exception(error))
-        fault = cls(  # type: ignore[call-arg]
+        fault = cls(
             instance_uuid=instance_uuid,
             code=code if isinstance(code, int) and not isinstance(code, bool) else 500,
             message=message[:MAX_MESSAGE],

@@ -24,7 +24,7 @@ class InstanceInfoCache(CumuloObject):
     VERSION = "1.0"
 
     instance_uuid: uuid.UUID = field(read_only=True)
-    network_info: NetworkInfo = field(default_factory=NetworkInfo)  # type: ignore[arg-type]
+    network_info: NetworkInfo = field(default_factory=NetworkInfo)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deleted: bool = False

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, as_uuid, stored
 from .exceptions import ObjectActionError
@@ -36,7 +36,7 @@ class Migration(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID
     instance_uuid: UUID
     migration_type: MigrationType = MigrationType.LIVE_MIGRATION
@@ -107,4 +107,4 @@ class MigrationList(CumuloObject):
         """An instance's migrations, oldest first."""
         uuid_ = as_uuid(instance_uuid, "instance_uuid")
         rows = get_storage().migration_get_by_instance(context, uuid_)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

@@ -7,7 +7,7 @@ import ipaddress
 import uuid
 from typing import Any
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, as_uuid, stored
 from .exceptions import ObjectActionError
@@ -51,7 +51,7 @@ class SecurityGroupRule(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     protocol: Protocol
     from_port: int | None = None
     to_port: int | None = None
@@ -71,7 +71,7 @@ class SecurityGroup(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     name: str
     description: str = ""
     project_id: str
@@ -127,7 +127,7 @@ class SecurityGroupList(CumuloObject):
     ) -> SecurityGroupList:
         """The groups of ``project_id`` (of every project when ``None``)."""
         rows = get_storage().security_group_get_all(context, project_id)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))
 
     @remotable_classmethod
     def get_by_instance(
@@ -136,4 +136,4 @@ class SecurityGroupList(CumuloObject):
         """The groups an instance belongs to."""
         uuid_ = as_uuid(instance_uuid, "instance_uuid")
         rows = get_storage().security_group_get_by_instance(context, uuid_)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

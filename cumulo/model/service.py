@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cumulo.objects import field, register, remotable, remotable_classmethod
+from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
 from .base import CumuloObject, stored
 from .exceptions import ObjectActionError
@@ -37,7 +37,7 @@ class Service(CumuloObject):
 
     VERSION = "1.0"
 
-    id: int = field(read_only=True)
+    id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID
     host: str
     binary: ServiceBinary
@@ -106,4 +106,4 @@ class ServiceList(CumuloObject):
         """Services not deleted, by host (of ``binary`` when given)."""
         kind = None if binary is None else ServiceBinary(binary)
         rows = get_storage().service_get_all(context, kind, include_disabled)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

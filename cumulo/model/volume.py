@@ -91,4 +91,4 @@ class VolumeList(CumuloObject):
     ) -> VolumeList:
         """Volumes not deleted, oldest first (of ``host`` / ``project_id`` when given)."""
         rows = get_storage().volume_get_all(context, host, project_id)
-        return stored(cls(objects=rows))  # type: ignore[call-arg]
+        return stored(cls(objects=rows))

@@ -39,7 +39,7 @@ from .exceptions import (
     ReadOnlyFieldError,
     UnsupportedObjectError,
 )
-from .fields import field
+from .fields import NO_DEFAULT, field
 from .fingerprint import Change, diff_schemas, normalized_schema, remotable_added
 from .history import backport_hook
 from .jsonschema import json_schema
@@ -57,6 +57,7 @@ from .schema import fields_at, historical_envelope
 from .types import MACAddress
 
 __all__ = [
+    "NO_DEFAULT",
     "REGISTRY",
     "BackportError",
     "Change",

@@ -501,7 +501,35 @@ class ObjectMeta(type):
         return cls
 
 
-class VersionedObject(metaclass=ObjectMeta):
+class _ObjectState:
+    """The per-object state slots, declared outside the dataclass-like hierarchy so
+    that type checkers do not take them for constructor fields."""
+
+    __slots__ = (
+        "__weakref__",
+        "_changed",
+        "_children",
+        "_context",
+        "_data",
+        "_dirty",
+        "_env",
+        "_owner",
+    )
+
+    _data: Any
+    # This object's wire envelope (name, namespace, version, _data, changes); its
+    # `changes` list is kept equal to the changed fields as they change.
+    _env: Any
+    # Objects (or tracked lists/dicts of objects) made from envelopes in _data.
+    _children: dict[str, Any] | None
+    _changed: set[str]
+    _dirty: set[str] | None
+    # The parents holding this object, weakly, with the field that holds it.
+    _owner: list[tuple[weakref.ref[VersionedObject], str]] | None
+    _context: Any
+
+
+class VersionedObject(_ObjectState, metaclass=ObjectMeta):
     """Base class of versioned objects.
 
     Subclass it once per project to set the namespaces, then declare objects::
@@ -517,16 +545,7 @@ class VersionedObject(metaclass=ObjectMeta):
             swap: int = field(default=0, added="1.1")
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_changed",
-        "_children",
-        "_context",
-        "_data",
-        "_dirty",
-        "_env",
-        "_owner",
-    )
+    __slots__ = ()
 
     VERSION: ClassVar[str] = "1.0"
     OBJ_PROJECT_NAMESPACE: ClassVar[str] = "versionedobjects"
@@ -551,18 +570,6 @@ class VersionedObject(metaclass=ObjectMeta):
     _obj_field_names: ClassVar[frozenset[str]]
     _obj_backport_hooks: ClassVar[tuple[tuple[versions.Version, str], ...]]
     _obj_remotables: ClassVar[dict[str, Callable[..., Any]]]
-
-    _data: Any
-    # This object's wire envelope (name, namespace, version, _data, changes); its
-    # `changes` list is kept equal to the changed fields as they change.
-    _env: Any
-    # Objects (or tracked lists/dicts of objects) made from envelopes in _data.
-    _children: dict[str, Any] | None
-    _changed: set[str]
-    _dirty: set[str] | None
-    # The parents holding this object, weakly, with the field that holds it.
-    _owner: list[tuple[weakref.ref[VersionedObject], str]] | None
-    _context: Any
 
     # --- class-level API -------------------------------------------------------------
 

@@ -29,6 +29,11 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
+NO_DEFAULT: Any = MISSING
+"""``field(default=NO_DEFAULT)``: a field with no default that a constructor call may
+still leave out (a database id, a lazy field). Type checkers see a default; at run
+time the field simply stays unset."""
+
 T = TypeVar("T")
 
 

@@ -83,13 +83,17 @@ def remotable(
 
 
 def remotable_classmethod(
-    fn: Callable[Concatenate[type[ObjT], Any, P], R],
-) -> classmethod[ObjT, Concatenate[Any, P], R]:
+    fn: Callable[Concatenate[Any, Any, P], R],
+) -> classmethod[Any, Concatenate[Any, P], R]:
     """Decorate a classmethod ``(cls, context, ...)`` so that it runs through the
-    indirection API; objects it returns get ``context``."""
+    indirection API; objects it returns get ``context``.
+
+    Write it without ``@classmethod``; annotate ``cls`` (``cls: type[Instance]``) for
+    type checkers, which otherwise take the first parameter for ``self``.
+    """
 
     @functools.wraps(fn)
-    def wrapper(cls: type[ObjT], context: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(cls: type[VersionedObject], context: Any, *args: P.args, **kwargs: P.kwargs) -> R:
         api = cls.indirection_api
         if api is None:
             result = fn(cls, context, *args, **kwargs)
