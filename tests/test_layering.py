@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "db": {"objects", "model"},
     "rpc": {"objects"},
     "virt": {"objects", "model"},
-    "compute": {"objects", "model", "rpc", "virt"},
+    "volume": {"objects", "model"},
+    "compute": {"objects", "model", "rpc", "virt", "volume"},
     "conductor": {"objects", "model", "rpc", "db"},
 }
 

@@ -1,0 +1,131 @@
+"""What connects the fake hosts of one process: who is reachable for live migration,
+which instance storage they share, and which addresses they get.
+
+Each :class:`~cumulo.virt.fake.FakeDriver` is one host; hosts built with the same
+:class:`FakeHypervisorNetwork` can live-migrate to each other, and those naming
+the same storage pool see the same instance directories (shared storage).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from .fake import FakeDriver
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FakeStorage:
+    """One pool of instance storage: the instance directories it holds and the
+    shared-storage probes left in it. Thread-safe."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._dirs: set[UUID] = set()
+        self._probes: set[str] = set()
+
+    def add_dir(self, instance_uuid: UUID) -> None:
+        with self._lock:
+            self._dirs.add(instance_uuid)
+
+    def remove_dir(self, instance_uuid: UUID) -> None:
+        with self._lock:
+            self._dirs.discard(instance_uuid)
+
+    def has_dir(self, instance_uuid: UUID) -> bool:
+        with self._lock:
+            return instance_uuid in self._dirs
+
+    def dirs(self) -> list[UUID]:
+        with self._lock:
+            return sorted(self._dirs)
+
+    def add_probe(self, filename: str) -> None:
+        with self._lock:
+            self._probes.add(filename)
+
+    def remove_probe(self, filename: str) -> None:
+        with self._lock:
+            self._probes.discard(filename)
+
+    def has_probe(self, filename: str) -> bool:
+        with self._lock:
+            return filename in self._probes
+
+    def probes(self) -> list[str]:
+        with self._lock:
+            return sorted(self._probes)
+
+    def __repr__(self) -> str:
+        return f"<FakeStorage {self.name!r}>"
+
+
+class FakeHypervisorNetwork:
+    """The fake hosts of one process that can reach each other.
+
+    A host joins when its ``FakeDriver`` is made with ``network=`` this object and
+    leaves with :meth:`leave`. Host addresses come from ``subnet`` in joining
+    order (``10.0.0.1``, ``10.0.0.2``...) unless a driver is given its own.
+    """
+
+    def __init__(self, subnet: str = "10.0.0.0/8") -> None:
+        self._lock = threading.Lock()
+        self._drivers: dict[str, FakeDriver] = {}
+        self._storage: dict[str, FakeStorage] = {}
+        self._subnet = ipaddress.ip_network(subnet)
+        self._next_address = 1
+
+    def join(self, driver: FakeDriver) -> None:
+        """Add ``driver``'s host; a host name can be taken once."""
+        with self._lock:
+            if driver.host in self._drivers:
+                raise ValueError(f"host {driver.host!r} is already on this fake network")
+            self._drivers[driver.host] = driver
+
+    def leave(self, host: str) -> None:
+        """Remove a host (it can no longer be migrated to)."""
+        with self._lock:
+            self._drivers.pop(host, None)
+
+    def driver(self, host: str) -> FakeDriver | None:
+        """The driver of ``host``, if it is on the network."""
+        with self._lock:
+            return self._drivers.get(host)
+
+    def hosts(self) -> list[str]:
+        """The host names on the network, sorted."""
+        with self._lock:
+            return sorted(self._drivers)
+
+    def storage(self, name: str) -> FakeStorage:
+        """The storage pool called ``name`` (made on first use)."""
+        with self._lock:
+            pool = self._storage.get(name)
+            if pool is None:
+                pool = self._storage[name] = FakeStorage(name)
+            return pool
+
+    def allocate_address(self) -> IPAddress:
+        """The next free host address of the subnet."""
+        with self._lock:
+            if self._next_address >= self._subnet.num_addresses - 1:
+                raise ValueError(f"fake network: no host address left in {self._subnet}")
+            address = self._subnet.network_address + self._next_address
+            self._next_address += 1
+            return address
+
+    def group_addresses(self) -> dict[int, set[IPAddress]]:
+        """Security group id → the fixed IPs of every filtered guest in that group,
+        over all hosts (resolves rules that name a remote group)."""
+        with self._lock:
+            drivers = list(self._drivers.values())
+        merged: dict[int, set[IPAddress]] = {}
+        for driver in drivers:
+            for group_id, addresses in driver.group_addresses().items():
+                merged.setdefault(group_id, set()).update(addresses)
+        return merged

@@ -1,0 +1,67 @@
+"""Firewall semantics on SecurityGroupRule objects."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cumulo.model import Direction, EtherType, Protocol, SecurityGroupRule
+from cumulo.virt.firewall import rule_matches, traffic_allowed
+
+V4 = ipaddress.ip_address("192.168.1.10")
+V6 = ipaddress.ip_address("2001:db8::1")
+
+
+def rule(**fields: object) -> SecurityGroupRule:
+    fields.setdefault("protocol", Protocol.TCP)
+    return SecurityGroupRule(**fields)
+
+
+def test_port_ranges() -> None:
+    r = rule(from_port=8000, to_port=8080)
+    match = {"protocol": Protocol.TCP, "remote_ip": V4, "direction": Direction.INGRESS}
+    assert rule_matches(r, port=8000, **match)
+    assert rule_matches(r, port=8080, **match)
+    assert not rule_matches(r, port=8081, **match)
+    assert rule_matches(rule(), port=1, **match)  # no ports: every port
+    assert not rule_matches(r, port=None, **match)
+
+
+def test_cidr_and_ethertype() -> None:
+    r = rule(cidr="192.168.0.0/16")
+    common = {"protocol": Protocol.TCP, "port": 22, "direction": Direction.INGRESS}
+    assert rule_matches(r, remote_ip=V4, **common)
+    assert not rule_matches(r, remote_ip=ipaddress.ip_address("10.0.0.1"), **common)
+    assert not rule_matches(rule(), remote_ip=V6, **common)
+    assert rule_matches(rule(ethertype=EtherType.IPV6), remote_ip=V6, **common)
+
+
+def test_icmp_type() -> None:
+    echo = rule(protocol=Protocol.ICMP, from_port=8, to_port=0)
+    common = {"protocol": Protocol.ICMP, "remote_ip": V4, "direction": Direction.INGRESS}
+    assert rule_matches(echo, port=8, **common)
+    assert not rule_matches(echo, port=3, **common)
+    assert rule_matches(rule(protocol=Protocol.ICMP), port=3, **common)
+
+
+def test_remote_group() -> None:
+    r = rule(remote_group_id=7)
+    common = {
+        "protocol": Protocol.TCP,
+        "port": 5432,
+        "remote_ip": V4,
+        "direction": Direction.INGRESS,
+    }
+    assert rule_matches(r, remote_group_ids={7}, **common)
+    assert not rule_matches(r, remote_group_ids={8}, **common)
+
+
+def test_ingress_needs_a_rule_egress_is_open_until_restricted() -> None:
+    ingress = [rule(from_port=22, to_port=22)]
+    flow = {"protocol": Protocol.TCP, "port": 443, "remote_ip": V4}
+    assert not traffic_allowed([], direction=Direction.INGRESS, **flow)
+    assert traffic_allowed(ingress, direction=Direction.EGRESS, **flow)
+    egress_dns = [rule(protocol=Protocol.UDP, from_port=53, to_port=53, direction=Direction.EGRESS)]
+    assert not traffic_allowed(egress_dns, direction=Direction.EGRESS, **flow)
+    assert traffic_allowed(
+        egress_dns, protocol=Protocol.UDP, port=53, remote_ip=V4, direction=Direction.EGRESS
+    )
