@@ -1,0 +1,80 @@
+"""Which endpoint method serves a request: namespace, version compatibility, and
+public methods only."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .exceptions import InvalidTarget, NoSuchMethod, UnsupportedVersion
+from .target import Target, parse_version, version_is_compatible
+
+DEFAULT_VERSION = "1.0"
+"""The version of an endpoint without a target, and of a message without one."""
+
+
+class Dispatcher:
+    """Finds the endpoint method for ``(namespace, version, method)``.
+
+    Each endpoint serves the namespace and version of its ``target`` attribute
+    (``Target(version="1.0")`` when it has none). A message is accepted by the
+    first endpoint with the same namespace whose version is compatible (same
+    major, minor not newer); only public methods can be called.
+    """
+
+    def __init__(self, endpoints: Sequence[object]) -> None:
+        if not endpoints:
+            raise ValueError("an RPC server needs at least one endpoint")
+        self._endpoints: list[tuple[str | None, str, object]] = []
+        for endpoint in endpoints:
+            target = getattr(endpoint, "target", None) or Target()
+            if not isinstance(target, Target):
+                raise InvalidTarget(
+                    f"{type(endpoint).__name__}.target must be a Target, got {target!r}"
+                )
+            self._endpoints.append((target.namespace, target.version or DEFAULT_VERSION, endpoint))
+        self._cache: dict[tuple[str | None, str, str], Callable[..., Any]] = {}
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{type(e).__name__} {v}" + (f" (namespace {ns})" if ns else "")
+            for ns, v, e in self._endpoints
+        )
+
+    def find(self, namespace: str | None, version: str | None, method: str) -> Callable[..., Any]:
+        version = version or DEFAULT_VERSION
+        key = (namespace, version, method)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        parse_version(version)  # a malformed version is the sender's error
+        compatible: list[object] = []
+        for ns, served, endpoint in self._endpoints:
+            if ns != namespace or not version_is_compatible(served, version):
+                continue
+            compatible.append(endpoint)
+            if method.startswith("_") or method == "target":
+                continue
+            candidate = getattr(endpoint, method, None)
+            if candidate is not None and (
+                inspect.ismethod(candidate) or inspect.isfunction(candidate)
+            ):
+                self._cache[key] = candidate
+                return candidate
+        if compatible:
+            names = sorted(
+                {
+                    name
+                    for endpoint in compatible
+                    for name, _ in inspect.getmembers(endpoint, inspect.ismethod)
+                    if not name.startswith("_")
+                }
+            )
+            raise NoSuchMethod(
+                method,
+                f"namespace {namespace}, version {version}; public methods: {', '.join(names)}",
+            )
+        raise UnsupportedVersion(
+            version, method, f"namespace {namespace}; this server serves {self.describe()}"
+        )
