@@ -167,7 +167,7 @@ def test_unexpected_errors_are_one_line_too(capsys, monkeypatch):
     def broken(args):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli, "cmd_objects_list", broken)
+    monkeypatch.setattr(cli.objects, "cmd_objects_list", broken)
     code, _, err = run(capsys, "objects", "list")
     assert_one_line_error(code, err, "unexpected RuntimeError: boom second line", "CUMULO_DEBUG")
     monkeypatch.setenv("CUMULO_DEBUG", "1")

@@ -13,7 +13,7 @@ import copy
 import typing
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 import msgspec
@@ -846,7 +846,7 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
     # --- wire ---------------------------------------------------------------------------
 
     def obj_to_primitive(
-        self, target_version: str | None = None, version_manifest: dict[str, str] | None = None
+        self, target_version: str | None = None, version_manifest: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         """The OVO-compatible primitive (envelope dict), optionally backported.
 
@@ -865,7 +865,7 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
         return obj
 
     def obj_to_json(
-        self, target_version: str | None = None, version_manifest: dict[str, str] | None = None
+        self, target_version: str | None = None, version_manifest: Mapping[str, str] | None = None
     ) -> bytes:
         return _codec.to_json(self, target_version, version_manifest)
 
