@@ -12,7 +12,6 @@ start it with ``scripts/services.sh``.
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,17 +24,10 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.engine import URL, Engine
 
 from cumulo.db.api import SqlStorage
-from cumulo.db.engine import check_connection, create_engine, describe, sync
-from cumulo.db.exceptions import DatabaseUnreachableError
+from cumulo.db.engine import create_engine, sync
 from cumulo.db.models import Base
 from cumulo.model import Flavor, Instance, SecurityGroup, SecurityGroupRule
-
-POSTGRES_URL = os.environ.get(
-    "CUMULO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-MARIADB_URL = os.environ.get("CUMULO_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-
-SERVERS = {"postgresql": ("PostgreSQL", POSTGRES_URL), "mariadb": ("MariaDB", MARIADB_URL)}
+from tests.support.databases import server_database
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,32 +55,6 @@ class Database:
                 connection.execute(delete(table))
 
 
-@contextmanager
-def _server_database(backend: str) -> Iterator[URL]:
-    service, address = SERVERS[backend]
-    admin = create_engine(address, isolation_level="AUTOCOMMIT")
-    try:
-        check_connection(admin)
-    except DatabaseUnreachableError as exc:
-        pytest.fail(
-            f"{service} unreachable ({describe(admin.url)}): {exc} "
-            "(start it with scripts/services.sh)",
-            pytrace=False,
-        )
-    name = f"cumulo_test_{os.getpid()}"
-    options = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if backend == "mariadb" else ""
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}{options}")
-    try:
-        yield admin.url.set(database=name)
-    finally:
-        force = " WITH (FORCE)" if backend == "postgresql" else ""
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-        admin.dispose()
-
-
 @pytest.fixture(
     scope="session",
     params=[
@@ -107,7 +73,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         yield Database(backend, engine.url, engine)
         engine.dispose()
         return
-    with _server_database(backend) as url:
+    with server_database(backend) as url:
         engine = create_engine(url)
         sync(engine)
         try:

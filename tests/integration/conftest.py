@@ -7,6 +7,8 @@ the tests that use it when it is unreachable: start it with ``scripts/services.s
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,3 +36,25 @@ def rabbitmq_url() -> str:
             pytrace=False,
         )
     return RABBITMQ_URL
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost_url(rabbitmq_url: str) -> Iterator[str]:
+    """A throwaway RabbitMQ virtual host for this test session (queues are named after
+    topics, so two sessions on one broker would otherwise share them)."""
+    vhost = f"cumulo_test_{os.getpid()}"
+
+    def ctl(*args: str) -> None:
+        done = subprocess.run(
+            ["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            pytest.fail(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
+
+    ctl("add_vhost", vhost)
+    ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    parts = urlsplit(rabbitmq_url)
+    try:
+        yield f"{parts.scheme}://{parts.netloc}/{vhost}"
+    finally:
+        ctl("delete_vhost", vhost)
