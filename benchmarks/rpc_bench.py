@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kombu
 
@@ -385,9 +386,123 @@ def cleanup_broker(url: str, topic: str, queue_name: str) -> None:
             channel.exchange_delete(f"{topic}_fanout")
 
 
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CUMULO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"rpc_bench: rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def _bench_database() -> Any:
+    """A throwaway PostgreSQL database at the current schema."""
+    from cumulo.db import create_engine, sync
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"cumulo_bench_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = admin.url.set(database=name)
+    try:
+        sync(url.render_as_string(hide_password=False))
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def measure_conductor(settings: Settings, report: Report) -> None:
+    """``Instance.save()`` from a database-free client through a conductor process to
+    PostgreSQL, next to the same save made directly in-process (no RPC)."""
+    from cumulo.conductor.rpcapi import ConductorAPI
+    from cumulo.db import SqlStorage, create_engine
+    from cumulo.model import Instance
+    from cumulo.model.base import CumuloObject
+    from cumulo.model.storage import set_storage
+
+    check_broker(settings.url)
+    vhost = f"rpc_bench_{os.getpid()}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    parts = urlsplit(settings.url)
+    url = f"{parts.scheme}://{parts.netloc}/{vhost}"
+    conductor: subprocess.Popen[str] | None = None
+    try:
+        with _bench_database() as db_url:
+            engine = create_engine(db_url)
+            previous = set_storage(SqlStorage(engine))
+            ctx = RequestContext(user_id="bench", project_id="bench")
+            instance = Instance(uuid=uuid.uuid4(), user_id="bench", project_id="bench")
+            instance.obj_set_context(ctx)
+            instance.create()
+            counter = iter(range(10**9))
+
+            def save() -> Any:
+                instance.display_name = f"vm-{next(counter)}"
+                return instance.save()
+
+            progress("Instance.save() directly on PostgreSQL (no RPC)")
+            timed_calls(save, settings.warmup // 2)
+            report.rows["db_save"] = call_row(
+                "Instance.save() direct",
+                timed_calls(save, settings.calls // 4),
+                "same database, in this process",
+            )
+            set_storage(previous)
+
+            progress("amqp://: starting a conductor process")
+            conductor = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cumulo",
+                    "conductor",
+                    "--transport-url",
+                    url,
+                    "--database-url",
+                    db_url.render_as_string(hide_password=False),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            api = ConductorAPI(get_transport(url), timeout=30)
+            api.wait_until_ready(ctx, timeout=60)
+            CumuloObject.indirection_api = api
+            try:
+                progress("Instance.save() through the conductor")
+                timed_calls(save, settings.warmup // 2)
+                report.rows["conductor_save"] = call_row(
+                    "Instance.save() conductor",
+                    timed_calls(save, settings.calls // 4),
+                    "amqp:// to a conductor process, PostgreSQL",
+                )
+            finally:
+                CumuloObject.indirection_api = None
+                api.close()
+            engine.dispose()
+    finally:
+        if conductor is not None:
+            conductor.terminate()
+            try:
+                conductor.wait(30)
+            except subprocess.TimeoutExpired:
+                conductor.kill()
+        _rabbitmqctl("delete_vhost", vhost)
+
+
 ROWS: dict[str, Callable[[Settings, Report], None]] = {
     "inproc": measure_inproc,
     "amqp": measure_amqp,
+    "conductor": measure_conductor,
 }
 """Groups of rows (``--only``), measured in this order; each adds its rows to the report."""
 
@@ -406,6 +521,7 @@ RATIOS = [
     ("amqp_call/raw_kombu_call", "amqp_call", "raw_kombu_call", "median_ms"),
     ("amqp_call_p99/raw_kombu_call_p99", "amqp_call", "raw_kombu_call", "p99_ms"),
     ("amqp_cast/raw_kombu_cast", "amqp_cast", "raw_kombu_cast", "sent_per_s"),
+    ("conductor_save/db_save", "conductor_save", "db_save", "median_ms"),
 ]
 
 
@@ -441,7 +557,9 @@ def build_report(settings: Settings) -> dict[str, Any]:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "payload_bytes": len(json.dumps(PAYLOAD)),
-            "url": get_transport(settings.url).url if "amqp" in settings.groups else None,
+            "url": get_transport(settings.url).url
+            if {"amqp", "conductor"} & set(settings.groups)
+            else None,
             "groups": settings.groups,
             "quick": settings.quick,
             "calls": settings.calls,
@@ -469,6 +587,7 @@ def print_table(result: dict[str, Any]) -> None:
     versus = {
         "amqp_call": ("amqp_call/raw_kombu_call", "raw kombu call"),
         "amqp_cast": ("amqp_cast/raw_kombu_cast", "raw kombu publish (casts/s)"),
+        "conductor_save": ("conductor_save/db_save", "direct save"),
     }
     for name, row in result["rows"].items():
         line = f"{row['label']:<26}"
@@ -480,7 +599,7 @@ def print_table(result: dict[str, Any]) -> None:
             line += f"{row['sent_per_s']:>14,.0f}{fmt(row['consumed_per_s'], ',.0f'):>10}"
         if name in versus and result["ratios"].get(versus[name][0]) is not None:
             line += f"  {result['ratios'][versus[name][0]]:.2f}x {versus[name][1]}"
-        elif name.startswith("raw_"):
+        elif name.startswith("raw_") or name == "db_save":
             line += "  (baseline)"
         print(line.rstrip())
     for target in result["targets"]:
