@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CALL_ROWS = {"inproc_call", "amqp_call", "raw_kombu_call"}
+CALL_ROWS = {"inproc_call", "amqp_call", "raw_kombu_call", "db_save", "conductor_save"}
 CAST_ROWS = {"inproc_cast", "amqp_cast", "raw_kombu_cast"}
 CALL_KEYS = {"label", "kind", "median_ms", "p99_ms", "calls_per_s", "samples", "note"}
 CAST_KEYS = {"label", "kind", "count", "sent_per_s", "consumed_per_s"}
