@@ -52,6 +52,7 @@ def test_quick_json_reports_every_row_ratio_and_target():
         "amqp_call/raw_kombu_call",
         "amqp_call_p99/raw_kombu_call_p99",
         "amqp_cast/raw_kombu_cast",
+        "conductor_save/db_save",
     }
     rows = report["rows"]
     expected = rows["amqp_call"]["median_ms"] / rows["raw_kombu_call"]["median_ms"]
