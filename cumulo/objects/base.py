@@ -376,7 +376,7 @@ def _wire_form(value: Any) -> Any:
 def has_changes(value: Any) -> bool:
     """True when ``value`` holds an object (or wire envelope) with pending changes."""
     if isinstance(value, VersionedObject):
-        return bool(value._changed) or bool(value._dirty and value.obj_what_changed())
+        return bool(value._obj_changes()) or bool(value._dirty and value.obj_what_changed())
     if isinstance(value, list):
         return any(has_changes(v) for v in value)
     if isinstance(value, dict):
@@ -433,7 +433,7 @@ class FieldDescriptor:
         setattr(obj._data, self.name, UNSET)
         if obj._children:
             obj._children.pop(self.name, None)
-        obj._changed.discard(self.name)
+        obj._obj_changes().discard(self.name)
         if obj._dirty:
             obj._dirty.discard(self.name)
         obj._obj_refresh_wire_changes()
@@ -522,7 +522,9 @@ class _ObjectState:
     _env: Any
     # Objects (or tracked lists/dicts of objects) made from envelopes in _data.
     _children: dict[str, Any] | None
-    _changed: set[str]
+    # The changed fields; None while they are still only the envelope's `changes`
+    # list of a decoded object (made into a set when first needed).
+    _changed: set[str] | None
     _dirty: set[str] | None
     # The parents holding this object, weakly, with the field that holds it.
     _owner: list[tuple[weakref.ref[VersionedObject], str]] | None
@@ -564,6 +566,7 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
     _obj_lenient_envelope_cls: ClassVar[type[msgspec.Struct]]
     _obj_wire: ClassVar[tuple[Any, str, str, str]]
     _obj_wire_keys: ClassVar[tuple[str, str, str]]
+    _obj_dec_hook: ClassVar[Callable[[Any, Any], Any] | None]
     _obj_all_fields: ClassVar[dict[str, FieldSpec]]
     _obj_defaults: ClassVar[tuple[FieldSpec, ...]]
     _obj_default_names: ClassVar[frozenset[str]]
@@ -651,14 +654,18 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
         obj._env = envelope
         obj._children = None
         changes = envelope.changes
-        if changes:
+        if not changes:
+            obj._changed = set()
+        elif type(envelope) is cls._obj_envelope_cls:
+            # The fast decode type admits only this class's field names; the set is
+            # made from them when first needed (see _obj_changes).
+            obj._changed = None
+        else:
             # Names of fields this class does not have are dropped, as
             # oslo.versionedobjects does (its backports leave them in a child's list).
             known = obj._changed = set(changes).intersection(cls._obj_field_names)
             if len(known) != len(changes):
                 envelope.changes = list(known) if known else UNSET
-        else:
-            obj._changed = set()
         obj._dirty = None
         obj._owner = None
         obj._context = context
@@ -695,8 +702,16 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
         if self._children is not None and name in self._children:
             setattr(self._data, name, _wire_form(self._children[name]))
 
+    def _obj_changes(self) -> set[str]:
+        changed = self._changed
+        if changed is None:
+            changed = self._changed = set(self._env.changes or ())
+        return changed
+
     def _obj_mark(self, name: str) -> None:
         changed = self._changed
+        if changed is None:
+            changed = self._obj_changes()
         if name not in changed:
             changed.add(name)
             self._obj_wire_change(name)
@@ -782,7 +797,7 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
 
     def obj_what_changed(self) -> set[str]:
         """Fields assigned or mutated since the last reset, plus fields whose objects changed."""
-        changed = set(self._changed)
+        changed = set(self._obj_changes())
         dirty = self._dirty
         if dirty:
             for name in dirty:
@@ -820,13 +835,13 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
                 for child in iter_objects(getattr(self, name)):
                     child.obj_reset_changes(recursive=True)
         if names is None:
-            self._changed.clear()
+            self._changed = set()
         else:
-            self._changed.difference_update(names)
+            self._obj_changes().difference_update(names)
         # Children that still carry changes keep reporting through the parent.
         dirty = {name for name in self._obj_object_fields if has_changes(self._obj_held(name))}
         self._dirty = dirty or None
-        wire = self._changed | dirty
+        wire = self._obj_changes() | dirty
         self._env.changes = list(wire) if wire else UNSET
 
     def obj_clone(self: ObjT) -> ObjT:
@@ -859,6 +874,17 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
     @classmethod
     def obj_from_primitive(cls: type[ObjT], primitive: Any, context: Any = None) -> ObjT:
         """Load a primitive made by :meth:`obj_to_primitive` (here or by a peer)."""
+        # (_obj_built is each class's own: ObjectMeta puts it in every class body.)
+        if cls._obj_built and type(primitive) is dict:
+            # Fast path: the fast envelope type checks name, namespace and version.
+            try:
+                envelope = msgspec.convert(
+                    primitive, cls._obj_envelope_cls, dec_hook=cls._obj_dec_hook
+                )
+            except (msgspec.ValidationError, RecursionError):
+                pass  # the general path below says what is wrong
+            else:
+                return cls._obj_from_envelope(envelope, context)
         obj: ObjT = _codec.from_primitive(
             primitive, context=context, registry=cls.OBJ_REGISTRY, expect=cls
         )

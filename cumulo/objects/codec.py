@@ -131,7 +131,7 @@ def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str =
 
 def _guarded_convert(primitive: Any, cls: type[VersionedObject]) -> Any:
     try:
-        return msgspec.convert(primitive, cls._obj_envelope_cls, dec_hook=dec_hook)
+        return msgspec.convert(primitive, cls._obj_envelope_cls, dec_hook=cls._obj_dec_hook)
     except msgspec.ValidationError:
         pass
     except RecursionError:
@@ -175,7 +175,9 @@ def from_primitive(
         # Fast path: the fast envelope type of the expected class checks the name,
         # namespace and version itself; anything else takes the general path below.
         try:
-            envelope = msgspec.convert(primitive, expect._obj_envelope_cls, dec_hook=dec_hook)
+            envelope = msgspec.convert(
+                primitive, expect._obj_envelope_cls, dec_hook=expect._obj_dec_hook
+            )
         except (msgspec.ValidationError, RecursionError):
             pass
         else:

@@ -156,7 +156,32 @@ def _build(
     cls._obj_wire = (encode_envelope, name, cls.OBJ_PROJECT_NAMESPACE, cls.VERSION)
     sns = cls.OBJ_SERIAL_NAMESPACE
     cls._obj_wire_keys = (f"{sns}.name", f"{sns}.namespace", f"{sns}.version")
+    # Passing a dec_hook costs msgspec time even when unused: only trees holding
+    # addresses or MACs (types msgspec does not know) get one.
+    from .codec import dec_hook
+
+    cls._obj_dec_hook = dec_hook if _needs_dec_hook(cls) else None
     cls._obj_built = True
+
+
+def _needs_dec_hook(cls: type[VersionedObject]) -> bool:
+    """Whether ``cls`` or any object it can hold has an address or MAC field."""
+    from .types import IPType, MACType
+
+    seen: set[type[Any]] = set()
+    pending: list[type[VersionedObject]] = [cls]
+    while pending:
+        klass = pending.pop()
+        if klass in seen:
+            continue
+        seen.add(klass)
+        specs = klass._obj_fields if klass is cls else klass.obj_fields()
+        for spec in specs.values():
+            for node in spec.type.walk():
+                if isinstance(node, IPType | MACType):
+                    return True
+            pending.extend(spec.type.object_classes())
+    return False
 
 
 def _check_history(name: str, spec: FieldSpec, current: versions.Version) -> None:
