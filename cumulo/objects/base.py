@@ -877,10 +877,12 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
         # (_obj_built is each class's own: ObjectMeta puts it in every class body.)
         if cls._obj_built and type(primitive) is dict:
             # Fast path: the fast envelope type checks name, namespace and version.
+            hook = cls._obj_dec_hook
             try:
-                envelope = msgspec.convert(
-                    primitive, cls._obj_envelope_cls, dec_hook=cls._obj_dec_hook
-                )
+                if hook is None:  # (a dec_hook keyword costs msgspec even when None)
+                    envelope = msgspec.convert(primitive, cls._obj_envelope_cls)
+                else:
+                    envelope = msgspec.convert(primitive, cls._obj_envelope_cls, dec_hook=hook)
             except (msgspec.ValidationError, RecursionError):
                 pass  # the general path below says what is wrong
             else:
