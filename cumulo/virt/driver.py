@@ -1072,7 +1072,7 @@ class ComputeDriver(
         return f"<{type(self).__name__} host={self._host!r}>"
 
 
-DRIVER_NAMES = ("fake",)
+DRIVER_NAMES = ("fake", "qemu")
 """The driver names :func:`load_driver` accepts."""
 
 
@@ -1085,11 +1085,15 @@ def load_driver(
     disk_gb: int | None = None,
     host_ip: IPAddress | None = None,
     network: FakeHypervisorNetwork | None = None,
+    instances_path: str | None = None,
+    images_path: str | None = None,
+    accel: str = "auto",
 ) -> ComputeDriver:
     """Make the driver called ``name`` for ``host``.
 
     Args:
-        name: ``"fake"`` (an in-memory hypervisor).
+        name: ``"fake"`` (an in-memory hypervisor) or ``"qemu"`` (QEMU processes,
+            KVM or TCG; see :class:`cumulo.virt.qemu.QemuDriver`).
         host: the compute host the driver serves.
         vcpus: the host's vCPUs (``None``: the driver's default or what it finds).
         memory_mb: the host's memory in MiB (``None``: default or found).
@@ -1097,6 +1101,10 @@ def load_driver(
         host_ip: the address other hosts reach this one at (``None``: default).
         network: ``"fake"`` only: the fake network joining the hosts of this process
             (live migration, shared storage); ``None``: a lone host.
+        instances_path: ``"qemu"`` only: the host's instance directory (default
+            ``/var/lib/cumulo/instances/<host>``).
+        images_path: ``"qemu"`` only: the base images, one file per image ref.
+        accel: ``"qemu"`` only: ``"kvm"``, ``"tcg"`` or ``"auto"``.
 
     Returns:
         ComputeDriver: the driver, not yet initialized (call ``init_host``).
@@ -1115,5 +1123,20 @@ def load_driver(
             disk_gb=FakeDriver.DEFAULT_DISK_GB if disk_gb is None else disk_gb,
             host_ip=host_ip,
             network=network,
+        )
+    if name == "qemu":
+        if network is not None:
+            raise ValueError("network: only the fake driver takes a fake network")
+        from .qemu import QemuDriver
+
+        return QemuDriver(
+            host,
+            instances_path=instances_path or f"/var/lib/cumulo/instances/{host}",
+            images_path=images_path,
+            accel=accel,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+            disk_gb=disk_gb,
+            host_ip=host_ip,
         )
     raise UnknownDriverError(name, DRIVER_NAMES)

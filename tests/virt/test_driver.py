@@ -261,7 +261,7 @@ class TestLoadDriver:
         assert resources.vcpus == FakeDriver.DEFAULT_VCPUS
 
     def test_unknown_name_lists_the_known_ones(self) -> None:
-        with pytest.raises(UnknownDriverError, match=r"'hyperv'.*\['fake'\]") as err:
+        with pytest.raises(UnknownDriverError, match=r"'hyperv'.*\['fake', 'qemu'\]") as err:
             load_driver("hyperv", "h1")
         assert err.value.known == list(DRIVER_NAMES)
 
