@@ -19,8 +19,15 @@ ALLOWED: dict[str, set[str]] = {
     "virt": {"objects", "model"},
     "volume": {"objects", "model"},
     "compute": {"objects", "model", "rpc", "virt", "volume"},
-    "conductor": {"objects", "model", "rpc", "db"},
+    # "compute" only for the RPC client cumulo.compute.rpcapi, which the conductor's
+    # tasks use to reach the hosts (test_conductor_imports_only_the_compute_rpc_client).
+    "conductor": {"objects", "model", "rpc", "db", "compute"},
 }
+
+# The compute modules the conductor may import, and what those may import in turn.
+CONDUCTOR_COMPUTE_MODULES = {"cumulo.compute.rpcapi"}
+RPC_CLIENT_MAY_IMPORT = {"objects", "model", "rpc"}
+RPC_CLIENT_COMPUTE_DEPENDENCIES = {"cumulo.compute.exceptions"}
 
 # third-party imports the object core may use
 OBJECT_CORE_THIRD_PARTY = {"msgspec"}
@@ -59,6 +66,39 @@ def test_package_imports_point_downward(package: str) -> None:
             if target != package and target not in ALLOWED[package]:
                 violations.append(f"{path.relative_to(ROOT.parent)}:{lineno} imports {module}")
     assert not violations, "\n".join(violations)
+
+
+def test_conductor_imports_only_the_compute_rpc_client() -> None:
+    violations = []
+    for path in _modules("conductor"):
+        for lineno, module in _imports(path):
+            is_compute = module == "cumulo.compute" or module.startswith("cumulo.compute.")
+            if is_compute and module not in CONDUCTOR_COMPUTE_MODULES:
+                violations.append(f"{path.relative_to(ROOT.parent)}:{lineno} imports {module}")
+    assert not violations, "\n".join(violations)
+
+
+def test_compute_rpc_client_imports_no_driver_or_manager() -> None:
+    # The conductor imports cumulo.compute.rpcapi: it (and the compute modules it
+    # needs) must pull in nothing beyond objects, model and rpc.
+    stdlib = set(sys.stdlib_module_names)
+    violations = []
+    for name in sorted(CONDUCTOR_COMPUTE_MODULES | RPC_CLIENT_COMPUTE_DEPENDENCIES):
+        path = ROOT.parent / (name.replace(".", "/") + ".py")
+        for lineno, module in _imports(path):
+            parts = module.split(".")
+            if parts[0] != "cumulo":
+                if name in RPC_CLIENT_COMPUTE_DEPENDENCIES and parts[0] not in stdlib:
+                    violations.append(f"{name}:{lineno} imports {module}")
+                continue
+            if parts[1] == "compute":
+                if module not in RPC_CLIENT_COMPUTE_DEPENDENCIES:
+                    violations.append(f"{name}:{lineno} imports {module}")
+            elif parts[1] not in RPC_CLIENT_MAY_IMPORT:
+                violations.append(f"{name}:{lineno} imports {module}")
+    assert not violations, "\n".join(violations)
+    init = (ROOT / "compute" / "__init__.py").read_text()
+    assert not [n for n in ast.parse(init).body if isinstance(n, ast.Import | ast.ImportFrom)]
 
 
 def test_object_core_uses_only_stdlib_and_msgspec() -> None:

@@ -1,0 +1,113 @@
+"""Errors the compute manager raises itself (the driver's and the volume store's pass
+through unchanged).
+
+Attributes are primitives, and this module imports only the standard library, so
+``rpcapi`` allow-lists these classes and every caller (the conductor included) gets
+them back typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "COMPUTE_EXCEPTIONS",
+    "ComputeError",
+    "ComputeResourcesUnavailable",
+    "InstanceInvalidState",
+    "InstanceNotOnHost",
+    "LiveMigrationFailed",
+    "NetworkAllocationFailed",
+]
+
+
+class ComputeError(Exception):
+    """Base class of the compute manager's own errors."""
+
+
+class InstanceInvalidState(ComputeError):
+    """``action`` needs the instance's ``attr`` in one of ``expected``; it is ``state``."""
+
+    def __init__(
+        self, instance_uuid: str, action: str, attr: str, state: str, expected: Iterable[str]
+    ) -> None:
+        self.instance_uuid = instance_uuid
+        self.action = action
+        self.attr = attr
+        self.state = state
+        self.expected = sorted(expected)
+        super().__init__(
+            f"cannot {action} instance {instance_uuid}: its {attr} is {state}, "
+            f"expected one of {self.expected}"
+        )
+
+
+class InstanceNotOnHost(ComputeError):
+    """A request for an instance reached a host it is not recorded on."""
+
+    def __init__(self, instance_uuid: str, host: str, recorded_host: str | None) -> None:
+        self.instance_uuid = instance_uuid
+        self.host = host
+        self.recorded_host = recorded_host
+        super().__init__(
+            f"instance {instance_uuid} is recorded on host {recorded_host!r}, "
+            f"not on {host!r} which received the request"
+        )
+
+
+class ComputeResourcesUnavailable(ComputeError):
+    """The host's resource tracker cannot claim what the instance needs."""
+
+    def __init__(self, host: str, instance_uuid: str, reason: str) -> None:
+        self.host = host
+        self.instance_uuid = instance_uuid
+        self.reason = reason
+        super().__init__(f"host {host!r} cannot claim resources for {instance_uuid}: {reason}")
+
+
+class NetworkAllocationFailed(ComputeError):
+    """No network could be allocated for the instance on this host."""
+
+    def __init__(self, instance_uuid: str, host: str, reason: str) -> None:
+        self.instance_uuid = instance_uuid
+        self.host = host
+        self.reason = reason
+        super().__init__(
+            f"cannot allocate a network for instance {instance_uuid} on {host!r}: {reason}"
+        )
+
+
+class LiveMigrationFailed(ComputeError):
+    """A live migration did not complete; ``runs_on`` is where the guest runs now
+    (the instance record says the same), ``status`` the migration's final status."""
+
+    def __init__(
+        self,
+        instance_uuid: str,
+        source: str,
+        dest: str,
+        status: str,
+        runs_on: str | None,
+        reason: str,
+    ) -> None:
+        self.instance_uuid = instance_uuid
+        self.source = source
+        self.dest = dest
+        self.status = status
+        self.runs_on = runs_on
+        self.reason = reason
+        super().__init__(
+            f"live migration of instance {instance_uuid} from {source!r} to {dest!r} "
+            f"ended {status}; it runs on {runs_on!r}: {reason}"
+        )
+
+
+COMPUTE_EXCEPTIONS: tuple[type[ComputeError], ...] = (
+    ComputeError,
+    InstanceInvalidState,
+    InstanceNotOnHost,
+    ComputeResourcesUnavailable,
+    NetworkAllocationFailed,
+    LiveMigrationFailed,
+)
+"""Every class of this module (what ``rpcapi`` allow-lists)."""

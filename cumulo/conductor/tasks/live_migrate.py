@@ -1,0 +1,214 @@
+"""``LiveMigrationTask``: move a running instance to another host, in the order of
+DESIGN.md.
+
+The task takes the instance (task ``migrating``, compare-and-swap), records a
+``Migration`` (``queued``), calls the destination B's
+``check_can_live_migrate_destination`` (which asks the source A's
+``check_can_live_migrate_source``), then calls A's ``live_migration``, which
+prepares B, moves the guest and finishes on both sides or rolls back (see
+``cumulo.compute.migration``). A refused check ends the migration in ``error``
+with the instance untouched on A. Whatever happens, the task returns with the
+instance free of its task: if a host could not settle it (unreachable), the task
+clears the task state and ends the migration itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Final
+
+from cumulo.compute.rpcapi import ComputeAPI
+from cumulo.model import (
+    ComputeHostNotFound,
+    ComputeNode,
+    Instance,
+    InstanceActionName,
+    LiveMigrateData,
+    Migration,
+    MigrationStatus,
+    MigrationType,
+    TaskState,
+    VmState,
+)
+from cumulo.rpc import RemoteError
+
+from .actions import task_event
+from .exceptions import InvalidLiveMigration, MigrationPreCheckFailed, NoValidHost
+from .placement import Need, Placement
+
+LOG = logging.getLogger(__name__)
+
+EVENT: Final = "conductor_live_migrate_instance"
+MIGRATABLE: Final = (VmState.ACTIVE, VmState.PAUSED)
+REFUSALS: Final = (InvalidLiveMigration, MigrationPreCheckFailed, NoValidHost)
+"""Errors that leave the instance as it was: recorded on the event, not as faults."""
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, RemoteError):
+        return f"{error.exc_type.rsplit('.', 1)[-1]}: {error.value}"
+    return str(error)
+
+
+class LiveMigrationTask:
+    """One live migration request.
+
+    Args:
+        context: the request context.
+        compute_rpc: the client for the compute hosts.
+        host: the conductor's name (recorded on the task's event).
+        instance_uuid: the instance to move.
+        destination: the host to move it to (``None``: the host placement picks).
+        block_migration: copy the local disks instead of sharing them.
+        disk_over_commit: let a block migration exceed the destination's free disk.
+    """
+
+    def __init__(
+        self,
+        context: Any,
+        compute_rpc: ComputeAPI,
+        host: str,
+        instance_uuid: uuid.UUID,
+        destination: str | None,
+        *,
+        block_migration: bool = False,
+        disk_over_commit: bool = False,
+    ) -> None:
+        self.context = context
+        self.compute_rpc = compute_rpc
+        self.host = host
+        self.instance_uuid = instance_uuid
+        self.destination = destination
+        self.block_migration = block_migration
+        self.disk_over_commit = disk_over_commit
+
+    def execute(self) -> Migration:
+        """Run the migration; returns its record (``completed``).
+
+        Raises:
+            InvalidLiveMigration: the instance cannot be migrated as it is.
+            NoValidHost: no destination was given and none fits.
+            MigrationPreCheckFailed: a host refused; nothing moved.
+            LiveMigrationFailed: (from the source host) the migration started but did
+                not complete; the error says where the instance runs.
+        """
+        ctx = self.context
+        instance = Instance.get_by_uuid(
+            ctx, self.instance_uuid, expected_attrs=["flavor", "info_cache", "security_groups"]
+        )
+        with task_event(
+            ctx,
+            instance.uuid,
+            EVENT,
+            self.host,
+            action=InstanceActionName.LIVE_MIGRATION,
+            refusals=REFUSALS,
+        ):
+            source = self._validate(instance)
+            dest = self.destination or self._pick_destination(instance, source)
+            if dest == source:
+                raise InvalidLiveMigration(str(instance.uuid), f"it already runs on {dest!r}")
+            try:
+                dest_node = ComputeNode.get_by_host(ctx, dest)
+            except ComputeHostNotFound:
+                raise InvalidLiveMigration(
+                    str(instance.uuid), f"{dest!r} is not a compute host"
+                ) from None
+            instance.task_state = TaskState.MIGRATING
+            instance.save(expected_task_state=None, expected_vm_state=MIGRATABLE)
+            try:
+                migration = self._create_migration(instance, source, dest, dest_node)
+            except BaseException:
+                instance.task_state = None
+                instance.save(expected_task_state=TaskState.MIGRATING)
+                raise
+            try:
+                data = self._check(instance, source, dest, migration)
+                data.migration = migration
+                self.compute_rpc.live_migration(
+                    ctx, instance, dest, self.block_migration, migration, data
+                )
+            except BaseException:
+                self._settle(instance, migration)
+                raise
+            return Migration.get_by_id(ctx, migration.id)
+
+    def _validate(self, instance: Instance) -> str:
+        uuid_ = str(instance.uuid)
+        if not instance.host:
+            raise InvalidLiveMigration(uuid_, "it runs on no host")
+        if instance.vm_state not in MIGRATABLE:
+            raise InvalidLiveMigration(
+                uuid_, f"its vm_state is {instance.vm_state}, expected active or paused"
+            )
+        if instance.task_state is not None:
+            raise InvalidLiveMigration(uuid_, f"task {instance.task_state} is in progress")
+        return instance.host
+
+    def _pick_destination(self, instance: Instance, source: str) -> str:
+        need = Need.of_instance(instance)
+        if instance.obj_attr_is_set("flavor"):
+            need = Need.of_flavor(instance.flavor)
+        return Placement(self.context).select(need, exclude=[source])
+
+    def _create_migration(
+        self, instance: Instance, source: str, dest: str, dest_node: ComputeNode
+    ) -> Migration:
+        migration = Migration(
+            uuid=uuid.uuid4(),
+            instance_uuid=instance.uuid,
+            migration_type=MigrationType.LIVE_MIGRATION,
+            status=MigrationStatus.QUEUED,
+            source_compute=source,
+            source_node=instance.node,
+            dest_compute=dest,
+            dest_node=dest_node.hypervisor_hostname,
+            dest_host=dest_node.host_ip,
+            user_id=getattr(self.context, "user_id", None),
+            project_id=getattr(self.context, "project_id", None),
+        )
+        if instance.obj_attr_is_set("flavor") and instance.flavor.obj_attr_is_set("id"):
+            migration.old_flavor_id = instance.flavor.id
+            migration.new_flavor_id = instance.flavor.id
+        migration.obj_set_context(self.context)
+        migration.create()
+        return migration
+
+    def _check(
+        self, instance: Instance, source: str, dest: str, migration: Migration
+    ) -> LiveMigrateData:
+        """The destination's check (which runs the source's); a refusal ends the
+        migration in ``error`` and frees the instance."""
+        try:
+            return self.compute_rpc.check_can_live_migrate_destination(
+                self.context, instance, dest, self.block_migration, self.disk_over_commit
+            )
+        except Exception as error:
+            instance.task_state = None
+            instance.save(expected_task_state=TaskState.MIGRATING)
+            migration.status = MigrationStatus.ERROR
+            migration.save()
+            raise MigrationPreCheckFailed(
+                str(instance.uuid), source, dest, _reason(error)
+            ) from error
+
+    def _settle(self, instance: Instance, migration: Migration) -> None:
+        """After a failure: the hosts settle the instance; make sure nothing is left
+        in flight when they could not (a host did not answer)."""
+        ctx = self.context
+        try:
+            current = Instance.get_by_uuid(ctx, instance.uuid)
+            if current.task_state is TaskState.MIGRATING:
+                LOG.error(
+                    "live migration of %s: no host settled the instance; clearing its task",
+                    instance.uuid,
+                )
+                current.task_state = None
+                current.save(expected_task_state=TaskState.MIGRATING)
+            record = Migration.get_by_id(ctx, migration.id)
+            if not record.is_final:
+                record.status = MigrationStatus.ERROR
+                record.save()
+        except Exception:
+            LOG.exception("live migration of %s: could not settle the records", instance.uuid)
