@@ -5,41 +5,11 @@ itself ran into (a compute host records the faults of its own steps)."""
 from __future__ import annotations
 
 import contextlib
-import logging
-import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from cumulo.model import (
-    InstanceAction,
-    InstanceActionEvent,
-    InstanceActionName,
-    InstanceFault,
-    UnexpectedStateError,
-)
-
-LOG = logging.getLogger(__name__)
-
-
-def recorded_by_peer(error: BaseException) -> bool:
-    """Whether ``error`` (or what caused it) came back from a compute host, which
-    recorded the fault already."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if hasattr(seen, "remote_traceback"):
-            return True
-        seen = seen.__cause__
-    return False
-
-
-def record_fault(context: Any, instance_uuid: Any, error: BaseException, host: str) -> None:
-    """Store an ``InstanceFault`` for ``error`` (a failure to store it is logged)."""
-    try:
-        fault = InstanceFault.from_exception(instance_uuid, error, host=host)
-        fault.obj_set_context(context)
-        fault.create()
-    except Exception:
-        LOG.exception("could not record a fault for instance %s", instance_uuid)
+from cumulo.model import InstanceActionName
+from cumulo.model.action_recording import record_fault, recorded_by_peer, recorded_step
 
 
 @contextlib.contextmanager
@@ -59,30 +29,18 @@ def task_event(
     the event and the action with the error, stores a fault unless a peer did or it
     is a refusal that left the instance as it was (a lost compare-and-swap, or one of
     ``refusals``), and re-raises."""
-    if action is not None:
-        InstanceAction.action_start(context, instance_uuid, action)
-    InstanceActionEvent.event_start(context, instance_uuid, event, host=host)
-    try:
+    with recorded_step(
+        context,
+        instance_uuid,
+        event,
+        host,
+        action=action,
+        start_action=action is not None,
+        finish_action=finish_action,
+        finish_on_failure=True,
+        refusals=refusals,
+    ):
         yield
-    except BaseException as error:
-        message = f"{type(error).__name__}: {error}"
-        with contextlib.suppress(Exception):
-            InstanceActionEvent.event_finish(
-                context,
-                instance_uuid,
-                event,
-                error=message,
-                traceback="".join(traceback.format_exception(error)),
-            )
-        if (
-            isinstance(error, Exception)
-            and not isinstance(error, (UnexpectedStateError, *refusals))
-            and not recorded_by_peer(error)
-        ):
-            record_fault(context, instance_uuid, error, host)
-        with contextlib.suppress(Exception):
-            InstanceAction.action_finish(context, instance_uuid, message=message)
-        raise
-    InstanceActionEvent.event_finish(context, instance_uuid, event)
-    if finish_action:
-        InstanceAction.action_finish(context, instance_uuid)
+
+
+__all__ = ["record_fault", "recorded_by_peer", "task_event"]
