@@ -17,8 +17,10 @@ from cumulo.objects import ObjectError
 
 from .common import Handler, UsageError, _Parser
 from .db import add_db_commands
+from .demo import add_demo_command
 from .objects import add_objects_commands, cmd_objects_check
-from .services import add_conductor_command
+from .servers import add_server_commands
+from .services import add_compute_command, add_conductor_command
 
 __all__ = ["GROUPS", "UsageError", "build_parser", "cmd_objects_check", "main"]
 
@@ -32,6 +34,15 @@ GROUPS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     ),
     "db": ("create or upgrade the database schema", add_db_commands),
     "conductor": ("run the conductor service (the database's only user)", add_conductor_command),
+    "compute": (
+        "run one compute host (its objects go through the conductor)",
+        add_compute_command,
+    ),
+    "server": ("list or show the instances of a running deployment", add_server_commands),
+    "demo": (
+        "run an all-in-one deployment in this process and a guided scenario on it",
+        add_demo_command,
+    ),
 }
 """``cumulo <group> ...``: name -> (help line, function adding the group's subcommands)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import UsageError
+from .common import DATABASE_URL_DEFAULT_HELP, UsageError, database_url
 
 # --- db -----------------------------------------------------------------------------------
 
@@ -14,6 +14,7 @@ def cmd_db_sync(args: argparse.Namespace) -> int:
     from cumulo.db.engine import describe, sync
     from cumulo.db.exceptions import DatabaseError
 
+    args.database_url = database_url(args)
     try:
         revision = sync(args.database_url)
     except DatabaseError as exc:
@@ -24,18 +25,16 @@ def cmd_db_sync(args: argparse.Namespace) -> int:
 
 def add_db_commands(parser: argparse.ArgumentParser) -> None:
     """``cumulo db sync``."""
-    from cumulo.db.engine import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, default_database_url
-
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     help_text = "create the database schema, or upgrade it to this release's"
     sync = sub.add_parser("sync", help=help_text, description=help_text)
     sync.add_argument(
         "--database-url",
-        default=default_database_url(),
+        default=None,
         metavar="URL",
         help=(
             "sqlite:///PATH, postgresql+psycopg://... or mysql+pymysql://... "
-            f"(default: ${DATABASE_URL_ENV}, else {DEFAULT_DATABASE_URL})"
+            f"(default: {DATABASE_URL_DEFAULT_HELP})"
         ),
     )
     sync.set_defaults(handler=cmd_db_sync)

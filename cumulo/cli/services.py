@@ -1,4 +1,11 @@
-"""``cumulo conductor``: run a service process until interrupted."""
+"""``cumulo conductor`` and ``cumulo compute``: run a service process until
+SIGTERM or SIGINT.
+
+A compute process never imports the database layer (``cumulo.db``, SQLAlchemy):
+its objects' remotable methods run in the conductor (``ConductorAPI`` as the
+object indirection), so nothing here imports ``cumulo.db`` at module level and the
+parser of every command stays free of it too.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,11 @@ import argparse
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from cumulo import logs
 
-from .common import UsageError
+from .common import DATABASE_URL_DEFAULT_HELP, UsageError, database_url
 
 LOG = logging.getLogger(__name__)
 
@@ -23,14 +31,31 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
+def _add_transport_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--transport-url",
+        default=DEFAULT_TRANSPORT_URL,
+        metavar="URL",
+        help=f"amqp://user:pass@host:port/vhost or inproc:// (default: {DEFAULT_TRANSPORT_URL})",
+    )
+
+
+# --- conductor -----------------------------------------------------------------------------
+
+
 def cmd_conductor(args: argparse.Namespace) -> int:
     from cumulo.conductor.service import ConductorService
+    from cumulo.conductor.tasks.manager import ComputeTaskManager
     from cumulo.db.exceptions import DatabaseError
-    from cumulo.rpc import RPCError
+    from cumulo.rpc import RPCError, get_transport
 
     logs.configure("conductor", args.log_level)
     try:
-        service = ConductorService(args.transport_url, args.database_url, host=args.host)
+        transport = get_transport(args.transport_url)
+        tasks = ComputeTaskManager(transport, host=args.host)
+        service = ConductorService(
+            transport, database_url(args), host=args.host, extra_endpoints=(tasks,)
+        )
         service.start()
     except (DatabaseError, RPCError) as exc:
         raise UsageError(str(exc)) from None
@@ -39,25 +64,152 @@ def cmd_conductor(args: argparse.Namespace) -> int:
         _wait_for_signal()
     finally:
         service.stop()
+        tasks.compute_rpc.close()
         LOG.info("conductor stopped")
     return 0
 
 
 def add_conductor_command(parser: argparse.ArgumentParser) -> None:
-    from cumulo.db.engine import DATABASE_URL_ENV, default_database_url
-
-    parser.add_argument(
-        "--transport-url",
-        default=DEFAULT_TRANSPORT_URL,
-        metavar="URL",
-        help=f"amqp://user:pass@host:port/vhost or inproc:// (default: {DEFAULT_TRANSPORT_URL})",
-    )
+    _add_transport_option(parser)
     parser.add_argument(
         "--database-url",
-        default=default_database_url(),
+        default=None,
         metavar="URL",
-        help=f"the database (default: ${DATABASE_URL_ENV}, else the embedded SQLite file)",
+        help=f"the database (default: {DATABASE_URL_DEFAULT_HELP})",
     )
     parser.add_argument("--host", default="conductor", help="this conductor's server name")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(handler=cmd_conductor)
+
+
+# --- compute -------------------------------------------------------------------------------
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    from cumulo.compute.manager import ComputeManager
+    from cumulo.compute.service import ComputeService
+    from cumulo.conductor.rpcapi import ConductorAPI
+    from cumulo.rpc import RequestContext, RPCError, get_transport
+    from cumulo.virt import load_driver
+    from cumulo.volume.store import VolumeStore
+
+    if args.driver != "fake" and args.migration_channel:
+        raise UsageError("--migration-channel: only the fake driver takes one")
+    logs.configure(f"compute-{args.host}", args.log_level)
+    state_dir = Path(args.state_dir or Path("var") / "compute" / args.host)
+    volume_dir = Path(args.volume_dir or Path("var") / "volumes")
+    ctx = RequestContext(user_id="compute", project_id="admin", roles=["admin"], is_admin=True)
+    try:
+        transport = get_transport(args.transport_url)
+        conductor = ConductorAPI(transport, timeout=args.conductor_timeout)
+        conductor.wait_until_ready(ctx, timeout=args.conductor_wait)
+    except RPCError as exc:
+        raise UsageError(f"conductor: {exc}") from None
+    options: dict[str, object] = {}
+    if args.driver == "fake":
+        if args.migration_channel:
+            options["migration_channel"] = args.migration_channel
+    else:
+        options["instances_path"] = str(state_dir / "instances")
+        options["images_path"] = args.images_dir or str(state_dir / "images")
+    try:
+        driver = load_driver(
+            args.driver,
+            args.host,
+            vcpus=args.vcpus,
+            memory_mb=args.memory_mb,
+            disk_gb=args.disk_gb,
+            **options,  # type: ignore[arg-type]
+        )
+    except ValueError as exc:
+        conductor.close()
+        raise UsageError(str(exc)) from None
+    manager = ComputeManager(args.host, driver, VolumeStore(volume_dir), transport=transport)
+    service = ComputeService(
+        transport, manager, indirection=conductor, periodic_interval=args.periodic_interval
+    )
+    try:
+        service.start(ctx)
+    except RPCError as exc:
+        manager.compute_rpc.close()
+        conductor.close()
+        raise UsageError(str(exc)) from None
+    LOG.info(
+        "compute started",
+        extra={"host": args.host, "driver": args.driver, "transport": args.transport_url},
+    )
+    try:
+        _wait_for_signal()
+    finally:
+        service.stop()
+        shutdown = getattr(driver, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        manager.compute_rpc.close()
+        conductor.close()
+        LOG.info("compute stopped", extra={"host": args.host})
+    return 0
+
+
+COMPUTE_EPILOG = """\
+Live migration between fake hosts: hosts of one process share a fake hypervisor
+network; hosts in separate processes hand the guest over through a fake migration
+channel, a directory every compute process is given with --migration-channel
+(the destination's pre_live_migration reserves the guest, the source sends its
+state there, the destination takes it in). Across processes instance storage is
+never shared, so a guest with a local disk needs block migration. Without
+--migration-channel a fake host cannot live-migrate to another process.
+"""
+
+
+def add_compute_command(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = COMPUTE_EPILOG
+    parser.add_argument("--host", required=True, help="this compute host's name")
+    parser.add_argument("--driver", choices=["fake", "qemu"], default="fake")
+    _add_transport_option(parser)
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="qemu: where instances (and base images) live (default: ./var/compute/HOST)",
+    )
+    parser.add_argument(
+        "--volume-dir",
+        metavar="DIR",
+        help="the volume store, shared by every host (default: ./var/volumes)",
+    )
+    parser.add_argument(
+        "--images-dir", metavar="DIR", help="qemu: base images (default: STATE_DIR/images)"
+    )
+    parser.add_argument(
+        "--migration-channel",
+        metavar="DIR",
+        help="fake: a directory shared by the fake hosts of every process, for live "
+        "migration between processes (see below)",
+    )
+    parser.add_argument("--vcpus", type=int, help="the host's vCPUs (default: the driver's)")
+    parser.add_argument("--memory-mb", type=int, help="the host's RAM in MiB")
+    parser.add_argument("--disk-gb", type=int, help="the host's instance disk in GiB")
+    parser.add_argument(
+        "--periodic-interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds between periodic tasks: heartbeat, resources, power sync (default: 60)",
+    )
+    parser.add_argument(
+        "--conductor-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="how long to wait for a conductor at start (default: 60)",
+    )
+    parser.add_argument(
+        "--conductor-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="timeout of one object call to the conductor (default: 30)",
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.set_defaults(handler=cmd_compute)

@@ -1085,6 +1085,7 @@ def load_driver(
     disk_gb: int | None = None,
     host_ip: IPAddress | None = None,
     network: FakeHypervisorNetwork | None = None,
+    migration_channel: str | None = None,
     instances_path: str | None = None,
     images_path: str | None = None,
     accel: str = "auto",
@@ -1101,6 +1102,9 @@ def load_driver(
         host_ip: the address other hosts reach this one at (``None``: default).
         network: ``"fake"`` only: the fake network joining the hosts of this process
             (live migration, shared storage); ``None``: a lone host.
+        migration_channel: ``"fake"`` only: a directory the fake hosts of several
+            processes share to live-migrate guests between processes
+            (:class:`~cumulo.virt.fake_network.FakeMigrationChannel`).
         instances_path: ``"qemu"`` only: the host's instance directory (default
             ``/var/lib/cumulo/instances/<host>``).
         images_path: ``"qemu"`` only: the base images, one file per image ref.
@@ -1123,10 +1127,13 @@ def load_driver(
             disk_gb=FakeDriver.DEFAULT_DISK_GB if disk_gb is None else disk_gb,
             host_ip=host_ip,
             network=network,
+            migration_channel=migration_channel,
         )
     if name == "qemu":
         if network is not None:
             raise ValueError("network: only the fake driver takes a fake network")
+        if migration_channel is not None:
+            raise ValueError("migration_channel: only the fake driver takes one")
         from .qemu import QemuDriver
 
         return QemuDriver(

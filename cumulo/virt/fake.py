@@ -6,6 +6,22 @@ filters, injected files and applied network info; advances diagnostics counters
 with the guest's running time (from an injectable clock) and with operations; and
 live-migrates guests between hosts of one :class:`FakeHypervisorNetwork`.
 
+Across processes (a compute process per host), hosts live-migrate through a
+:class:`~cumulo.virt.fake_network.FakeMigrationChannel` (a directory they all see,
+``migration_channel=``), with the RPC steps of a live migration doing the
+hand-over: the destination's ``pre_live_migration`` reserves the guest (claims,
+VIFs, volumes) and tells the channel it expects it; the source's
+``live_migration`` checks that the destination expects the guest, sends its whole
+state (power state, running time and counters, network info, injected files...)
+and leaves it ``DEPARTED``; the destination takes the guest in on its
+``post_live_migration_at_destination`` (or refuses it in
+``rollback_live_migration_at_destination``, as in one process). Differences from
+one process: instance storage is never shared between processes (a guest with a
+local disk needs block migration), and the destination's arrival checks (and an
+injected :data:`INCOMING_LIVE_MIGRATION` failure) run when it takes the guest in,
+after the source has let it go, so they fail
+``post_live_migration_at_destination`` instead of reaching ``recover_method``.
+
 Everything it holds is readable through the driver interface (``get_info``,
 ``get_diagnostics``, ``list_instances``, ``get_available_resource``) and through
 the read-only :meth:`FakeDriver.describe_guest` / :meth:`FakeDriver.describe_host`
@@ -18,7 +34,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
+import json
 import math
+import os
 import threading
 import time
 import uuid
@@ -92,13 +110,14 @@ from .exceptions import (
     VolumeAlreadyAttached,
     VolumeNotAttached,
 )
-from .fake_network import FakeHypervisorNetwork, FakeStorage
+from .fake_network import FakeHypervisorNetwork, FakeMigrationChannel, FakeStorage
 
 __all__ = [
     "FAILURE_POINTS",
     "AttachedVolume",
     "FakeDriver",
     "FakeHypervisorNetwork",
+    "FakeMigrationChannel",
     "GuestPhase",
     "GuestView",
     "HostView",
@@ -323,6 +342,9 @@ class FakeDriver(ComputeDriver):
         vcpus, memory_mb, disk_gb: the host's capacity (MiB, GiB); no overcommit.
         network: the fake network connecting hosts of this process (live
             migration, shared storage, remote security groups); ``None``: a lone host.
+        migration_channel: a :class:`FakeMigrationChannel` (or its directory) to
+            live-migrate with hosts of other processes (see the module docstring);
+            hosts of ``network`` are still reached directly.
         host_ip: the host's address (default: the next address of ``network``,
             else ``127.0.0.1``).
         storage_pool: the instance storage this host uses; hosts on one network
@@ -351,6 +373,7 @@ class FakeDriver(ComputeDriver):
         memory_mb: int = DEFAULT_MEMORY_MB,
         disk_gb: int = DEFAULT_DISK_GB,
         network: FakeHypervisorNetwork | None = None,
+        migration_channel: FakeMigrationChannel | str | os.PathLike[str] | None = None,
         host_ip: IPAddress | str | None = None,
         storage_pool: str | None = None,
         cpu_arch: Architecture = Architecture.X86_64,
@@ -389,6 +412,13 @@ class FakeDriver(ComputeDriver):
         self._filters: dict[UUID, _Filter] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._domain_ids = 0
+        if migration_channel is not None and not isinstance(
+            migration_channel, FakeMigrationChannel
+        ):
+            migration_channel = FakeMigrationChannel(migration_channel)
+        self._channel: FakeMigrationChannel | None = migration_channel
+        if migration_channel is not None:
+            migration_channel.open(host)
         if network is not None:
             network.join(self)
 
@@ -1158,6 +1188,8 @@ class FakeDriver(ComputeDriver):
             )
             self._guests[uuid_] = guest
             self._plug(uuid_, network_info)
+            if self._channel is not None:
+                self._channel.expect(self.host, uuid_)
             data = migrate_data.obj_clone()
             data.bdms = []
             for bdm in volumes:
@@ -1228,12 +1260,29 @@ class FakeDriver(ComputeDriver):
             if dest == self.host:
                 raise MigrationError(str(uuid_), self.host, "the destination is this host")
             target = self._network.driver(dest) if self._network else None
-            if target is None:
+            channel = self._channel if target is None else None
+            if target is None and (channel is None or not channel.is_open(dest)):
                 raise MigrationError(str(uuid_), self.host, f"host {dest!r} is not reachable")
+            if channel is not None:
+                if not channel.expects(dest, uuid_):
+                    raise MigrationError(
+                        str(uuid_), self.host, f"pre_live_migration did not prepare {dest!r}"
+                    )
+                if guest.claim.disk_gb > 0 and not block_migration:
+                    raise MigrationError(
+                        str(uuid_),
+                        self.host,
+                        f"the guest's local disks cannot be shared with {dest!r} (another "
+                        "process); use block migration",
+                    )
             guest.phase = GuestPhase.MIGRATING
             transfer = self._transfer_of(guest)
         try:
-            target._receive(transfer, block_migration)
+            if target is not None:
+                target._receive(transfer, block_migration)
+            else:
+                assert channel is not None
+                channel.send(dest, uuid_, _encode_transfer(transfer, block_migration))
         except BaseException:
             with self._lock:
                 guest.phase = GuestPhase.ACTIVE
@@ -1255,6 +1304,16 @@ class FakeDriver(ComputeDriver):
             migration.disk_total = disk
             migration.disk_processed = disk
             migration.disk_remaining = 0
+
+    def _take_in(self, instance_uuid: UUID) -> None:
+        """Take in the guest a source in another process sent through the channel
+        (if it did); the arrival checks of :meth:`_receive` apply."""
+        if self._channel is None:
+            return
+        payload = self._channel.receive(self.host, instance_uuid)
+        if payload is not None:
+            transfer, block_migration = _decode_transfer(payload)
+            self._receive(transfer, block_migration)
 
     def _receive(self, transfer: _Transfer, block_migration: bool) -> None:
         """The destination side of a live migration: the guest arrives."""
@@ -1340,6 +1399,7 @@ class FakeDriver(ComputeDriver):
     ) -> None:
         """See :meth:`ComputeDriver.post_live_migration_at_destination`."""
         with self._lock:
+            self._take_in(instance.uuid)
             self._maybe_fail("post_live_migration_at_destination")
             guest = self._guest_in(instance.uuid, (GuestPhase.ACTIVE,))
             self._check_pluggable(guest.uuid, network_info)
@@ -1360,8 +1420,11 @@ class FakeDriver(ComputeDriver):
     ) -> None:
         """See :meth:`ComputeDriver.rollback_live_migration_at_destination`."""
         with self._lock:
+            self._take_in(instance.uuid)
             self._maybe_fail("rollback_live_migration_at_destination")
             uuid_ = instance.uuid
+            if self._channel is not None:
+                self._channel.forget(self.host, uuid_)
             guest = self._guests.get(uuid_)
             if guest is None:
                 return
@@ -1722,6 +1785,67 @@ class FakeDriver(ComputeDriver):
             nic_details=nics,
             disk_details=disks,
         )
+
+
+def _encode_transfer(transfer: _Transfer, block_migration: bool) -> bytes:
+    """What a guest's state looks like on a :class:`FakeMigrationChannel` (JSON)."""
+    return json.dumps(
+        {
+            "block_migration": block_migration,
+            "uuid": str(transfer.uuid),
+            "power_state": transfer.power_state.value,
+            "run_s": transfer.run_s,
+            "uptime_s": transfer.uptime_s,
+            "network_info": transfer.network_info.obj_to_primitive(),
+            "files": {path: f.obj_to_primitive() for path, f in transfer.files.items()},
+            "admin_password_set": transfer.admin_password_set,
+            "config_drive": transfer.config_drive,
+            "boot_count": transfer.boot_count,
+            "network_injections": transfer.network_injections,
+            "network_resets": transfer.network_resets,
+            "boot_read_bytes": transfer.boot_read_bytes,
+            "config_write_bytes": transfer.config_write_bytes,
+            "config_write_requests": transfer.config_write_requests,
+            "nic_extra": {str(vid): c for vid, c in transfer.nic_extra.items()},
+            "volume_ids": sorted(str(v) for v in transfer.volume_ids),
+            "vif_ids": sorted(str(v) for v in transfer.vif_ids),
+            "filtered": transfer.filtered,
+            "volume_backed": transfer.volume_backed,
+            "local_disk": transfer.local_disk,
+            "storage": transfer.storage.name,
+        }
+    ).encode()
+
+
+def _decode_transfer(payload: bytes) -> tuple[_Transfer, bool]:
+    """The inverse of :func:`_encode_transfer`; the storage is the source's (another
+    process's), never the destination's."""
+    raw = json.loads(payload)
+    network_info = NetworkInfo.obj_from_primitive(raw["network_info"])
+    transfer = _Transfer(
+        uuid=UUID(raw["uuid"]),
+        power_state=PowerState(raw["power_state"]),
+        run_s=raw["run_s"],
+        uptime_s=raw["uptime_s"],
+        network_info=network_info,
+        files={path: InjectedFile.obj_from_primitive(f) for path, f in raw["files"].items()},
+        admin_password_set=raw["admin_password_set"],
+        config_drive=raw["config_drive"],
+        boot_count=raw["boot_count"],
+        network_injections=raw["network_injections"],
+        network_resets=raw["network_resets"],
+        boot_read_bytes=raw["boot_read_bytes"],
+        config_write_bytes=raw["config_write_bytes"],
+        config_write_requests=raw["config_write_requests"],
+        nic_extra={UUID(vid): list(c) for vid, c in raw["nic_extra"].items()},
+        volume_ids=frozenset(UUID(v) for v in raw["volume_ids"]),
+        vif_ids=frozenset(UUID(v) for v in raw["vif_ids"]),
+        filtered=raw["filtered"],
+        volume_backed=raw["volume_backed"],
+        local_disk=raw["local_disk"],
+        storage=FakeStorage(raw["storage"]),
+    )
+    return transfer, bool(raw["block_migration"])
 
 
 def _disk(device: str, run_s: float, extra_read: int) -> DiskDiagnostics:

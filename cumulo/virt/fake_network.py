@@ -4,12 +4,18 @@ which instance storage they share, and which addresses they get.
 Each :class:`~cumulo.virt.fake.FakeDriver` is one host; hosts built with the same
 :class:`FakeHypervisorNetwork` can live-migrate to each other, and those naming
 the same storage pool see the same instance directories (shared storage).
+
+Hosts in *different processes* cannot share a :class:`FakeHypervisorNetwork`; they
+live-migrate through a :class:`FakeMigrationChannel`, a directory they all see
+(see :class:`~cumulo.virt.fake.FakeDriver` for what travels and when it lands).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -129,3 +135,66 @@ class FakeHypervisorNetwork:
             for group_id, addresses in driver.group_addresses().items():
                 merged.setdefault(group_id, set()).update(addresses)
         return merged
+
+
+class FakeMigrationChannel:
+    """A directory the fake hosts of several processes share to live-migrate guests
+    between processes (the fake's stand-in for the hypervisors' migration link).
+
+    Each host that opens the channel gets ``<path>/<host>/``. The destination's
+    ``pre_live_migration`` leaves ``<uuid>.expected`` there (the guest may come);
+    the source's ``live_migration`` replaces it with ``<uuid>.guest`` (the guest's
+    state, written atomically); the destination takes the guest in when it next
+    looks (``post_live_migration_at_destination``). Safe across processes for one
+    writer per file, which the migration steps guarantee.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"<FakeMigrationChannel {str(self.path)!r}>"
+
+    def _dir(self, host: str) -> Path:
+        if not host or host in (".", "..") or "/" in host or "\\" in host:
+            raise ValueError(f"fake migration channel: bad host name {host!r}")
+        return self.path / host
+
+    def open(self, host: str) -> None:
+        """Make ``host`` reachable through the channel."""
+        self._dir(host).mkdir(exist_ok=True)
+
+    def is_open(self, host: str) -> bool:
+        return self._dir(host).is_dir()
+
+    def expect(self, host: str, instance_uuid: UUID) -> None:
+        """``host`` is prepared to receive the guest ``instance_uuid``."""
+        (self._dir(host) / f"{instance_uuid}.expected").touch()
+
+    def expects(self, host: str, instance_uuid: UUID) -> bool:
+        return (self._dir(host) / f"{instance_uuid}.expected").exists()
+
+    def forget(self, host: str, instance_uuid: UUID) -> None:
+        """Drop what the channel holds for the guest on ``host`` (a rollback)."""
+        for suffix in ("expected", "guest"):
+            (self._dir(host) / f"{instance_uuid}.{suffix}").unlink(missing_ok=True)
+
+    def send(self, host: str, instance_uuid: UUID, payload: bytes) -> None:
+        """Deliver the guest's state to ``host`` (which expects it)."""
+        folder = self._dir(host)
+        partial = folder / f".{instance_uuid}.guest.{os.getpid()}"
+        partial.write_bytes(payload)
+        os.replace(partial, folder / f"{instance_uuid}.guest")
+        (folder / f"{instance_uuid}.expected").unlink(missing_ok=True)
+
+    def receive(self, host: str, instance_uuid: UUID) -> bytes | None:
+        """The guest's state delivered to ``host``, taken off the channel; ``None``
+        when none arrived."""
+        path = self._dir(host) / f"{instance_uuid}.guest"
+        try:
+            payload = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        path.unlink(missing_ok=True)
+        return payload
