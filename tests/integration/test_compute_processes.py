@@ -183,7 +183,11 @@ def deployment(
                 ready="compute started",
             )
         transport = get_transport(rabbitmq_vhost_url)
-        ConductorAPI(transport, timeout=20).wait_until_ready(_ctx(), timeout=60)
+        probe = ConductorAPI(transport, timeout=20)
+        try:
+            probe.wait_until_ready(_ctx(), timeout=60)
+        finally:
+            probe.close()
         yield transport
     finally:
         logs = processes.stop()
