@@ -35,7 +35,6 @@ import dataclasses
 import enum
 import ipaddress
 import json
-import math
 import os
 import threading
 import time
@@ -79,16 +78,14 @@ from cumulo.model import (
     SecurityGroupList,
     SecurityGroupRule,
     SharedStorageProbe,
-    SupportedInstance,
-    VIFMigrateData,
     VIFType,
-    VmMode,
     VolumeConnectionInfo,
     VolumeConnector,
 )
 from cumulo.objects import MACAddress
 
-from . import device_names, firewall
+from . import common, device_names, firewall
+from .common import Resources as _Claim
 from .driver import (
     CAPABILITIES,
     ComputeDriver,
@@ -101,8 +98,6 @@ from .exceptions import (
     InstanceExists,
     InstanceNotFiltered,
     InstanceNotFound,
-    InsufficientResources,
-    InvalidGuestSize,
     InvalidPowerState,
     MigrationError,
     MigrationPreCheckError,
@@ -124,6 +119,9 @@ __all__ = [
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ends the message of InvalidGuestSize from this driver.
+_SIZE_HINT: Final = " (is the flavor set?)"
 
 # How a fake guest loads its virtual hardware per second of running time; the
 # counters in get_info/get_diagnostics are these rates times running seconds,
@@ -247,13 +245,6 @@ class HostView:
     vcpus_used: int
     memory_mb_used: int
     disk_gb_used: int
-
-
-@dataclasses.dataclass
-class _Claim:
-    vcpus: int
-    memory_mb: int
-    disk_gb: int
 
 
 @dataclasses.dataclass
@@ -629,24 +620,16 @@ class FakeDriver(ComputeDriver):
             self._maybe_fail("get_available_resource")
             used = self._used()
             cap = self._capacity
-            return AvailableResource(
-                hypervisor_hostname=self.host,
-                vcpus=cap.vcpus,
-                memory_mb=cap.memory_mb,
-                local_gb=cap.disk_gb,
-                vcpus_used=used.vcpus,
-                memory_mb_used=used.memory_mb,
-                local_gb_used=used.disk_gb,
+            return common.available_resource(
+                self.host,
+                cap,
+                used,
                 hypervisor_type="fake",
                 hypervisor_version=self.HYPERVISOR_VERSION,
                 cpu_info=self._cpu_info(),
-                disk_available_least=cap.disk_gb - used.disk_gb,
                 host_ip=self._host_ip,
-                supported_instances=[
-                    SupportedInstance(
-                        arch=self._cpu_arch, hypervisor_type="fake", vm_mode=VmMode.HVM
-                    )
-                ],
+                arch=self._cpu_arch,
+                supported_hypervisor_type="fake",
             )
 
     def get_host_ip_addr(self) -> IPAddress:
@@ -675,8 +658,8 @@ class FakeDriver(ComputeDriver):
             if uuid_ in self._guests:
                 phase = self._guests[uuid_].phase
                 raise InstanceExists(str(uuid_), self.host, f"a guest record ({phase}) is here")
-            volume_backed = _is_volume_backed(instance, block_device_info)
-            claim = _claim_of(instance, volume_backed)
+            volume_backed = common.is_volume_backed(instance, block_device_info)
+            claim = common.claim_of(instance, volume_backed, hint=_SIZE_HINT)
             self._check_fits(uuid_, claim)
             self._check_pluggable(uuid_, network_info)
             volumes = self._volumes_to_connect(uuid_, block_device_info)
@@ -991,7 +974,7 @@ class FakeDriver(ComputeDriver):
         with self._lock:
             self._maybe_fail("ensure_filtering_rules_for_instance")
             guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
-            rules, group_ids = _flatten(security_groups)
+            rules, group_ids = common.flatten_security_groups(security_groups)
             self._filters[guest.uuid] = _Filter(rules, group_ids, network_info.obj_clone())
 
     def refresh_instance_security_rules(
@@ -1004,7 +987,7 @@ class FakeDriver(ComputeDriver):
             filt = self._filters.get(guest.uuid)
             if filt is None:
                 raise InstanceNotFiltered(str(guest.uuid), self.host)
-            filt.rules, filt.group_ids = _flatten(security_groups)
+            filt.rules, filt.group_ids = common.flatten_security_groups(security_groups)
 
     def unfilter_instance(self, instance: Instance, network_info: NetworkInfo) -> None:
         """See :meth:`ComputeDriver.unfilter_instance`."""
@@ -1073,7 +1056,7 @@ class FakeDriver(ComputeDriver):
                     raise refuse(f"this host's CPU lacks features of the source: {missing}")
             # Disk is checked by the source, which knows what the guest has locally
             # (disk_available_mb below); here only what every guest needs.
-            claim = _claim_of(instance, volume_backed=True)
+            claim = common.claim_of(instance, volume_backed=True, hint=_SIZE_HINT)
             free = self._free()
             short = [
                 (name, need, have)
@@ -1088,13 +1071,13 @@ class FakeDriver(ComputeDriver):
                 raise refuse(f"not enough room: {described}")
             probe = f"cumulo-probe-{uuid.uuid4().hex}"
             self._storage.add_probe(probe)
-            return LiveMigrateData(
+            return common.dest_check_data(
+                self.host,
+                self._host_ip,
                 block_migration=block_migration,
                 disk_over_commit=disk_over_commit,
                 disk_available_mb=free.disk_gb * 1024,
-                filename=probe,
-                dest_host=self.host,
-                target_connect_addr=str(self._host_ip),
+                probe=probe,
             )
 
     def cleanup_live_migration_destination_check(
@@ -1169,10 +1152,10 @@ class FakeDriver(ComputeDriver):
             existing = self._guests.get(uuid_)
             if existing is not None:
                 raise InstanceExists(str(uuid_), self.host, f"a guest record ({existing.phase})")
-            volume_backed = bool(migrate_data.is_volume_backed) or _is_volume_backed(
+            volume_backed = bool(migrate_data.is_volume_backed) or common.is_volume_backed(
                 instance, block_device_info
             )
-            claim = _claim_of(instance, volume_backed)
+            claim = common.claim_of(instance, volume_backed, hint=_SIZE_HINT)
             self._check_fits(uuid_, claim)
             self._check_pluggable(uuid_, network_info)
             volumes = self._volumes_to_connect(uuid_, block_device_info)
@@ -1204,18 +1187,7 @@ class FakeDriver(ComputeDriver):
                         connection_info=conn.connection_info.obj_clone(),
                     )
                 )
-            data.vifs = [
-                VIFMigrateData(
-                    port_id=vif.id,
-                    vnic_type=vif.vnic_type,
-                    vif_type=vif.type,
-                    vif_details=dict(vif.details),
-                    profile=dict(vif.profile),
-                    host=self.host,
-                    source_vif=vif.obj_clone(),
-                )
-                for vif in network_info
-            ]
+            data.vifs = common.vif_migrate_data(network_info, self.host)
             data.graphics_listen_addr_vnc = self._host_ip
             data.serial_listen_addr = self._host_ip
             data.target_connect_addr = str(self._host_ip)
@@ -1515,18 +1487,7 @@ class FakeDriver(ComputeDriver):
         )
 
     def _check_fits(self, instance_uuid: UUID, claim: _Claim) -> None:
-        free = self._free()
-        short = [
-            (name, need, have)
-            for name, need, have in (
-                ("vcpus", claim.vcpus, free.vcpus),
-                ("memory_mb", claim.memory_mb, free.memory_mb),
-                ("disk_gb", claim.disk_gb, free.disk_gb),
-            )
-            if need > have
-        ]
-        if short:
-            raise InsufficientResources(self.host, str(instance_uuid), short)
+        common.check_fits(self.host, instance_uuid, claim, self._free())
 
     def _check_pluggable(self, instance_uuid: UUID, network_info: NetworkInfo) -> None:
         seen_macs: set[str] = set()
@@ -1881,38 +1842,3 @@ def _forbid_state(guest: _Guest, action: str, forbidden: Sequence[PowerState]) -
     if guest.power_state in forbidden:
         allowed = [s.name for s in PowerState if s not in forbidden and s is not PowerState.NOSTATE]
         raise InvalidPowerState(str(guest.uuid), action, guest.power_state.name, allowed)
-
-
-def _is_volume_backed(instance: Instance, block_device_info: BlockDeviceInfo | None) -> bool:
-    if block_device_info is None:
-        return False
-    if any(bdm.is_root for bdm in block_device_info.volumes):
-        return True
-    return instance.image_ref is None and bool(block_device_info.volumes)
-
-
-def _claim_of(instance: Instance, volume_backed: bool) -> _Claim:
-    """What the guest takes from the host: from the flavor when loaded (swap MiB
-    rounded up to GiB), else from the instance's size fields; a volume-backed root
-    takes no local disk."""
-    if instance.obj_attr_is_set("flavor"):
-        flavor = instance.flavor
-        vcpus, memory_mb = flavor.vcpus, flavor.memory_mb
-        root_gb, ephemeral_gb, swap_mb = flavor.root_gb, flavor.ephemeral_gb, flavor.swap
-    else:
-        vcpus, memory_mb = instance.vcpus, instance.memory_mb
-        root_gb, ephemeral_gb, swap_mb = instance.root_gb, instance.ephemeral_gb, 0
-    if vcpus < 1 or memory_mb < 1:
-        raise InvalidGuestSize(
-            str(instance.uuid),
-            f"a guest needs at least 1 vCPU and 1 MiB of memory, got vcpus={vcpus} "
-            f"memory_mb={memory_mb} (is the flavor set?)",
-        )
-    disk_gb = (0 if volume_backed else root_gb) + ephemeral_gb + math.ceil(swap_mb / 1024)
-    return _Claim(vcpus, memory_mb, disk_gb)
-
-
-def _flatten(security_groups: SecurityGroupList) -> tuple[list[SecurityGroupRule], list[int]]:
-    rules = [rule.obj_clone() for group in security_groups.objects for rule in group.rules]
-    group_ids = [g.id for g in security_groups.objects if g.obj_attr_is_set("id")]
-    return rules, group_ids

@@ -17,7 +17,6 @@ import dataclasses
 import enum
 import hashlib
 import ipaddress
-import math
 import os
 import shutil
 import socket
@@ -62,16 +61,13 @@ from cumulo.model import (
     RebootType,
     SecurityGroupList,
     SharedStorageProbe,
-    SupportedInstance,
-    VIFMigrateData,
     VIFType,
-    VmMode,
     VolumeConnectionInfo,
     VolumeConnector,
 )
 from cumulo.objects import MACAddress
 
-from .. import device_names
+from .. import common, device_names
 from ..driver import ComputeDriver, PostMigrationMethod, RecoverMigrationMethod
 from ..exceptions import (
     DeviceInUse,
@@ -79,8 +75,6 @@ from ..exceptions import (
     InstanceExists,
     InstanceNotFiltered,
     InstanceNotFound,
-    InsufficientResources,
-    InvalidGuestSize,
     InvalidPowerState,
     MigrationError,
     MigrationPreCheckError,
@@ -473,24 +467,16 @@ class QemuDriver(ComputeDriver):
             cap = self._capacity()
             used = self._used()
             major, minor, micro = self._qemu_version
-            return AvailableResource(
-                hypervisor_hostname=self.host,
-                vcpus=cap[0],
-                memory_mb=cap[1],
-                local_gb=cap[2],
-                vcpus_used=used[0],
-                memory_mb_used=used[1],
-                local_gb_used=used[2],
+            return common.available_resource(
+                self.host,
+                common.Resources(*cap),
+                common.Resources(*used),
                 hypervisor_type="QEMU" if self.accel != "kvm" else "KVM",
                 hypervisor_version=major * 1_000_000 + minor * 1_000 + micro,
                 cpu_info=self._cpu_info(),
-                disk_available_least=cap[2] - used[2],
                 host_ip=self._host_ip,
-                supported_instances=[
-                    SupportedInstance(
-                        arch=Architecture.X86_64, hypervisor_type="qemu", vm_mode=VmMode.HVM
-                    )
-                ],
+                arch=Architecture.X86_64,
+                supported_hypervisor_type="qemu",
             )
 
     def get_host_ip_addr(self) -> IPAddress:
@@ -536,8 +522,8 @@ class QemuDriver(ComputeDriver):
                 raise InstanceExists(
                     str(uuid_), self.host, f"a guest ({self._guests[uuid_].phase}) is here"
                 )
-            volume_backed = _is_volume_backed(instance, block_device_info)
-            vcpus, memory_mb, disk_gb = _claim_of(instance, volume_backed)
+            volume_backed = common.is_volume_backed(instance, block_device_info)
+            vcpus, memory_mb, disk_gb = common.claim_of(instance, volume_backed).as_tuple()
             self._check_fits(uuid_, vcpus, memory_mb, disk_gb)
             self._check_pluggable(uuid_, network_info)
             directory = self._instances / str(uuid_)
@@ -955,7 +941,7 @@ class QemuDriver(ComputeDriver):
             guest = self._guests.get(instance.uuid)
             if guest is None or guest.phase is GuestPhase.DEPARTED:
                 raise InstanceNotFound(instance_uuid=str(instance.uuid), host=self.host)
-            rules, groups = _flatten(security_groups)
+            rules, groups = common.flatten_security_groups(security_groups)
             self._filters[guest.uuid] = _Filter(rules, groups, network_info.obj_clone())
             self._apply_firewall()
 
@@ -970,7 +956,7 @@ class QemuDriver(ComputeDriver):
             filt = self._filters.get(guest.uuid)
             if filt is None:
                 raise InstanceNotFiltered(str(guest.uuid), self.host)
-            filt.rules, filt.group_ids = _flatten(security_groups)
+            filt.rules, filt.group_ids = common.flatten_security_groups(security_groups)
             self._apply_firewall()
 
     def unfilter_instance(self, instance: Instance, network_info: NetworkInfo) -> None:
@@ -1167,7 +1153,7 @@ class QemuDriver(ComputeDriver):
                 theirs = src_compute_info.cpu_info.model
                 if theirs != mine:
                     raise refuse(f"CPU model/machine/QEMU differ: source {theirs!r}, here {mine!r}")
-            vcpus, memory_mb, _ = _claim_of(instance, True)
+            vcpus, memory_mb, _ = common.claim_of(instance, True).as_tuple()
             cap, used = self._capacity(), self._used()
             free_mem = min(cap[1] - used[1], _meminfo_mb("MemAvailable"))
             if vcpus > cap[0] - used[0] or memory_mb > free_mem:
@@ -1178,15 +1164,15 @@ class QemuDriver(ComputeDriver):
             probe = f".cumulo-probe-{uuidlib.uuid4().hex}"
             (self._instances / probe).write_text(self.host)
             stat = os.statvfs(self._instances)
-            return LiveMigrateData(
+            return common.dest_check_data(
+                self.host,
+                self._host_ip,
                 block_migration=block_migration,
                 disk_over_commit=disk_over_commit,
                 disk_available_mb=min(
                     (cap[2] - self._used()[2]) * 1024, stat.f_bavail * stat.f_frsize // MIB
                 ),
-                filename=probe,
-                dest_host=self.host,
-                target_connect_addr=str(self._host_ip),
+                probe=probe,
             )
 
     def cleanup_live_migration_destination_check(
@@ -1258,10 +1244,10 @@ class QemuDriver(ComputeDriver):
                 raise InstanceExists(
                     str(uuid_), self.host, f"a guest ({self._guests[uuid_].phase})"
                 )
-            volume_backed = bool(migrate_data.is_volume_backed) or _is_volume_backed(
+            volume_backed = bool(migrate_data.is_volume_backed) or common.is_volume_backed(
                 instance, block_device_info
             )
-            vcpus, memory_mb, disk_gb = _claim_of(instance, volume_backed)
+            vcpus, memory_mb, disk_gb = common.claim_of(instance, volume_backed).as_tuple()
             shared = bool(migrate_data.is_shared_instance_path)
             self._check_fits(uuid_, vcpus, memory_mb, 0 if shared else disk_gb)
             self._check_pluggable(uuid_, network_info)
@@ -1338,18 +1324,7 @@ class QemuDriver(ComputeDriver):
                 if created_dir:
                     shutil.rmtree(directory, ignore_errors=True)
                 raise
-            data.vifs = [
-                VIFMigrateData(
-                    port_id=vif.id,
-                    vnic_type=vif.vnic_type,
-                    vif_type=vif.type,
-                    vif_details=dict(vif.details),
-                    profile=dict(vif.profile),
-                    host=self.host,
-                    source_vif=vif.obj_clone(),
-                )
-                for vif in network_info
-            ]
+            data.vifs = common.vif_migrate_data(network_info, self.host)
             data.serial_listen_addr = self._host_ip
             data.target_connect_addr = f"{_uri_host(self._host_ip)}:{port}"
             data.dest_host = self.host
@@ -1990,17 +1965,10 @@ class QemuDriver(ComputeDriver):
 
     def _check_fits(self, instance_uuid: UUID, vcpus: int, memory_mb: int, disk_gb: int) -> None:
         cap, used = self._capacity(), self._used()
-        short = [
-            (name, need, have)
-            for name, need, have in (
-                ("vcpus", vcpus, cap[0] - used[0]),
-                ("memory_mb", memory_mb, cap[1] - used[1]),
-                ("disk_gb", disk_gb, cap[2] - used[2]),
-            )
-            if need > have
-        ]
-        if short:
-            raise InsufficientResources(self.host, str(instance_uuid), short)
+        free = common.Resources(*(c - u for c, u in zip(cap, used, strict=True)))
+        common.check_fits(
+            self.host, instance_uuid, common.Resources(vcpus, memory_mb, disk_gb), free
+        )
 
     def shutdown(self) -> None:
         """Stop every QEMU process of this driver and remove its taps and table
@@ -2170,35 +2138,3 @@ def instance_root_bytes(instance: Instance) -> int | None:
     """The root disk size the flavor asks for (``None``: the image's own)."""
     root_gb = instance.flavor.root_gb if instance.obj_attr_is_set("flavor") else instance.root_gb
     return root_gb * GIB if root_gb else None
-
-
-def _is_volume_backed(instance: Instance, block_device_info: BlockDeviceInfo | None) -> bool:
-    if block_device_info is None:
-        return False
-    if any(bdm.is_root for bdm in block_device_info.volumes):
-        return True
-    return instance.image_ref is None and bool(block_device_info.volumes)
-
-
-def _claim_of(instance: Instance, volume_backed: bool) -> tuple[int, int, int]:
-    if instance.obj_attr_is_set("flavor"):
-        flavor = instance.flavor
-        vcpus, memory_mb = flavor.vcpus, flavor.memory_mb
-        root_gb, ephemeral_gb, swap_mb = flavor.root_gb, flavor.ephemeral_gb, flavor.swap
-    else:
-        vcpus, memory_mb = instance.vcpus, instance.memory_mb
-        root_gb, ephemeral_gb, swap_mb = instance.root_gb, instance.ephemeral_gb, 0
-    if vcpus < 1 or memory_mb < 1:
-        raise InvalidGuestSize(
-            str(instance.uuid),
-            "a guest needs at least 1 vCPU and 1 MiB of memory, "
-            f"got vcpus={vcpus} memory_mb={memory_mb}",
-        )
-    disk_gb = (0 if volume_backed else root_gb) + ephemeral_gb + math.ceil(swap_mb / 1024)
-    return vcpus, memory_mb, disk_gb
-
-
-def _flatten(security_groups: SecurityGroupList) -> tuple[list[Any], list[int]]:
-    rules = [rule.obj_clone() for group in security_groups.objects for rule in group.rules]
-    group_ids = [g.id for g in security_groups.objects if g.obj_attr_is_set("id")]
-    return rules, group_ids

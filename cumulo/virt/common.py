@@ -1,0 +1,182 @@
+"""Small pieces every driver computes the same way: a guest's size from its
+instance, whether its root is a volume, the room it needs on a host, security-group
+flattening and the objects a live migration hands between hosts."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import math
+from uuid import UUID
+
+from cumulo.model import (
+    Architecture,
+    AvailableResource,
+    BlockDeviceInfo,
+    CpuInfo,
+    Instance,
+    LiveMigrateData,
+    NetworkInfo,
+    SecurityGroupList,
+    SecurityGroupRule,
+    SupportedInstance,
+    VIFMigrateData,
+    VmMode,
+)
+
+from .exceptions import InsufficientResources, InvalidGuestSize
+
+__all__ = [
+    "Resources",
+    "available_resource",
+    "check_fits",
+    "claim_of",
+    "dest_check_data",
+    "flatten_security_groups",
+    "is_volume_backed",
+    "vif_migrate_data",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclasses.dataclass
+class Resources:
+    """vCPUs, memory (MiB) and local disk (GiB): what a guest claims, or what a
+    host has, uses or has free."""
+
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        """``(vcpus, memory_mb, disk_gb)``."""
+        return self.vcpus, self.memory_mb, self.disk_gb
+
+
+def is_volume_backed(instance: Instance, block_device_info: BlockDeviceInfo | None) -> bool:
+    """Whether the guest's root disk is a volume: a root BDM among the volumes, or
+    no image and some volume."""
+    if block_device_info is None:
+        return False
+    if any(bdm.is_root for bdm in block_device_info.volumes):
+        return True
+    return instance.image_ref is None and bool(block_device_info.volumes)
+
+
+def claim_of(instance: Instance, volume_backed: bool, *, hint: str = "") -> Resources:
+    """What the guest takes from the host: from the flavor when loaded (swap MiB
+    rounded up to GiB), else from the instance's size fields; a volume-backed root
+    takes no local disk. ``hint`` ends the message of :class:`InvalidGuestSize`."""
+    if instance.obj_attr_is_set("flavor"):
+        flavor = instance.flavor
+        vcpus, memory_mb = flavor.vcpus, flavor.memory_mb
+        root_gb, ephemeral_gb, swap_mb = flavor.root_gb, flavor.ephemeral_gb, flavor.swap
+    else:
+        vcpus, memory_mb = instance.vcpus, instance.memory_mb
+        root_gb, ephemeral_gb, swap_mb = instance.root_gb, instance.ephemeral_gb, 0
+    if vcpus < 1 or memory_mb < 1:
+        raise InvalidGuestSize(
+            str(instance.uuid),
+            "a guest needs at least 1 vCPU and 1 MiB of memory, "
+            f"got vcpus={vcpus} memory_mb={memory_mb}{hint}",
+        )
+    disk_gb = (0 if volume_backed else root_gb) + ephemeral_gb + math.ceil(swap_mb / 1024)
+    return Resources(vcpus, memory_mb, disk_gb)
+
+
+def check_fits(host: str, instance_uuid: UUID, claim: Resources, free: Resources) -> None:
+    """Raise :class:`InsufficientResources` naming every resource ``claim`` needs
+    more of than ``free`` has."""
+    short = [
+        (name, need, have)
+        for name, need, have in (
+            ("vcpus", claim.vcpus, free.vcpus),
+            ("memory_mb", claim.memory_mb, free.memory_mb),
+            ("disk_gb", claim.disk_gb, free.disk_gb),
+        )
+        if need > have
+    ]
+    if short:
+        raise InsufficientResources(host, str(instance_uuid), short)
+
+
+def flatten_security_groups(
+    security_groups: SecurityGroupList,
+) -> tuple[list[SecurityGroupRule], list[int]]:
+    """Copies of every group's rules, and the ids of the groups that have one."""
+    rules = [rule.obj_clone() for group in security_groups.objects for rule in group.rules]
+    group_ids = [g.id for g in security_groups.objects if g.obj_attr_is_set("id")]
+    return rules, group_ids
+
+
+def available_resource(
+    host: str,
+    capacity: Resources,
+    used: Resources,
+    *,
+    hypervisor_type: str,
+    hypervisor_version: int,
+    cpu_info: CpuInfo,
+    host_ip: IPAddress,
+    arch: Architecture,
+    supported_hypervisor_type: str,
+) -> AvailableResource:
+    """The host's :class:`AvailableResource` from its capacity and what guests use
+    (HVM guests of ``arch`` only)."""
+    return AvailableResource(
+        hypervisor_hostname=host,
+        vcpus=capacity.vcpus,
+        memory_mb=capacity.memory_mb,
+        local_gb=capacity.disk_gb,
+        vcpus_used=used.vcpus,
+        memory_mb_used=used.memory_mb,
+        local_gb_used=used.disk_gb,
+        hypervisor_type=hypervisor_type,
+        hypervisor_version=hypervisor_version,
+        cpu_info=cpu_info,
+        disk_available_least=capacity.disk_gb - used.disk_gb,
+        host_ip=host_ip,
+        supported_instances=[
+            SupportedInstance(
+                arch=arch, hypervisor_type=supported_hypervisor_type, vm_mode=VmMode.HVM
+            )
+        ],
+    )
+
+
+def dest_check_data(
+    host: str,
+    host_ip: IPAddress,
+    *,
+    block_migration: bool,
+    disk_over_commit: bool,
+    disk_available_mb: int,
+    probe: str,
+) -> LiveMigrateData:
+    """What ``check_can_live_migrate_destination`` returns: the destination's free
+    disk, the probe file the source looks for and where to reach this host."""
+    return LiveMigrateData(
+        block_migration=block_migration,
+        disk_over_commit=disk_over_commit,
+        disk_available_mb=disk_available_mb,
+        filename=probe,
+        dest_host=host,
+        target_connect_addr=str(host_ip),
+    )
+
+
+def vif_migrate_data(network_info: NetworkInfo, host: str) -> list[VIFMigrateData]:
+    """Each VIF of ``network_info`` as bound on ``host`` (the destination)."""
+    return [
+        VIFMigrateData(
+            port_id=vif.id,
+            vnic_type=vif.vnic_type,
+            vif_type=vif.type,
+            vif_details=dict(vif.details),
+            profile=dict(vif.profile),
+            host=host,
+            source_vif=vif.obj_clone(),
+        )
+        for vif in network_info
+    ]
