@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 # The compute modules the conductor may import, and what those may import in turn.
-CONDUCTOR_COMPUTE_MODULES = {"cumulo.compute.rpcapi"}
+CONDUCTOR_COMPUTE_MODULES = {"cumulo.compute.rpcapi", "cumulo.compute.version"}
 RPC_CLIENT_MAY_IMPORT = {"objects", "model", "rpc"}
 RPC_CLIENT_COMPUTE_DEPENDENCIES = {"cumulo.compute.exceptions"}
 

@@ -21,6 +21,7 @@ from .demo import add_demo_command
 from .objects import add_objects_commands, cmd_objects_check
 from .servers import add_server_commands
 from .services import add_compute_command, add_conductor_command
+from .upgrade import add_upgrade_commands
 
 __all__ = ["GROUPS", "UsageError", "build_parser", "cmd_objects_check", "main"]
 
@@ -32,7 +33,11 @@ GROUPS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
         "inspect versioned objects: fingerprints, JSON Schemas, the lockfile",
         add_objects_commands,
     ),
-    "db": ("create or upgrade the database schema", add_db_commands),
+    "db": (
+        "create or upgrade the database schema, run online data migrations",
+        add_db_commands,
+    ),
+    "upgrade": ("check the fleet's readiness for a rolling upgrade", add_upgrade_commands),
     "conductor": ("run the conductor service (the database's only user)", add_conductor_command),
     "compute": (
         "run one compute host (its objects go through the conductor)",

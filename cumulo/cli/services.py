@@ -44,6 +44,7 @@ def _add_transport_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_conductor(args: argparse.Namespace) -> int:
+    from cumulo.compute.version import UnsupportedServiceVersion
     from cumulo.conductor.service import ConductorService
     from cumulo.conductor.tasks.manager import ComputeTaskManager
     from cumulo.db.exceptions import DatabaseError
@@ -57,7 +58,7 @@ def cmd_conductor(args: argparse.Namespace) -> int:
             transport, database_url(args), host=args.host, extra_endpoints=(tasks,)
         )
         service.start()
-    except (DatabaseError, RPCError) as exc:
+    except (DatabaseError, RPCError, UnsupportedServiceVersion) as exc:
         raise UsageError(str(exc)) from None
     LOG.info("conductor started", extra={"transport": args.transport_url})
     try:
@@ -88,6 +89,7 @@ def add_conductor_command(parser: argparse.ArgumentParser) -> None:
 def cmd_compute(args: argparse.Namespace) -> int:
     from cumulo.compute.manager import ComputeManager
     from cumulo.compute.service import ComputeService
+    from cumulo.compute.version import UnsupportedServiceVersion
     from cumulo.conductor.rpcapi import ConductorAPI
     from cumulo.rpc import RequestContext, RPCError, get_transport
     from cumulo.virt import load_driver
@@ -130,7 +132,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
     )
     try:
         service.start(ctx)
-    except RPCError as exc:
+    except (RPCError, UnsupportedServiceVersion) as exc:
         manager.compute_rpc.close()
         conductor.close()
         raise UsageError(str(exc)) from None

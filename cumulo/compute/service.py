@@ -13,6 +13,7 @@ from cumulo.rpc import ObjectSerializer, RPCServer, Target, Transport
 
 from .manager import ComputeManager
 from .rpcapi import TOPIC
+from .version import SERVICE_VERSION, check_compute_level
 
 LOG = logging.getLogger(__name__)
 
@@ -52,6 +53,13 @@ class ComputeService:
         return self.manager.host
 
     def start(self, context: Any = None) -> ComputeService:
+        """Register the host and serve it.
+
+        Raises:
+            UnsupportedServiceVersion: this code's service level is below the oldest
+                supported one (a guard rail: nothing is registered or served).
+        """
+        check_compute_level(self.host, SERVICE_VERSION)
         if self.indirection is not None:
             self._previous_indirection = CumuloObject.indirection_api
             CumuloObject.indirection_api = self.indirection

@@ -6,12 +6,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from cumulo.compute.version import (
+    OLDEST_SUPPORTED_SERVICE_VERSION,
+    SERVICE_VERSION,
+    UnsupportedServiceVersion,
+)
 from cumulo.db import SqlStorage, create_engine
 from cumulo.db.engine import current_revision, describe, head_revision
 from cumulo.db.exceptions import DatabaseError
+from cumulo.db.models import ServiceRow
 from cumulo.model.base import CumuloObject
+from cumulo.model.service import ServiceBinary
 from cumulo.model.storage import set_storage
 from cumulo.rpc import ObjectSerializer, RPCServer, Target, Transport, get_transport
 
@@ -53,8 +60,51 @@ class ConductorService:
                 f"this conductor needs {head}: run `cumulo db sync` first"
             )
 
+    def check_compute_levels(self) -> None:
+        """Refuse to serve a fleet this code cannot serve: a compute newer than this
+        conductor (upgrade the conductor first) or older than the oldest supported level.
+
+        Raises:
+            UnsupportedServiceVersion: naming every such host and its level.
+        """
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(ServiceRow.host, ServiceRow.version)
+                .where(ServiceRow.binary == ServiceBinary.COMPUTE, ServiceRow.deleted == 0)
+                .order_by(ServiceRow.host)
+            ).all()
+        newer = [f"{host} (level {version})" for host, version in rows if version > SERVICE_VERSION]
+        older = [
+            f"{host} (level {version})"
+            for host, version in rows
+            if version < OLDEST_SUPPORTED_SERVICE_VERSION
+        ]
+        problems = []
+        if newer:
+            problems.append(
+                f"computes newer than this conductor (level {SERVICE_VERSION}): "
+                f"{', '.join(newer)}; upgrade the conductor first"
+            )
+        if older:
+            problems.append(
+                f"computes below the oldest supported level "
+                f"({OLDEST_SUPPORTED_SERVICE_VERSION}): {', '.join(older)}; upgrade them "
+                "(or delete their service rows) first"
+            )
+        if problems:
+            raise UnsupportedServiceVersion(
+                f"conductor {self.host} refuses to start: " + "; ".join(problems)
+            )
+
     def start(self) -> ConductorService:
+        """Check the schema and the fleet's levels, then serve.
+
+        Raises:
+            DatabaseError: the schema is not at this release's head.
+            UnsupportedServiceVersion: see :meth:`check_compute_levels`.
+        """
         self.check_schema()
+        self.check_compute_levels()
         self._previous_storage = set_storage(SqlStorage(self.engine))
         self.server = RPCServer(
             self.transport,
