@@ -13,7 +13,11 @@ versioned object, a list of them, or a primitive.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
 
@@ -31,13 +35,19 @@ from cumulo.model import (
 )
 from cumulo.model import exceptions as model_exceptions
 from cumulo.model.base import CumuloObject
-from cumulo.rpc import ALLOWED_EXCEPTIONS, ObjectSerializer, RPCClient, Target, Transport
+from cumulo.model.service import Service, ServiceBinary, ServiceList
+from cumulo.objects import versions
+from cumulo.rpc import ALLOWED_EXCEPTIONS, BacklevelSerializer, RPCClient, Target, Transport
 from cumulo.rpc.client import CallContext
 from cumulo.rpc.remote_errors import ExceptionAllowList
 
 from .exceptions import COMPUTE_EXCEPTIONS
+from .version import SERVICE_VERSION, ServiceTooNew, level
 
-__all__ = ["API_VERSION", "TOPIC", "ComputeAPI", "allowed_exceptions"]
+__all__ = ["API_VERSION", "AUTO", "TOPIC", "ComputeAPI", "Pin", "allowed_exceptions"]
+
+AUTO: Final = "auto"
+"""``version_cap`` value: cap and backlevel per message from the service rows."""
 
 TOPIC: Final = "compute"
 API_VERSION: Final = "1.0"
@@ -78,6 +88,72 @@ def allowed_exceptions(extra: Iterable[type[Exception]] = ()) -> ExceptionAllowL
     return allowed
 
 
+@dataclass(frozen=True)
+class Pin:
+    """What may be sent to a peer: the message version cap (``None``: any) and the
+    object manifest to backlevel objects to (``None``: send them as they are)."""
+
+    version_cap: str | None
+    object_manifest: Mapping[str, str] | None
+
+
+def _manifest_of(row: Service) -> Mapping[str, str]:
+    return row.object_manifest or level(row.version).object_manifest
+
+
+def _pin_of(rows: list[Service]) -> Pin:
+    """The pin of the oldest of ``rows`` (compute services; none, or all at level 0:
+    no pin)."""
+    for row in rows:
+        if row.version > SERVICE_VERSION:
+            raise ServiceTooNew(row.host, row.version)
+    known = [row for row in rows if row.version > 0]
+    if not known:
+        return Pin(None, None)
+    lowest = min(row.version for row in known)
+    # Per object, the oldest version any of them reads.
+    manifest: dict[str, str] = {}
+    for row in known:
+        for name, version in _manifest_of(row).items():
+            if name not in manifest or versions.parse(version) < versions.parse(manifest[name]):
+                manifest[name] = version
+    return Pin(level(lowest).compute_rpc, manifest)
+
+
+class _Pinned:
+    """A prepared call context whose messages backlevel objects to ``manifest``."""
+
+    def __init__(
+        self,
+        cctxt: CallContext,
+        serializer: BacklevelSerializer,
+        manifest: Mapping[str, str] | None,
+    ) -> None:
+        self.cctxt = cctxt
+        self.serializer = serializer
+        self.manifest = manifest
+
+    @property
+    def version_cap(self) -> str | None:
+        return self.cctxt.version_cap
+
+    def can_send_version(self, version: str | None = None) -> bool:
+        return self.cctxt.can_send_version(version)
+
+    @contextlib.contextmanager
+    def _pinned(self) -> Iterator[None]:
+        with self.serializer.backlevel_to(self.manifest):
+            yield
+
+    def call(self, ctx: Any, method: str, /, **kwargs: Any) -> Any:
+        with self._pinned():
+            return self.cctxt.call(ctx, method, **kwargs)
+
+    def cast(self, ctx: Any, method: str, /, **kwargs: Any) -> None:
+        with self._pinned():
+            self.cctxt.cast(ctx, method, **kwargs)
+
+
 def _host_of(instance: Instance) -> str:
     host = instance.host
     if not host:
@@ -93,6 +169,12 @@ class ComputeAPI:
         timeout: seconds a call may go without news from the host.
         version_cap: the newest API version every host understands (``None``:
             this release's); a message above it is refused before it is sent.
+            ``"auto"``: per message, what the addressed host's service level
+            understands (the fleet's lowest level for fanout), read from the
+            ``services`` rows; objects are then backlevelled to that level's manifest
+            before they are sent (sender-side backlevel).
+        cap_ttl: with ``"auto"``, how many seconds the service rows are cached (0:
+            read them for every message), so upgrades are picked up without a restart.
         extra_exceptions: exception classes to re-raise typed besides
             :func:`allowed_exceptions`' defaults.
     """
@@ -103,13 +185,20 @@ class ComputeAPI:
         *,
         timeout: float | None = 60.0,
         version_cap: str | None = None,
+        cap_ttl: float = 30.0,
         extra_exceptions: Iterable[type[Exception]] = (),
     ) -> None:
+        self.auto = version_cap == AUTO
+        self._static_cap = None if self.auto else version_cap
+        self.cap_ttl = cap_ttl
+        self._lock = threading.Lock()
+        self._cache: tuple[float, list[Service]] | None = None
+        self.serializer = BacklevelSerializer(CumuloObject)
         self.client = RPCClient(
             transport,
             Target(topic=TOPIC, version=API_VERSION),
-            version_cap=version_cap,
-            serializer=ObjectSerializer(CumuloObject),
+            version_cap=self._static_cap,
+            serializer=self.serializer,
             timeout=timeout,
             allowed_exceptions=allowed_exceptions(extra_exceptions),
         )
@@ -117,12 +206,66 @@ class ComputeAPI:
     def close(self) -> None:
         self.client.close()
 
-    def can_send_version(self, version: str) -> bool:
-        """Whether every host understands messages at ``version`` (the cap allows it)."""
+    def can_send_version(self, version: str, ctxt: Any = None, host: str | None = None) -> bool:
+        """Whether ``host`` (``None``: every host) understands messages at ``version``.
+
+        With ``version_cap="auto"`` the fleet is read through ``ctxt``; without a
+        ``ctxt`` only a static cap is checked."""
+        if self.auto and ctxt is not None:
+            cap = self.pin_for(ctxt, host).version_cap
+            return self.client.prepare(version_cap=cap).can_send_version(version)
         return self.client.can_send_version(version)
 
-    def _to(self, host: str, version: str = "1.0") -> CallContext:
-        return self.client.prepare(server=host, version=version)
+    def _to(self, ctxt: Any, host: str, version: str = "1.0") -> _Pinned:
+        return self.prepare(ctxt, host, version=version)
+
+    def prepare(self, ctxt: Any, host: str | None = None, *, version: str = "1.0") -> _Pinned:
+        """A context sending to ``host`` (``None``: every compute, fanout) at ``version``,
+        capped and backlevelled for that peer when the cap is ``"auto"``."""
+        pin = self.pin_for(ctxt, host)
+        if host is None:
+            cctxt = self.client.prepare(fanout=True, version=version, version_cap=pin.version_cap)
+        else:
+            cctxt = self.client.prepare(server=host, version=version, version_cap=pin.version_cap)
+        return _Pinned(cctxt, self.serializer, pin.object_manifest)
+
+    def pin_for(self, ctxt: Any, host: str | None = None) -> Pin:
+        """What may be sent to ``host`` (``None``: to every compute).
+
+        With a static cap: that cap and no backlevel. With ``"auto"``: the compute RPC
+        version and object manifest of the host's service level (of the lowest level in
+        the fleet for fanout, or when ``host`` has no service row); level 0 (no
+        computes) means no pin.
+
+        Raises:
+            ServiceTooNew: the host (or a compute, for fanout) runs a newer level than
+                this code knows.
+        """
+        if not self.auto:
+            return Pin(self._static_cap, None)
+        rows = self._fleet(ctxt)
+        if host is not None:
+            mine = [row for row in rows if row.host == host]
+            if mine:
+                return _pin_of(mine)
+        return _pin_of(rows)
+
+    def _fleet(self, ctxt: Any) -> list[Service]:
+        """The compute service rows, cached for ``cap_ttl`` seconds."""
+        with self._lock:
+            cached = self._cache
+            if cached is not None and time.monotonic() < cached[0]:
+                return cached[1]
+        rows = list(ServiceList.get_all(ctxt, binary=ServiceBinary.COMPUTE).objects)
+        if self.cap_ttl > 0:
+            with self._lock:
+                self._cache = (time.monotonic() + self.cap_ttl, rows)
+        return rows
+
+    def reset_pins(self) -> None:
+        """Forget the cached fleet: the next message reads the service rows again."""
+        with self._lock:
+            self._cache = None
 
     # --- building and removing ------------------------------------------------------------
 
@@ -137,7 +280,7 @@ class ComputeAPI:
         admin_password: str | None,
     ) -> None:
         """Cast: build ``instance`` on ``host`` (which the instance already names)."""
-        self._to(host).cast(
+        self._to(ctxt, host).cast(
             ctxt,
             "build_and_run_instance",
             instance=instance,
@@ -149,39 +292,39 @@ class ComputeAPI:
 
     def terminate_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: delete the instance and everything it holds on its host."""
-        self._to(_host_of(instance)).cast(ctxt, "terminate_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "terminate_instance", instance=instance)
 
     # --- power and pause ------------------------------------------------------------------
 
     def reboot_instance(self, ctxt: Any, instance: Instance, reboot_type: RebootType | str) -> None:
         """Cast: reboot, ``SOFT`` or ``HARD``."""
-        self._to(_host_of(instance)).cast(
+        self._to(ctxt, _host_of(instance)).cast(
             ctxt, "reboot_instance", instance=instance, reboot_type=RebootType(reboot_type).value
         )
 
     def stop_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: power the guest off."""
-        self._to(_host_of(instance)).cast(ctxt, "stop_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "stop_instance", instance=instance)
 
     def start_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: power a stopped guest on."""
-        self._to(_host_of(instance)).cast(ctxt, "start_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "start_instance", instance=instance)
 
     def pause_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: freeze the guest in memory."""
-        self._to(_host_of(instance)).cast(ctxt, "pause_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "pause_instance", instance=instance)
 
     def unpause_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: let a paused guest run again."""
-        self._to(_host_of(instance)).cast(ctxt, "unpause_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "unpause_instance", instance=instance)
 
     def suspend_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: save the guest's memory to disk and stop it."""
-        self._to(_host_of(instance)).cast(ctxt, "suspend_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "suspend_instance", instance=instance)
 
     def resume_instance(self, ctxt: Any, instance: Instance) -> None:
         """Cast: restore a suspended guest."""
-        self._to(_host_of(instance)).cast(ctxt, "resume_instance", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "resume_instance", instance=instance)
 
     # --- volumes --------------------------------------------------------------------------
 
@@ -194,7 +337,7 @@ class ComputeAPI:
     ) -> BlockDeviceMapping:
         """Call: attach a volume of the volume store (``mountpoint`` ``None``: the next
         free device); returns the new mapping."""
-        result: BlockDeviceMapping = self._to(_host_of(instance)).call(
+        result: BlockDeviceMapping = self._to(ctxt, _host_of(instance)).call(
             ctxt,
             "attach_volume",
             instance=instance,
@@ -205,7 +348,7 @@ class ComputeAPI:
 
     def detach_volume(self, ctxt: Any, instance: Instance, volume_id: UUID) -> None:
         """Call: detach a volume from the instance."""
-        self._to(_host_of(instance)).call(
+        self._to(ctxt, _host_of(instance)).call(
             ctxt, "detach_volume", instance=instance, volume_id=str(volume_id)
         )
 
@@ -213,34 +356,34 @@ class ComputeAPI:
 
     def get_diagnostics(self, ctxt: Any, instance: Instance) -> Diagnostics:
         """Call: the running guest's counters."""
-        result: Diagnostics = self._to(_host_of(instance)).call(
+        result: Diagnostics = self._to(ctxt, _host_of(instance)).call(
             ctxt, "get_diagnostics", instance=instance
         )
         return result
 
     def inject_file(self, ctxt: Any, instance: Instance, injected_file: InjectedFile) -> None:
         """Call: write a file into the guest's config data."""
-        self._to(_host_of(instance)).call(
+        self._to(ctxt, _host_of(instance)).call(
             ctxt, "inject_file", instance=instance, injected_file=injected_file
         )
 
     def inject_network_info(self, ctxt: Any, instance: Instance) -> None:
         """Cast: re-apply the instance's cached network info to the guest."""
-        self._to(_host_of(instance)).cast(ctxt, "inject_network_info", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "inject_network_info", instance=instance)
 
     def reset_network(self, ctxt: Any, instance: Instance) -> None:
         """Cast: reset the guest's networking to what the host last applied."""
-        self._to(_host_of(instance)).cast(ctxt, "reset_network", instance=instance)
+        self._to(ctxt, _host_of(instance)).cast(ctxt, "reset_network", instance=instance)
 
     def refresh_instance_security_rules(self, ctxt: Any, instance: Instance) -> None:
         """Cast: reload the instance's security group rules into its filter."""
-        self._to(_host_of(instance)).cast(
+        self._to(ctxt, _host_of(instance)).cast(
             ctxt, "refresh_instance_security_rules", instance=instance
         )
 
     def refresh_security_group_rules(self, ctxt: Any, host: str, security_group_id: int) -> None:
         """Cast: refresh the filter of every instance of ``host`` in the group."""
-        self._to(host).cast(
+        self._to(ctxt, host).cast(
             ctxt, "refresh_security_group_rules", security_group_id=security_group_id
         )
 
@@ -248,7 +391,7 @@ class ComputeAPI:
 
     def check_instance_shared_storage(self, ctxt: Any, instance: Instance, peer: str) -> bool:
         """Call: whether the instance's host and ``peer`` share instance storage."""
-        result: bool = self._to(_host_of(instance)).call(
+        result: bool = self._to(ctxt, _host_of(instance)).call(
             ctxt, "check_instance_shared_storage", instance=instance, peer=peer
         )
         return result
@@ -257,7 +400,7 @@ class ComputeAPI:
         self, ctxt: Any, host: str, probe: SharedStorageProbe
     ) -> bool:
         """Call: whether ``host`` sees a probe another host left."""
-        result: bool = self._to(host).call(
+        result: bool = self._to(ctxt, host).call(
             ctxt, "check_instance_shared_storage_remote", probe=probe
         )
         return result
@@ -273,7 +416,7 @@ class ComputeAPI:
         disk_over_commit: bool,
     ) -> LiveMigrateData:
         """Call ``destination``: can it take the instance? (It asks the source in turn.)"""
-        result: LiveMigrateData = self._to(destination).call(
+        result: LiveMigrateData = self._to(ctxt, destination).call(
             ctxt,
             "check_can_live_migrate_destination",
             instance=instance,
@@ -286,7 +429,7 @@ class ComputeAPI:
         self, ctxt: Any, instance: Instance, dest_check_data: LiveMigrateData
     ) -> LiveMigrateData:
         """Call the instance's host: can the guest leave for the checked destination?"""
-        result: LiveMigrateData = self._to(_host_of(instance)).call(
+        result: LiveMigrateData = self._to(ctxt, _host_of(instance)).call(
             ctxt,
             "check_can_live_migrate_source",
             instance=instance,
@@ -303,7 +446,7 @@ class ComputeAPI:
         migrate_data: LiveMigrateData,
     ) -> LiveMigrateData:
         """Call the destination ``host``: prepare for the guest."""
-        result: LiveMigrateData = self._to(host).call(
+        result: LiveMigrateData = self._to(ctxt, host).call(
             ctxt,
             "pre_live_migration",
             instance=instance,
@@ -323,7 +466,7 @@ class ComputeAPI:
     ) -> None:
         """Call the instance's host: move the guest to ``dest`` and finish on both
         sides; returns when the instance is settled (moved, or back in place)."""
-        self._to(_host_of(instance)).call(
+        self._to(ctxt, _host_of(instance)).call(
             ctxt,
             "live_migration",
             instance=instance,
@@ -342,7 +485,7 @@ class ComputeAPI:
         migrate_data: LiveMigrateData,
     ) -> None:
         """Call the destination ``host``: take the arrived guest over."""
-        self._to(host).call(
+        self._to(ctxt, host).call(
             ctxt,
             "post_live_migration_at_destination",
             instance=instance,
@@ -359,7 +502,7 @@ class ComputeAPI:
         migrate_data: LiveMigrateData,
     ) -> None:
         """Call the destination ``host``: undo what it prepared for the guest."""
-        self._to(host).call(
+        self._to(ctxt, host).call(
             ctxt,
             "rollback_live_migration_at_destination",
             instance=instance,

@@ -164,3 +164,17 @@ def check_compute_level(host: str, version: int) -> None:
             f"compute {host} is at service level {version}, newer than this code "
             f"({SERVICE_VERSION}): upgrade the conductor first"
         )
+
+
+class ServiceTooNew(UnsupportedServiceVersion):
+    """A compute runs a newer service level than this code knows: upgrade this
+    service (the conductor, the API) before the computes."""
+
+    def __init__(self, host: str, version: int) -> None:
+        self.host = host
+        self.version = version
+        super().__init__(
+            f"compute {host} is at service level {version}, newer than this code "
+            f"({SERVICE_VERSION}): upgrade this service before the computes "
+            "(order: conductor -> api -> computes)"
+        )

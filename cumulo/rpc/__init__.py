@@ -23,7 +23,7 @@ from .exceptions import (
 )
 from .metrics import METRICS, Counters
 from .remote_errors import ALLOWED_EXCEPTIONS, ExceptionAllowList, allow_remote_exception
-from .serializer import ObjectSerializer, PlainSerializer, Serializer
+from .serializer import BacklevelSerializer, ObjectSerializer, PlainSerializer, Serializer
 from .server import RPCServer
 from .target import Target, version_is_compatible
 from .transport import Transport, get_transport
@@ -31,6 +31,7 @@ from .transport import Transport, get_transport
 __all__ = [
     "ALLOWED_EXCEPTIONS",
     "METRICS",
+    "BacklevelSerializer",
     "Counters",
     "ExceptionAllowList",
     "InvalidMessage",

@@ -35,7 +35,9 @@ METRICS = Counters()
 
 Names: ``rpc.calls`` and ``rpc.casts`` (sent), ``rpc.timeouts``,
 ``rpc.remote_errors`` (calls that raised the server's exception),
-``rpc.heartbeats_sent`` / ``rpc.heartbeats_received``, ``rpc.object_backports``,
+``rpc.heartbeats_sent`` / ``rpc.heartbeats_received``, ``rpc.object_backports``
+(receiver side: asked the conductor), ``rpc.sender_backlevels`` (objects sent
+backlevelled to an older peer's manifest),
 ``rpc.reconnects`` (consuming connections lost and made again) and
 ``rpc.publish_retries`` (publishes retried on a new connection).
 """

@@ -9,7 +9,9 @@ is too old to load.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from cumulo.objects import (
@@ -18,6 +20,7 @@ from cumulo.objects import (
     VersionedObject,
     deserialize_entity,
     serialize_entity,
+    versions,
 )
 
 from .context import RequestContext
@@ -141,3 +144,67 @@ class ObjectSerializer(PlainSerializer):
         backported = backporter.object_backport_versions(ctx, primitive, manifest)
         self.metrics.incr("rpc.object_backports")
         return deserialize_entity(backported, ctx, self.registry, self.base)
+
+
+class BacklevelSerializer(ObjectSerializer):
+    """An :class:`ObjectSerializer` that can backlevel what it sends (sender side).
+
+    Inside :meth:`backlevel_to`, every versioned object serialized (at any depth in
+    lists and dicts) goes out at the versions ``manifest`` names
+    (``obj_to_primitive(target_version=manifest[name], version_manifest=manifest)``),
+    so a known older peer can load it without asking the conductor. Each object whose
+    tree had to change bumps ``rpc.sender_backlevels`` in ``metrics``. Outside it
+    (or with ``None``), objects go at their current versions.
+    """
+
+    def __init__(
+        self,
+        base: type[VersionedObject] = VersionedObject,
+        *,
+        registry: Registry | None = None,
+        indirection: Backporter | None = None,
+        metrics: Counters = METRICS,
+    ) -> None:
+        super().__init__(base, registry=registry, indirection=indirection, metrics=metrics)
+        self._manifest: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+            f"backlevel-{id(self)}", default=None
+        )
+
+    @contextlib.contextmanager
+    def backlevel_to(self, manifest: Mapping[str, str] | None) -> Iterator[None]:
+        """Serialize for a peer that understands ``manifest`` (``None``: anything)."""
+        token = self._manifest.set(manifest)
+        try:
+            yield
+        finally:
+            self._manifest.reset(token)
+
+    def serialize_entity(self, ctx: Any, entity: Any, /) -> Any:
+        manifest = self._manifest.get()
+        if manifest:
+            entity = self._backlevel(entity, manifest)
+        return serialize_entity(entity)
+
+    def _backlevel(self, value: Any, manifest: Mapping[str, str]) -> Any:
+        if isinstance(value, VersionedObject):
+            if not _needs_backlevel(type(value), manifest):
+                return value
+            name = value.obj_name()
+            primitive = value.obj_to_primitive(
+                target_version=manifest.get(name), version_manifest=manifest
+            )
+            self.metrics.incr("rpc.sender_backlevels")
+            return primitive
+        if isinstance(value, (list, tuple)):
+            return [self._backlevel(v, manifest) for v in value]
+        if isinstance(value, dict):
+            return {k: self._backlevel(v, manifest) for k, v in value.items()}
+        return value
+
+
+def _needs_backlevel(cls: type[VersionedObject], manifest: Mapping[str, str]) -> bool:
+    """Whether ``manifest`` names an older version of ``cls`` or of anything it contains."""
+    return any(
+        name in manifest and versions.parse(manifest[name]) < versions.parse(version)
+        for name, version in cls.obj_tree_get_versions().items()
+    )

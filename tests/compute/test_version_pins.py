@@ -1,0 +1,274 @@
+"""Automatic version caps (``ComputeAPI(version_cap="auto")``) and sender-side
+backlevel: the cap and object manifest of each message follow the ``services`` rows
+of the computes, and objects sent to an older peer go at that peer's versions.
+
+The real model is at 1.0 everywhere, so the backlevel itself is proven with a
+test-only object in a private registry (``PinProbe`` 1.2, whose 1.1 and 1.2 fields
+an older peer does not know).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cumulo.compute import rpcapi as rpcapi_module
+from cumulo.compute.rpcapi import API_VERSION, ComputeAPI
+from cumulo.compute.version import (
+    SERVICE_VERSION,
+    SERVICE_VERSION_HISTORY,
+    ServiceLevel,
+    ServiceTooNew,
+    UnsupportedServiceVersion,
+)
+from cumulo.model import Service, ServiceBinary
+from cumulo.objects import Registry, VersionedObject, field, register
+from cumulo.rpc import METRICS, BacklevelSerializer, Counters
+from cumulo.rpc.wire import decode_request
+
+from .deployment import Deployment
+
+VERSION_KEY = "cumulo_pin_test_object.version"
+DATA_KEY = "cumulo_pin_test_object.data"
+PIN_REGISTRY = Registry()
+
+
+class PinTestObject(VersionedObject):
+    OBJ_PROJECT_NAMESPACE = "cumulo_pin_test"
+    OBJ_SERIAL_NAMESPACE = "cumulo_pin_test_object"
+    OBJ_REGISTRY = PIN_REGISTRY
+
+
+@register
+class PinProbe(PinTestObject):
+    """1.1: swap. 1.2: extra_specs."""
+
+    VERSION = "1.2"
+
+    name: str
+    swap: int = field(default=0, added="1.1")
+    extra_specs: dict[str, str] = field(default_factory=dict, added="1.2")
+
+
+def sample_flavor() -> PinProbe:
+    return PinProbe(name="m1", swap=128, extra_specs={"a": "b"})
+
+
+# --- the serializer on its own ----------------------------------------------------------
+
+
+def test_serializer_backlevels_objects_to_the_manifest() -> None:
+    metrics = Counters()
+    serializer = BacklevelSerializer(PinTestObject, registry=PIN_REGISTRY, metrics=metrics)
+
+    current = serializer.serialize_entity(None, sample_flavor())
+    assert current[VERSION_KEY] == "1.2"
+    assert metrics.get("rpc.sender_backlevels") == 0
+
+    with serializer.backlevel_to({"PinProbe": "1.0"}):
+        old = serializer.serialize_entity(None, sample_flavor())
+        nested = serializer.serialize_entity(None, {"flavors": [sample_flavor(), "x"]})
+    assert old[VERSION_KEY] == "1.0"
+    assert "swap" not in old[DATA_KEY] and "extra_specs" not in old[DATA_KEY]
+    assert old[DATA_KEY]["name"] == "m1"
+    assert nested["flavors"][0][VERSION_KEY] == "1.0"
+    assert nested["flavors"][1] == "x"
+    assert metrics.get("rpc.sender_backlevels") == 2
+
+    with serializer.backlevel_to({"PinProbe": "1.1"}):
+        mid = serializer.serialize_entity(None, sample_flavor())
+    assert mid[VERSION_KEY] == "1.1"
+    assert mid[DATA_KEY]["swap"] == 128 and "extra_specs" not in mid[DATA_KEY]
+    assert metrics.get("rpc.sender_backlevels") == 3
+
+    # A peer as new as us (or one that names other objects only): no backlevel.
+    with serializer.backlevel_to({"PinProbe": "1.2", "Other": "1.0"}):
+        same = serializer.serialize_entity(None, sample_flavor())
+    assert same[VERSION_KEY] == "1.2"
+    # Outside the block, objects go at their current versions again.
+    assert serializer.serialize_entity(None, sample_flavor())[VERSION_KEY] == "1.2"
+    assert metrics.get("rpc.sender_backlevels") == 3
+
+
+# --- caps from the service rows ---------------------------------------------------------
+
+
+@pytest.fixture
+def auto_api(deployment: Deployment) -> Iterator[ComputeAPI]:
+    api = ComputeAPI(deployment.transport, timeout=10.0, version_cap="auto", cap_ttl=0)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def edit_service(
+    deployment: Deployment, host: str, *, version: int | None = None, **manifest: str
+) -> None:
+    ctx = deployment.ctx()
+    row = Service.get_by_host_and_binary(ctx, host, ServiceBinary.COMPUTE)
+    if version is not None:
+        row.version = version
+    if manifest:
+        row.object_manifest = {**row.object_manifest, **manifest}
+    row.save()
+
+
+@pytest.fixture
+def two_levels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend this code is at level SERVICE_VERSION + 1 with compute RPC 1.1, so a
+    compute at SERVICE_VERSION is one release behind."""
+    history = (
+        *SERVICE_VERSION_HISTORY,
+        ServiceLevel(
+            compute_rpc="1.1", object_manifest=SERVICE_VERSION_HISTORY[-1].object_manifest
+        ),
+    )
+
+    def level(version: int) -> ServiceLevel:
+        if not 0 <= version < len(history):
+            raise LookupError(version)
+        return history[version]
+
+    monkeypatch.setattr(rpcapi_module, "SERVICE_VERSION", SERVICE_VERSION + 1)
+    monkeypatch.setattr(rpcapi_module, "level", level)
+
+
+def test_all_computes_current_cap_is_current(deployment: Deployment, auto_api: ComputeAPI) -> None:
+    ctx = deployment.ctx()
+    for host in deployment.host_names:
+        pin = auto_api.pin_for(ctx, host)
+        assert pin.version_cap == API_VERSION
+        assert pin.object_manifest is not None
+        assert pin.object_manifest["Instance"] == "1.0"
+    assert auto_api.pin_for(ctx).version_cap == API_VERSION
+    assert auto_api.can_send_version(API_VERSION, ctx, "host-a")
+
+
+def test_a_static_cap_has_no_backlevel(deployment: Deployment) -> None:
+    api = ComputeAPI(deployment.transport, version_cap="1.0")
+    try:
+        pin = api.pin_for(deployment.ctx(), "host-a")
+        assert (pin.version_cap, pin.object_manifest) == ("1.0", None)
+    finally:
+        api.close()
+
+
+def test_cap_and_manifest_follow_the_target_host(
+    deployment: Deployment, auto_api: ComputeAPI, two_levels: None
+) -> None:
+    ctx = deployment.ctx()
+    new = SERVICE_VERSION + 1
+    edit_service(deployment, "host-a", version=new)
+    edit_service(deployment, "host-c", version=new)
+    edit_service(deployment, "host-b", version=SERVICE_VERSION, PinProbe="1.0")
+
+    a, b = auto_api.pin_for(ctx, "host-a"), auto_api.pin_for(ctx, "host-b")
+    assert a.version_cap == "1.1"
+    assert b.version_cap == "1.0"
+    assert a.object_manifest is not None and "PinProbe" not in a.object_manifest
+    assert b.object_manifest is not None and b.object_manifest["PinProbe"] == "1.0"
+    assert auto_api.can_send_version("1.1", ctx, "host-a")
+    assert not auto_api.can_send_version("1.1", ctx, "host-b")
+    assert auto_api.prepare(ctx, "host-b", version="1.0").version_cap == "1.0"
+
+    # Fanout: the lowest level of the fleet, and per object the oldest version.
+    fleet = auto_api.pin_for(ctx)
+    assert fleet.version_cap == "1.0"
+    assert fleet.object_manifest is not None and fleet.object_manifest["PinProbe"] == "1.0"
+    assert not auto_api.can_send_version("1.1", ctx)
+
+    # An unknown host is treated like the oldest of the fleet.
+    assert auto_api.pin_for(ctx, "host-z").version_cap == "1.0"
+
+    # host-b is upgraded: picked up without a restart (cap_ttl=0).
+    edit_service(deployment, "host-b", version=new, PinProbe="1.2")
+    assert auto_api.pin_for(ctx, "host-b").version_cap == "1.1"
+    assert auto_api.pin_for(ctx).version_cap == "1.1"
+
+
+def test_the_fleet_is_cached_for_cap_ttl(deployment: Deployment) -> None:
+    ctx = deployment.ctx()
+    api = ComputeAPI(deployment.transport, version_cap="auto", cap_ttl=3600)
+    try:
+        assert api.pin_for(ctx).version_cap == API_VERSION
+        for host in deployment.host_names:
+            edit_service(deployment, host, version=0)
+        assert api.pin_for(ctx).version_cap == API_VERSION  # still cached
+        api.reset_pins()
+        assert api.pin_for(ctx).version_cap is None
+    finally:
+        api.close()
+
+
+def test_level_zero_or_no_computes_means_no_pin(
+    deployment: Deployment, auto_api: ComputeAPI
+) -> None:
+    ctx = deployment.ctx()
+    for host in deployment.host_names:
+        edit_service(deployment, host, version=0)
+    pin = auto_api.pin_for(ctx)
+    assert (pin.version_cap, pin.object_manifest) == (None, None)
+    assert auto_api.pin_for(ctx, "host-a").version_cap is None
+    assert auto_api.can_send_version("9.9", ctx)
+
+
+def test_a_newer_host_is_refused_clearly(deployment: Deployment, auto_api: ComputeAPI) -> None:
+    ctx = deployment.ctx()
+    edit_service(deployment, "host-c", version=SERVICE_VERSION + 1)
+    with pytest.raises(ServiceTooNew, match=r"host-c .* newer than this code") as raised:
+        auto_api.pin_for(ctx, "host-c")
+    assert isinstance(raised.value, UnsupportedServiceVersion)
+    assert raised.value.host == "host-c"
+    with pytest.raises(ServiceTooNew):
+        auto_api.pin_for(ctx)  # fanout includes host-c
+    # A directed message to a host at this code's level is unaffected.
+    assert auto_api.pin_for(ctx, "host-a").version_cap == API_VERSION
+
+
+# --- sender-side backlevel through the compute rpcapi ------------------------------------
+
+
+def test_messages_to_an_older_host_carry_backlevelled_objects(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = deployment.ctx()
+    edit_service(deployment, "host-b", PinProbe="1.0")
+    sent: list[tuple[Any, bytes]] = []
+    monkeypatch.setattr(
+        deployment.transport, "cast", lambda target, body, timeout: sent.append((target, body))
+    )
+    api = ComputeAPI(deployment.transport, version_cap="auto", cap_ttl=0)
+    # The test objects live in their own registry and namespace.
+    api.serializer = BacklevelSerializer(PinTestObject, registry=PIN_REGISTRY)
+    api.client._state.serializer = api.serializer
+    try:
+        before = METRICS.get("rpc.sender_backlevels")
+        api.prepare(ctx, "host-a").cast(ctx, "probe", flavor=sample_flavor())
+        assert METRICS.get("rpc.sender_backlevels") == before
+        api.prepare(ctx, "host-b").cast(ctx, "probe", flavor=sample_flavor())
+        assert METRICS.get("rpc.sender_backlevels") == before + 1
+        api.prepare(ctx).cast(ctx, "probe", flavors=[sample_flavor(), sample_flavor()])
+        assert METRICS.get("rpc.sender_backlevels") == before + 3
+    finally:
+        api.close()
+
+    (to_a, body_a), (to_b, body_b), (fanout, body_all) = sent
+    assert (to_a.server, to_b.server, fanout.fanout) == ("host-a", "host-b", True)
+    assert decode_request(body_a).args["flavor"][VERSION_KEY] == "1.2"
+    to_old = decode_request(body_b).args["flavor"]
+    assert to_old[VERSION_KEY] == "1.0" and "swap" not in to_old[DATA_KEY]
+    assert [f[VERSION_KEY] for f in decode_request(body_all).args["flavors"]] == ["1.0", "1.0"]
+
+
+def test_real_calls_work_with_the_auto_cap(
+    deployment: Deployment, auto_api: ComputeAPI, flavor: Any
+) -> None:
+    instance = deployment.boot(flavor, host="host-a")
+    before = METRICS.get("rpc.sender_backlevels")
+    diagnostics = auto_api.get_diagnostics(deployment.ctx(), instance)
+    assert diagnostics is not None
+    # Every host is at this code's level: nothing to backlevel.
+    assert METRICS.get("rpc.sender_backlevels") == before
