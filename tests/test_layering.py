@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str]] = {
 # The compute modules the conductor may import, and what those may import in turn.
 CONDUCTOR_COMPUTE_MODULES = {"cumulo.compute.rpcapi", "cumulo.compute.version"}
 RPC_CLIENT_MAY_IMPORT = {"objects", "model", "rpc"}
-RPC_CLIENT_COMPUTE_DEPENDENCIES = {"cumulo.compute.exceptions"}
+# compute modules the RPC client may use: they import only the standard library
+RPC_CLIENT_COMPUTE_DEPENDENCIES = {"cumulo.compute.exceptions", "cumulo.compute.version"}
 
 # third-party imports the object core may use
 OBJECT_CORE_THIRD_PARTY = {"msgspec"}
