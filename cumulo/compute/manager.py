@@ -53,8 +53,10 @@ def peer_exceptions() -> list[type[Exception]]:
 
 
 def peer_client(transport: Transport, **options: Any) -> ComputeAPI:
-    """A ``ComputeAPI`` that re-raises driver and volume-store errors typed."""
+    """A ``ComputeAPI`` that re-raises driver and volume-store errors typed; its
+    messages are capped at what each peer understands (``version_cap="auto"``)."""
     extra: Iterable[type[Exception]] = options.pop("extra_exceptions", ())
+    options.setdefault("version_cap", "auto")
     return ComputeAPI(transport, extra_exceptions=[*peer_exceptions(), *extra], **options)
 
 

@@ -36,7 +36,8 @@ class ComputeTaskManager:
         compute_rpc: ComputeAPI | None = None,
     ) -> None:
         self.host = host
-        self.compute_rpc = compute_rpc or ComputeAPI(transport)
+        # Capped per target host at what its service level understands.
+        self.compute_rpc = compute_rpc or ComputeAPI(transport, version_cap="auto")
 
     def build_instances(
         self,
