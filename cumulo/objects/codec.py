@@ -170,18 +170,11 @@ def from_primitive(
     registry: Registry | None = None,
     expect: type[VersionedObject] = VersionedObject,
 ) -> Any:
-    """Load an object primitive, looking its class up by the name it carries."""
-    if type(primitive) is dict and "_obj_envelope_cls" in expect.__dict__:
-        # Fast path: the fast envelope type of the expected class checks the name,
-        # namespace and version itself; anything else takes the general path below.
-        try:
-            envelope = msgspec.convert(
-                primitive, expect._obj_envelope_cls, dec_hook=expect._obj_dec_hook
-            )
-        except (msgspec.ValidationError, RecursionError):
-            pass
-        else:
-            return expect._obj_from_envelope(envelope, context)
+    """Load an object primitive, looking its class up by the name it carries.
+
+    (``VersionedObject.obj_from_primitive`` tries the expected class's fast envelope
+    type first and comes here only when that fails or does not apply.)
+    """
     registry = registry or expect.OBJ_REGISTRY
     sns = expect.OBJ_SERIAL_NAMESPACE
     if not isinstance(primitive, dict):
@@ -572,4 +565,4 @@ def clone(obj: VersionedObject) -> Any:
 
 def _rebuild(cls: type[VersionedObject], primitive: dict[str, Any]) -> Any:
     """Unpickling: load the primitive with the class's registry and namespaces."""
-    return from_primitive(primitive, expect=cls)
+    return cls.obj_from_primitive(primitive)
