@@ -142,6 +142,8 @@ class InstanceRow(Timestamps, SoftDelete, Base):
     system_metadata: Mapped[dict[str, str]] = mapped_column(StringMap())
     locked: Mapped[bool] = mapped_column(Boolean)
     locked_by: Mapped[str | None] = mapped_column(String(NAME))
+    locked_reason: Mapped[str | None] = mapped_column(String(NAME))  # 0002
+    description: Mapped[str | None] = mapped_column(String(NAME))  # 0002
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The instance's own copy of its flavor; read only when asked for.
@@ -317,6 +319,7 @@ class BlockDeviceMappingRow(Timestamps, SoftDelete, Base):
     encrypted: Mapped[bool] = mapped_column(Boolean)
     encryption_secret_uuid: Mapped[UUID | None] = mapped_column(UUIDString())
     encryption_format: Mapped[str | None] = mapped_column(String(128))
+    read_only: Mapped[bool] = mapped_column(Boolean, server_default="0")  # 0002
 
 
 class MigrationRow(Timestamps, Base):

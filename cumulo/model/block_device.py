@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
+from cumulo.objects import (
+    NO_DEFAULT,
+    BackportError,
+    backport_hook,
+    field,
+    register,
+    remotable,
+    remotable_classmethod,
+)
 
 from .base import CumuloObject, as_uuid, stored
 from .exceptions import ObjectActionError
@@ -45,10 +53,11 @@ class BlockDeviceMapping(CumuloObject):
     For volumes, ``connection_info`` is how this instance's host reaches the
     volume (set on attach, cleared on detach).
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ``read_only`` (the guest sees the volume
+    write-protected); ``disk_bus`` may be ``nvme``.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID
@@ -58,7 +67,7 @@ class BlockDeviceMapping(CumuloObject):
     guest_format: str | None = None
     """Filesystem to create on a blank disk (``ext4``, ``swap``...)."""
     device_type: DeviceType | None = None
-    disk_bus: DiskBus | None = None
+    disk_bus: DiskBus | None = field(default=None, values_added={"1.1": [DiskBus.NVME]})
     boot_index: int | None = None
     device_name: str | None = None
     """The guest device (``/dev/vdb``); chosen by the driver when ``None``."""
@@ -77,8 +86,20 @@ class BlockDeviceMapping(CumuloObject):
     encrypted: bool = False
     encryption_secret_uuid: UUID | None = None
     encryption_format: str | None = None
+    read_only: bool = field(default=False, added="1.1")
+    """Attach write-protected: the guest can read the volume but not change it."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @backport_hook("1.1")
+    @classmethod
+    def _before_1_1(cls, data: dict[str, Any], target: str) -> None:
+        # A 1.0 peer has no read_only: it would give the guest write access.
+        if data.get("read_only"):
+            raise BackportError(
+                f"BlockDeviceMapping {data.get('uuid')} is read-only; version {target} "
+                "cannot say so (a peer at that version would attach it writable)"
+            )
 
     @property
     def is_root(self) -> bool:
@@ -146,10 +167,10 @@ class BlockDeviceMapping(CumuloObject):
 class BlockDeviceMappingList(CumuloObject):
     """The block device mappings of an instance, boot devices first.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: BlockDeviceMapping 1.1.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     objects: list[BlockDeviceMapping] = field(default_factory=list)
 

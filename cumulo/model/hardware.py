@@ -14,6 +14,8 @@ class DiskBus(enum.StrEnum):
     SATA = "sata"
     USB = "usb"
     FDC = "fdc"
+    NVME = "nvme"
+    """Since release 0.2 (objects declare it with ``values_added``)."""
 
 
 class DeviceType(enum.StrEnum):

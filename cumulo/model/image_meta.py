@@ -25,17 +25,17 @@ class ImageMetaProps(CumuloObject):
     """The image properties drivers read to build the guest; ``None`` means "not
     set on the image: use the driver's default".
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ``hw_disk_bus``/``hw_cdrom_bus`` may be ``nvme``.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     hw_architecture: Architecture | None = None
     hw_machine_type: str | None = None
     """The emulated machine (``q35``, ``pc-i440fx-8.2``...)."""
     hw_firmware_type: FirmwareType | None = None
-    hw_disk_bus: DiskBus | None = None
-    hw_cdrom_bus: DiskBus | None = None
+    hw_disk_bus: DiskBus | None = field(default=None, values_added={"1.1": [DiskBus.NVME]})
+    hw_cdrom_bus: DiskBus | None = field(default=None, values_added={"1.1": [DiskBus.NVME]})
     hw_scsi_model: str | None = None
     hw_vif_model: VIFModel | None = None
     hw_video_model: VideoModel | None = None
@@ -56,10 +56,10 @@ class ImageMetaProps(CumuloObject):
 class ImageMeta(CumuloObject):
     """An image's metadata as the image service describes it.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ImageMetaProps 1.1.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     id: UUID | None = None
     """``None`` for an instance booted from a volume with no image."""

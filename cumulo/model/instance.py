@@ -57,10 +57,10 @@ class Instance(CumuloObject):
     each (counted in ``cumulo.objects.lazy_load_counts()``); list queries load them
     up front when named in ``expected_attrs``.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ``description`` and ``locked_reason``.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID = field(read_only=True)
@@ -101,6 +101,10 @@ class Instance(CumuloObject):
     """Key/value pairs the control plane keeps (image properties at boot...)."""
     locked: bool = False
     locked_by: str | None = None
+    locked_reason: str | None = field(default=None, added="1.1")
+    """Why the instance is locked (free text from whoever locked it)."""
+    description: str | None = field(default=None, added="1.1")
+    """The owner's free-text description of the server."""
 
     launched_at: datetime | None = None
     terminated_at: datetime | None = None
@@ -260,10 +264,10 @@ def _vm_states(expected: ExpectedVmState | Unchecked) -> tuple[VmState, ...] | N
 class InstanceList(CumuloObject):
     """A list of instances, as one object (what a query returns over RPC).
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: Instance 1.1.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     objects: list[Instance] = field(default_factory=list)
 

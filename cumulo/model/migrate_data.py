@@ -40,13 +40,13 @@ class VIFMigrateData(CumuloObject):
 class LiveMigrateBDMInfo(CumuloObject):
     """A volume of the instance as the destination will connect it.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ``bus`` may be ``nvme``.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     serial: str
-    bus: DiskBus
+    bus: DiskBus = field(values_added={"1.1": [DiskBus.NVME]})
     dev: str
     """The guest device name (``vdb``)."""
     type: DeviceType = DeviceType.DISK
@@ -64,10 +64,11 @@ class LiveMigrateData(CumuloObject):
 
     Fields the steps have not determined yet are ``None``.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ``migration_port`` and ``nbd_port``;
+    LiveMigrateBDMInfo 1.1.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     migration: Migration | None = None
     is_volume_backed: bool | None = None
@@ -86,6 +87,12 @@ class LiveMigrateData(CumuloObject):
     target_connect_addr: str | None = None
     """Where the source sends migration traffic (host name or address)."""
     dest_host: str | None = None
+    migration_port: int | None = field(default=None, added="1.1")
+    """The destination's TCP port for the migration stream (older destinations put
+    it in ``target_connect_addr`` as ``address:port``)."""
+    nbd_port: int | None = field(default=None, added="1.1")
+    """The destination's TCP port serving its local disks over NBD for a block
+    migration (older destinations serve them at the migration port + 1)."""
     wait_for_vif_plugged: bool = False
     vifs: list[VIFMigrateData] = field(default_factory=list)
     bdms: list[LiveMigrateBDMInfo] = field(default_factory=list)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -142,6 +142,13 @@ def values_of(
     raise TypeError(f"no strategy for field type {ftype!r}")
 
 
+BACKPORT_FIXUPS: dict[str, Callable[[VersionedObject, str], None]] = {}
+"""``{object name: fix(obj, version)}``: for values a ``@backport_hook`` refuses at
+older versions by design (a read-only volume cannot be told to a peer that would
+attach it writable), ``fix`` changes ``obj`` into one that ``version`` can carry.
+Applied by :func:`objects_of` when it is given a version."""
+
+
 def objects_of(
     cls: type[VersionedObject],
     version: str | None = None,
@@ -167,6 +174,9 @@ def objects_of(
     @st.composite
     def build(draw: st.DrawFn) -> VersionedObject:
         obj = cls(**draw(st.fixed_dictionaries(field_strategies)))
+        fixup = BACKPORT_FIXUPS.get(cls.obj_name())
+        if fixup is not None and version is not None:
+            fixup(obj, version)
         unchanged = draw(st.sets(st.sampled_from(names), max_size=len(names))) if names else set()
         obj.obj_reset_changes(unchanged)
         return obj
