@@ -14,6 +14,7 @@ __all__ = [
     "COMPUTE_EXCEPTIONS",
     "ComputeError",
     "ComputeResourcesUnavailable",
+    "ComputeTooOld",
     "InstanceInvalidState",
     "InstanceNotOnHost",
     "LiveMigrationFailed",
@@ -102,8 +103,25 @@ class LiveMigrationFailed(ComputeError):
         )
 
 
+class ComputeTooOld(ComputeError):
+    """The addressed compute host speaks an older compute RPC API than a request
+    needs (a rolling upgrade has not reached it yet)."""
+
+    def __init__(self, host: str, speaks: str | None, needs: str, what: str) -> None:
+        self.host = host
+        self.speaks = speaks
+        self.needs = needs
+        self.what = what
+        super().__init__(
+            f"compute {host} speaks compute RPC {speaks or 'of an unknown version'} and "
+            f"cannot {what}, which needs {needs}: upgrade {host} first "
+            "(`cumulo upgrade check` shows each host's level)"
+        )
+
+
 COMPUTE_EXCEPTIONS: tuple[type[ComputeError], ...] = (
     ComputeError,
+    ComputeTooOld,
     InstanceInvalidState,
     InstanceNotOnHost,
     ComputeResourcesUnavailable,

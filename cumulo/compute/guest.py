@@ -42,11 +42,13 @@ class GuestFlows(ManagerBase):
         instance: Instance,
         volume_id: str,
         mountpoint: str | None = None,
+        read_only: bool = False,
     ) -> BlockDeviceMapping:
         """Attach a volume of the store: a new mapping (named after the guest's other
-        disks when ``mountpoint`` is ``None``), the store's attachment, and the
-        driver's connection. Returns the stored mapping with its connection info.
-        Nothing is left half done when a step fails."""
+        disks when ``mountpoint`` is ``None``; write-protected when ``read_only``),
+        the store's attachment, and the driver's connection. Returns the stored
+        mapping with its connection info. Nothing is left half done when a step
+        fails."""
         volume_uuid = uuid.UUID(volume_id)
         with (
             self._instance_lock(instance.uuid),
@@ -64,6 +66,7 @@ class GuestFlows(ManagerBase):
                 volume_id=volume_uuid,
                 volume_size=volume.size_gb,
                 device_name=None if mountpoint is None else device_names.normalize(mountpoint),
+                read_only=read_only,
             )
             bdm.obj_set_context(context)
             if mountpoint is None:
@@ -119,6 +122,19 @@ class GuestFlows(ManagerBase):
                 str(instance.uuid), "get diagnostics of", "power_state", power.name, ["RUNNING"]
             )
         return self.driver.get_diagnostics(instance)
+
+    def get_console_output(
+        self, context: Any, instance: Instance, tail_lines: int | None = None
+    ) -> str:
+        """What the guest wrote on its console (the last ``tail_lines`` lines).
+
+        Raises:
+            ValueError: ``tail_lines`` is negative.
+        """
+        if tail_lines is not None and tail_lines < 0:
+            raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")
+        self._check_on_host(instance)
+        return self.driver.get_console_output(instance, tail_lines)
 
     def inject_file(self, context: Any, instance: Instance, injected_file: InjectedFile) -> None:
         """Write ``injected_file`` into the guest's config data."""

@@ -41,7 +41,7 @@ from cumulo.rpc import ALLOWED_EXCEPTIONS, BacklevelSerializer, RPCClient, Targe
 from cumulo.rpc.client import CallContext
 from cumulo.rpc.remote_errors import ExceptionAllowList
 
-from .exceptions import COMPUTE_EXCEPTIONS
+from .exceptions import COMPUTE_EXCEPTIONS, ComputeTooOld
 from .version import SERVICE_VERSION, ServiceTooNew, level
 
 __all__ = ["API_VERSION", "AUTO", "TOPIC", "ComputeAPI", "Pin", "allowed_exceptions"]
@@ -50,14 +50,19 @@ AUTO: Final = "auto"
 """``version_cap`` value: cap and backlevel per message from the service rows."""
 
 TOPIC: Final = "compute"
-API_VERSION: Final = "1.0"
+API_VERSION: Final = "1.1"
 """The compute RPC API. 1.0: build_and_run_instance, terminate_instance,
 reboot/stop/start/pause/unpause/suspend/resume_instance, attach_volume,
 detach_volume, get_diagnostics, inject_file, inject_network_info, reset_network,
 refresh_instance_security_rules, refresh_security_group_rules,
 check_instance_shared_storage(+_remote), check_can_live_migrate_destination,
 check_can_live_migrate_source, pre_live_migration, live_migration,
-post_live_migration_at_destination, rollback_live_migration_at_destination."""
+post_live_migration_at_destination, rollback_live_migration_at_destination.
+1.1 (release 0.2): attach_volume takes ``read_only``; get_console_output.
+
+Methods that have a newer version try it first and step down for an older host
+(``can_send_version``), adapting the arguments, or raise :class:`ComputeTooOld`
+when the older host cannot do what is asked."""
 
 
 def _module_exceptions(module: Any) -> list[type[Exception]]:
@@ -334,16 +339,31 @@ class ComputeAPI:
         instance: Instance,
         volume_id: UUID,
         mountpoint: str | None = None,
+        *,
+        read_only: bool = False,
     ) -> BlockDeviceMapping:
         """Call: attach a volume of the volume store (``mountpoint`` ``None``: the next
-        free device); returns the new mapping."""
-        result: BlockDeviceMapping = self._to(ctxt, _host_of(instance)).call(
-            ctxt,
-            "attach_volume",
-            instance=instance,
-            volume_id=str(volume_id),
-            mountpoint=mountpoint,
-        )
+        free device; ``read_only``: the guest cannot write to it); returns the new
+        mapping.
+
+        Raises:
+            ComputeTooOld: ``read_only`` asked of a host older than 1.1 (a plain
+                attach steps down to 1.0).
+        """
+        host = _host_of(instance)
+        kwargs: dict[str, Any] = {
+            "instance": instance,
+            "volume_id": str(volume_id),
+            "mountpoint": mountpoint,
+        }
+        cctxt = self._to(ctxt, host, version="1.1")
+        if cctxt.can_send_version("1.1"):
+            kwargs["read_only"] = read_only
+        elif read_only:
+            raise ComputeTooOld(host, cctxt.version_cap, "1.1", "attach a volume read-only")
+        else:
+            cctxt = self._to(ctxt, host, version="1.0")
+        result: BlockDeviceMapping = cctxt.call(ctxt, "attach_volume", **kwargs)
         return result
 
     def detach_volume(self, ctxt: Any, instance: Instance, volume_id: UUID) -> None:
@@ -358,6 +378,24 @@ class ComputeAPI:
         """Call: the running guest's counters."""
         result: Diagnostics = self._to(ctxt, _host_of(instance)).call(
             ctxt, "get_diagnostics", instance=instance
+        )
+        return result
+
+    def get_console_output(
+        self, ctxt: Any, instance: Instance, tail_lines: int | None = None
+    ) -> str:
+        """Call: what the guest wrote on its console (the last ``tail_lines`` lines;
+        ``None``: all that the host keeps).
+
+        Raises:
+            ComputeTooOld: the host is older than 1.1.
+        """
+        host = _host_of(instance)
+        cctxt = self._to(ctxt, host, version="1.1")
+        if not cctxt.can_send_version("1.1"):
+            raise ComputeTooOld(host, cctxt.version_cap, "1.1", "show a console output")
+        result: str = cctxt.call(
+            ctxt, "get_console_output", instance=instance, tail_lines=tail_lines
         )
         return result
 

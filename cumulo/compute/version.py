@@ -31,8 +31,10 @@ class ServiceLevel:
     """The release that introduced the level (``upgrade/releases.json``)."""
 
 
-SERVICE_VERSION: Final = 1
-"""1: the first compute service (RPC API 1.0, the cumulo object manifest of its release)."""
+SERVICE_VERSION: Final = 2
+"""1: release 0.1, the first compute service (compute RPC 1.0, every object at 1.0).
+2: release 0.2 (compute RPC 1.1: read-only volume attach, console output; Instance,
+BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them)."""
 
 OLDEST_SUPPORTED_SERVICE_VERSION: Final = 1
 """The lowest compute level this code works with (N-1); older computes are refused."""
@@ -100,6 +102,67 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
             }
         ),
         release="0.1",
+    ),
+    # 2: release 0.2.
+    ServiceLevel(
+        compute_rpc="1.1",
+        object_manifest=MappingProxyType(
+            {
+                "AvailableResource": "1.0",
+                "BlockDeviceInfo": "1.0",
+                "BlockDeviceMapping": "1.1",
+                "BlockDeviceMappingList": "1.1",
+                "ComputeNode": "1.0",
+                "ComputeNodeList": "1.0",
+                "CpuDiagnostics": "1.0",
+                "CpuInfo": "1.0",
+                "CpuTopology": "1.0",
+                "DhcpOption": "1.0",
+                "DhcpOptionList": "1.0",
+                "Diagnostics": "1.0",
+                "DiskDiagnostics": "1.0",
+                "FixedIP": "1.0",
+                "Flavor": "1.0",
+                "FlavorList": "1.0",
+                "ImageMeta": "1.1",
+                "ImageMetaProps": "1.1",
+                "InjectedFile": "1.0",
+                "Instance": "1.1",
+                "InstanceAction": "1.0",
+                "InstanceActionEvent": "1.0",
+                "InstanceActionEventList": "1.0",
+                "InstanceActionList": "1.0",
+                "InstanceFault": "1.0",
+                "InstanceInfo": "1.0",
+                "InstanceInfoCache": "1.0",
+                "InstanceList": "1.1",
+                "LiveMigrateBDMInfo": "1.1",
+                "LiveMigrateData": "1.1",
+                "MacConstraint": "1.0",
+                "MemoryDiagnostics": "1.0",
+                "Migration": "1.0",
+                "MigrationList": "1.0",
+                "Network": "1.0",
+                "NetworkInfo": "1.0",
+                "NicDiagnostics": "1.0",
+                "Route": "1.0",
+                "SecurityGroup": "1.0",
+                "SecurityGroupList": "1.0",
+                "SecurityGroupRule": "1.0",
+                "Service": "1.0",
+                "ServiceList": "1.0",
+                "SharedStorageProbe": "1.0",
+                "Subnet": "1.0",
+                "SupportedInstance": "1.0",
+                "VIF": "1.0",
+                "VIFMigrateData": "1.0",
+                "Volume": "1.0",
+                "VolumeConnectionInfo": "1.0",
+                "VolumeConnector": "1.0",
+                "VolumeList": "1.0",
+            }
+        ),
+        release="0.2",
     ),
 )
 """Indexed by service level; the last entry is this code's (``SERVICE_VERSION``)."""

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from cumulo.model import (
+    AccessMode,
     BlockDeviceInfo,
     BlockDeviceMapping,
     BlockDeviceMappingList,
@@ -64,6 +65,7 @@ class VolumeConnections:
         except BaseException:
             self.store.detach(bdm.volume_id, instance_uuid=instance.uuid)
             raise
+        _apply_access_mode(info, bdm)
         bdm.connection_info = info
         bdm.attachment_id = info.attachment_id
         return info
@@ -75,6 +77,7 @@ class VolumeConnections:
         destination of a live migration), without touching the attachment record."""
         assert bdm.volume_id is not None
         info = self.store.connection_info(bdm.volume_id, self.connector(instance))
+        _apply_access_mode(info, bdm)
         return info
 
     def terminate(
@@ -143,3 +146,9 @@ class VolumeConnections:
         connector = self.connector(instance)
         for bdm in volumes:
             self.terminate(instance, bdm, connector)
+
+
+def _apply_access_mode(info: VolumeConnectionInfo, bdm: BlockDeviceMapping) -> None:
+    """A read-only mapping is connected read-only (drivers honour ``access_mode``)."""
+    if bdm.read_only:
+        info.access_mode = AccessMode.READ_ONLY

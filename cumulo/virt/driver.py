@@ -429,7 +429,8 @@ class VolumeDriver(abc.ABC):
         """Choose the guest device name of the root disk.
 
         The default names it after the bus (``root_bdm.disk_bus``, else the image's
-        ``hw_disk_bus``, else virtio): ``/dev/vda``, ``/dev/sda``, ``/dev/hda``.
+        ``hw_disk_bus``, else virtio): ``/dev/vda``, ``/dev/sda``, ``/dev/hda``,
+        ``/dev/nvme0n1``.
 
         Args:
             instance: the instance being built.
@@ -440,7 +441,7 @@ class VolumeDriver(abc.ABC):
             str: the device name, such as ``/dev/vda``.
         """
         bus = root_bdm.disk_bus or image_meta.properties.hw_disk_bus
-        return device_names.prefix_for_bus(bus) + "a"
+        return device_names.device_name(device_names.prefix_for_bus(bus), 0)
 
     def default_device_names_for_instance(
         self,
@@ -961,6 +962,22 @@ class DiagnosticsDriver(abc.ABC):
 
         Raises:
             InstanceNotFound: no such guest runs on this host.
+        """
+
+    @abc.abstractmethod
+    def get_console_output(self, instance: Instance, tail_lines: int | None = None) -> str:
+        """Return what the guest wrote on its (serial) console since it was created on
+        this host, oldest first; the driver may keep only a bounded tail.
+
+        Args:
+            instance: the instance whose console to read.
+            tail_lines: only the last this many lines (``None``: all that is kept).
+
+        Returns:
+            str: the console text (lines end with ``\\n``).
+
+        Raises:
+            InstanceNotFound: no such guest on this host.
         """
 
 

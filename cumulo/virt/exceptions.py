@@ -14,6 +14,7 @@ from cumulo.model.exceptions import InstanceNotFound
 
 __all__ = [
     "DeviceInUse",
+    "DiskBusNotSupported",
     "HypervisorUnavailable",
     "InjectedFailure",
     "InstanceExists",
@@ -130,6 +131,24 @@ class DeviceInUse(VirtDriverError):
         self.mountpoint = mountpoint
         self.volume_id = volume_id
         super().__init__(f"instance {instance_uuid} already has volume {volume_id} at {mountpoint}")
+
+
+class DiskBusNotSupported(VirtDriverError):
+    """The driver cannot give the guest a disk at ``mountpoint`` on ``bus``;
+    ``reason`` says why."""
+
+    def __init__(
+        self, instance_uuid: str, host: str, bus: str, mountpoint: str, reason: str
+    ) -> None:
+        self.instance_uuid = instance_uuid
+        self.host = host
+        self.bus = bus
+        self.mountpoint = mountpoint
+        self.reason = reason
+        super().__init__(
+            f"cannot give instance {instance_uuid} a disk on bus {bus!r} at {mountpoint} "
+            f"on host {host!r}: {reason}"
+        )
 
 
 class VolumeNotAttached(VirtDriverError):

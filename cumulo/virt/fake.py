@@ -22,8 +22,16 @@ injected :data:`INCOMING_LIVE_MIGRATION` failure) run when it takes the guest in
 after the source has let it go, so they fail
 ``post_live_migration_at_destination`` instead of reaching ``recover_method``.
 
+Each guest prints a line on its (serial) console for what happens to it — boot,
+reboot, power off/on, pause, suspend, volume attach/detach, file injection, arrival
+after a live migration — and keeps the last :data:`CONSOLE_LINES` of them
+(``get_console_output``). An in-process live migration carries the console along;
+a guest arriving through a :class:`FakeMigrationChannel` starts a fresh one (the
+channel's format is the one release 0.1 hosts read and write, and has no console).
+
 Everything it holds is readable through the driver interface (``get_info``,
-``get_diagnostics``, ``list_instances``, ``get_available_resource``) and through
+``get_diagnostics``, ``get_console_output``, ``list_instances``,
+``get_available_resource``) and through
 the read-only :meth:`FakeDriver.describe_guest` / :meth:`FakeDriver.describe_host`
 views; failures are injected with :meth:`FakeDriver.inject_failure`. No module
 state: any number of hosts share one process.
@@ -31,6 +39,7 @@ state: any number of hosts share one process.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import ipaddress
@@ -45,6 +54,7 @@ from uuid import UUID
 
 from cumulo.model import (
     VIF,
+    AccessMode,
     Architecture,
     AvailableResource,
     BlockDeviceInfo,
@@ -140,6 +150,8 @@ DHCP_EXCHANGE_BYTES: Final = 600
 """Traffic of one DHCP exchange (two packets each way), on ``reset_network``."""
 MEMORY_USED_FRACTION: Final = 0.5
 """Share of its memory a booted guest touches."""
+CONSOLE_LINES: Final = 1000
+"""Console lines a guest keeps (the oldest go first)."""
 
 GIB: Final = 1024**3
 MIB: Final = 1024**2
@@ -191,6 +203,9 @@ class AttachedVolume:
     connection_info: VolumeConnectionInfo
     disk_bus: DiskBus | None = None
     device_type: DeviceType | None = None
+    read_only: bool = False
+    """Connected read-only (``connection_info.access_mode`` ``ro``): the guest
+    cannot write to it, and its write counters stay at zero."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -286,6 +301,13 @@ class _Guest:
     config_write_requests: int = 0
     # Extra NIC traffic from operations, per VIF id: [rx bytes, rx packets, tx bytes, tx packets].
     nic_extra: dict[UUID, list[int]] = dataclasses.field(default_factory=dict)
+    console: collections.deque[str] = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=CONSOLE_LINES)
+    )
+
+    def write_console(self, line: str) -> None:
+        """The guest writes ``line`` on its console."""
+        self.console.append(line)
 
 
 @dataclasses.dataclass
@@ -296,6 +318,7 @@ class _Connection:
     device_type: DeviceType | None
     # Guest running seconds when attached: the volume's counters start there.
     attached_at_run_s: float
+    read_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,6 +346,10 @@ class _Transfer:
     volume_backed: bool
     local_disk: bool
     storage: FakeStorage
+    # Neither travels on a FakeMigrationChannel (its format is release 0.1's): a
+    # guest that came through one starts a fresh console.
+    console: tuple[str, ...] | None = None
+    source_host: str | None = None
 
 
 class FakeDriver(ComputeDriver):
@@ -570,6 +597,7 @@ class FakeDriver(ComputeDriver):
             self._stop_clock(guest)
             guest.booted_at = None
             guest.power_state = PowerState.CRASHED
+            guest.write_console("Kernel panic - not syncing: the guest crashed")
 
     def shutdown_from_guest(self, instance_uuid: UUID) -> None:
         """Simulate the guest OS shutting itself down (power state ``SHUTDOWN``)."""
@@ -578,6 +606,7 @@ class FakeDriver(ComputeDriver):
             self._stop_clock(guest)
             guest.booted_at = None
             guest.power_state = PowerState.SHUTDOWN
+            guest.write_console("shutdown requested from inside the guest: system halted")
 
     # --- host -----------------------------------------------------------------------------
 
@@ -706,6 +735,7 @@ class FakeDriver(ComputeDriver):
                 self._plug(guest.uuid, network_info)
             self._stop_clock(guest)
             guest.network_info = network_info.obj_clone()
+            guest.write_console(f"reboot ({reboot_type.name}): restarting system")
             self._boot(guest)
 
     def power_off(self, instance: Instance, timeout: int = 0, retry_interval: int = 0) -> None:
@@ -718,6 +748,7 @@ class FakeDriver(ComputeDriver):
             self._stop_clock(guest)
             guest.booted_at = None
             guest.power_state = PowerState.SHUTDOWN
+            guest.write_console("power off: system halted")
 
     def power_on(
         self,
@@ -734,6 +765,7 @@ class FakeDriver(ComputeDriver):
                 return
             _require_state(guest, "power on", (PowerState.SHUTDOWN, PowerState.CRASHED))
             guest.network_info = network_info.obj_clone()
+            guest.write_console("power on")
             self._boot(guest)
 
     def pause(self, instance: Instance) -> None:
@@ -744,6 +776,7 @@ class FakeDriver(ComputeDriver):
             _require_state(guest, "pause", (PowerState.RUNNING,))
             self._stop_clock(guest)
             guest.power_state = PowerState.PAUSED
+            guest.write_console("paused: vCPUs stopped")
 
     def unpause(self, instance: Instance) -> None:
         """See :meth:`ComputeDriver.unpause`."""
@@ -753,6 +786,7 @@ class FakeDriver(ComputeDriver):
             _require_state(guest, "unpause", (PowerState.PAUSED,))
             guest.power_state = PowerState.RUNNING
             guest.running_since = self._clock()
+            guest.write_console("unpaused: vCPUs running")
 
     def suspend(self, context: Context, instance: Instance) -> None:
         """See :meth:`ComputeDriver.suspend`."""
@@ -763,6 +797,7 @@ class FakeDriver(ComputeDriver):
             self._stop_clock(guest)
             guest.booted_at = None
             guest.power_state = PowerState.SUSPENDED
+            guest.write_console("suspend: memory saved to disk, system stopped")
 
     def resume(
         self,
@@ -781,6 +816,7 @@ class FakeDriver(ComputeDriver):
             guest.power_state = PowerState.RUNNING
             guest.running_since = now
             guest.booted_at = now
+            guest.write_console("resume: memory restored from disk, system running")
 
     def destroy(
         self,
@@ -830,6 +866,9 @@ class FakeDriver(ComputeDriver):
             guest.files[injected_file.path] = injected_file.obj_clone()
             guest.config_write_bytes += len(contents)
             guest.config_write_requests += 1
+            guest.write_console(
+                f"config data: file {injected_file.path} written ({len(contents)} bytes)"
+            )
 
     # --- volumes --------------------------------------------------------------------------
 
@@ -849,7 +888,14 @@ class FakeDriver(ComputeDriver):
             _forbid_state(guest, "attach a volume to", (PowerState.SUSPENDED,))
             mount = device_names.normalize(mountpoint)
             self._check_connectable(guest.uuid, connection_info, mount)
-            self._connect(guest.uuid, guest, connection_info, mount, None, disk_bus, device_type)
+            conn = self._connect(
+                guest.uuid, guest, connection_info, mount, None, disk_bus, device_type
+            )
+            access = " read-only" if conn.read_only else ""
+            bus = f" on bus {conn.disk_bus}" if conn.disk_bus else ""
+            guest.write_console(
+                f"volume {connection_info.volume_id} attached{access} as {conn.mountpoint}{bus}"
+            )
 
     def detach_volume(
         self,
@@ -869,6 +915,7 @@ class FakeDriver(ComputeDriver):
             if conn is None or conn.mountpoint != mount:
                 raise VolumeNotAttached(str(connection_info.volume_id), str(guest.uuid), mount)
             del self._connections[key]
+            guest.write_console(f"volume {connection_info.volume_id} detached from {mount}")
 
     def get_volume_connector(self, instance: Instance) -> VolumeConnector:
         """See :meth:`ComputeDriver.get_volume_connector`."""
@@ -1019,6 +1066,23 @@ class FakeDriver(ComputeDriver):
             self._maybe_fail("get_diagnostics")
             guest = self._runs_here(instance.uuid, "get diagnostics of", reading=True)
             return self._diagnostics(guest)
+
+    def get_console_output(self, instance: Instance, tail_lines: int | None = None) -> str:
+        """See :meth:`ComputeDriver.get_console_output`: the lines the fake guest
+        printed (the last :data:`CONSOLE_LINES` are kept).
+
+        Raises:
+            ValueError: ``tail_lines`` is negative.
+        """
+        with self._lock:
+            self._maybe_fail("get_console_output")
+            if tail_lines is not None and tail_lines < 0:
+                raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")
+            guest = self._runs_here(instance.uuid, "read the console of", reading=True)
+            lines = list(guest.console)
+        if tail_lines is not None:
+            lines = lines[-tail_lines:] if tail_lines else []
+        return "".join(f"{line}\n" for line in lines)
 
     # --- live migration -------------------------------------------------------------------
 
@@ -1277,15 +1341,17 @@ class FakeDriver(ComputeDriver):
             migration.disk_processed = disk
             migration.disk_remaining = 0
 
-    def _take_in(self, instance_uuid: UUID) -> None:
+    def _take_in(self, instance: Instance) -> None:
         """Take in the guest a source in another process sent through the channel
-        (if it did); the arrival checks of :meth:`_receive` apply."""
+        (if it did); the arrival checks of :meth:`_receive` apply. The channel does
+        not name the source: ``instance.host`` does until the caller moves it here."""
         if self._channel is None:
             return
-        payload = self._channel.receive(self.host, instance_uuid)
+        payload = self._channel.receive(self.host, instance.uuid)
         if payload is not None:
             transfer, block_migration = _decode_transfer(payload)
-            self._receive(transfer, block_migration)
+            source = instance.host if instance.host != self.host else None
+            self._receive(dataclasses.replace(transfer, source_host=source), block_migration)
 
     def _receive(self, transfer: _Transfer, block_migration: bool) -> None:
         """The destination side of a live migration: the guest arrives."""
@@ -1335,6 +1401,12 @@ class FakeDriver(ComputeDriver):
             for (inst, _), conn in self._connections.items():
                 if inst == uuid_:
                     conn.attached_at_run_s = transfer.run_s
+            guest.console.clear()
+            guest.console.extend(transfer.console or ())
+            guest.write_console(
+                f"live migration: arrived from {transfer.source_host or 'another host'} "
+                f"on {self.host}"
+            )
 
     def post_live_migration(
         self,
@@ -1371,7 +1443,7 @@ class FakeDriver(ComputeDriver):
     ) -> None:
         """See :meth:`ComputeDriver.post_live_migration_at_destination`."""
         with self._lock:
-            self._take_in(instance.uuid)
+            self._take_in(instance)
             self._maybe_fail("post_live_migration_at_destination")
             guest = self._guest_in(instance.uuid, (GuestPhase.ACTIVE,))
             self._check_pluggable(guest.uuid, network_info)
@@ -1392,7 +1464,7 @@ class FakeDriver(ComputeDriver):
     ) -> None:
         """See :meth:`ComputeDriver.rollback_live_migration_at_destination`."""
         with self._lock:
-            self._take_in(instance.uuid)
+            self._take_in(instance)
             self._maybe_fail("rollback_live_migration_at_destination")
             uuid_ = instance.uuid
             if self._channel is not None:
@@ -1573,6 +1645,7 @@ class FakeDriver(ComputeDriver):
             disk_bus=disk_bus or (bdm.disk_bus if bdm else None),
             device_type=device_type or (bdm.device_type if bdm else None),
             attached_at_run_s=self._run_seconds(guest),
+            read_only=connection_info.access_mode is AccessMode.READ_ONLY,
         )
         self._connections[(instance_uuid, connection_info.volume_id)] = conn
         return conn
@@ -1594,6 +1667,10 @@ class FakeDriver(ComputeDriver):
         guest.booted_at = now
         guest.boot_count += 1
         guest.boot_read_bytes += BOOT_READ_BYTES
+        guest.write_console(
+            f"Cumulo fake guest {guest.name} ({guest.uuid}) booting on {self.host} "
+            f"(boot {guest.boot_count})"
+        )
 
     def _stop_clock(self, guest: _Guest) -> None:
         if guest.running_since is not None:
@@ -1635,6 +1712,8 @@ class FakeDriver(ComputeDriver):
             volume_backed=guest.volume_backed,
             local_disk=guest.claim.disk_gb > 0,
             storage=self._storage,
+            console=tuple(guest.console),
+            source_host=self.host,
         )
 
     def _cpu_info(self) -> CpuInfo:
@@ -1654,6 +1733,7 @@ class FakeDriver(ComputeDriver):
             connection_info=conn.connection_info.obj_clone(),
             disk_bus=conn.disk_bus,
             device_type=conn.device_type,
+            read_only=conn.read_only,
         )
 
     def _view(self, guest: _Guest) -> GuestView:
@@ -1720,7 +1800,8 @@ class FakeDriver(ComputeDriver):
         for (inst, _), conn in sorted(self._connections.items()):
             if inst == guest.uuid:
                 since = max(0.0, run_s - conn.attached_at_run_s)
-                disks.append(_disk(conn.mountpoint.removeprefix("/dev/"), since, 0))
+                device = conn.mountpoint.removeprefix("/dev/")
+                disks.append(_disk(device, since, 0, read_only=conn.read_only))
         if guest.files or guest.config_drive or guest.config_write_bytes:
             disks.append(
                 DiskDiagnostics(
@@ -1809,9 +1890,12 @@ def _decode_transfer(payload: bytes) -> tuple[_Transfer, bool]:
     return transfer, bool(raw["block_migration"])
 
 
-def _disk(device: str, run_s: float, extra_read: int) -> DiskDiagnostics:
+def _disk(
+    device: str, run_s: float, extra_read: int, *, read_only: bool = False
+) -> DiskDiagnostics:
     read = int(run_s * DISK_READ_BYTES_PER_S) + extra_read
-    write = int(run_s * DISK_WRITE_BYTES_PER_S)
+    # A read-only disk refuses the guest's writes: nothing is ever written.
+    write = 0 if read_only else int(run_s * DISK_WRITE_BYTES_PER_S)
     return DiskDiagnostics(
         device=device,
         read_bytes=read,

@@ -77,9 +77,9 @@ def test_check_an_unsynced_database_is_a_usage_error(capsys, tmp_path):
 def test_check_a_current_fleet(capsys, deployment):
     code, out, err = run(capsys, "upgrade", "check", "--database-url", _url(deployment))
     assert (code, err) == (0, "")
-    assert f"this code: service level {SERVICE_VERSION} (compute RPC 1.0)" in out
+    assert f"this code: service level {SERVICE_VERSION} (compute RPC 1.1)" in out
     assert "host-a" in out and "host-b" in out
-    assert f"minimum compute level: {SERVICE_VERSION} -> compute RPC pin 1.0 (no pin" in out
+    assert f"minimum compute level: {SERVICE_VERSION} -> compute RPC pin 1.1 (no pin" in out
     assert "blocked" not in out
 
 

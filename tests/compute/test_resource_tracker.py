@@ -20,12 +20,12 @@ def test_every_host_records_its_service(deployment):
     services = ServiceList.get_all(deployment.ctx(), ServiceBinary.COMPUTE).objects
     assert [s.host for s in services] == ["host-a", "host-b", "host-c"]
     for service in services:
-        assert service.topic == "compute" and service.version == SERVICE_VERSION == 1
+        assert service.topic == "compute" and service.version == SERVICE_VERSION == 2
         assert service.rpc_api_version == API_VERSION
         assert service.object_manifest == object_manifest()
         assert service.object_manifest["Instance"] == Instance.VERSION
         assert service.last_seen_up is not None
-    assert Service.get_minimum_version(deployment.ctx(), ServiceBinary.COMPUTE) == 1
+    assert Service.get_minimum_version(deployment.ctx(), ServiceBinary.COMPUTE) == SERVICE_VERSION
 
 
 def test_heartbeat_and_restart_keep_one_row(deployment):

@@ -59,13 +59,14 @@ def test_released_levels_match_the_release_record() -> None:
 def test_levels_summary() -> None:
     assert levels_summary() == [
         "level 0: no computes (no pin)",
-        "level 1: release 0.1, compute RPC 1.0, 52 objects [this code, oldest supported]",
+        "level 1: release 0.1, compute RPC 1.0, 52 objects [oldest supported]",
+        "level 2: release 0.2, compute RPC 1.1, 52 objects [this code]",
     ]
 
 
 def test_level_lookup() -> None:
     assert version.level(1) is SERVICE_VERSION_HISTORY[1]
-    with pytest.raises(LookupError, match="service version 2 is unknown"):
+    with pytest.raises(LookupError, match="service version 3 is unknown"):
         version.level(SERVICE_VERSION + 1)
 
 

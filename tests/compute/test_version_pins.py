@@ -2,9 +2,11 @@
 backlevel: the cap and object manifest of each message follow the ``services`` rows
 of the computes, and objects sent to an older peer go at that peer's versions.
 
-The real model is at 1.0 everywhere, so the backlevel itself is proven with a
-test-only object in a private registry (``PinProbe`` 1.2, whose 1.1 and 1.2 fields
-an older peer does not know).
+The backlevel is proven with a test-only object in a private registry (``PinProbe``
+1.2, whose 1.1 and 1.2 fields an older peer does not know), and with the real
+model against a host at release 0.1's level (level 1: compute RPC 1.0, every
+object at 1.0): read-only attaches and console output are refused for it, a plain
+attach steps down to 1.0.
 """
 
 from __future__ import annotations
@@ -14,16 +16,15 @@ from typing import Any
 
 import pytest
 
-from cumulo.compute import rpcapi as rpcapi_module
+from cumulo.compute.exceptions import ComputeTooOld
 from cumulo.compute.rpcapi import API_VERSION, ComputeAPI
 from cumulo.compute.version import (
     SERVICE_VERSION,
     SERVICE_VERSION_HISTORY,
-    ServiceLevel,
     ServiceTooNew,
     UnsupportedServiceVersion,
 )
-from cumulo.model import Service, ServiceBinary
+from cumulo.model import AccessMode, Instance, Service, ServiceBinary
 from cumulo.objects import Registry, VersionedObject, field, register
 from cumulo.rpc import METRICS, BacklevelSerializer, Counters
 from cumulo.rpc.wire import decode_request
@@ -116,33 +117,13 @@ def edit_service(
     row.save()
 
 
-@pytest.fixture
-def two_levels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend this code is at level SERVICE_VERSION + 1 with compute RPC 1.1, so a
-    compute at SERVICE_VERSION is one release behind."""
-    history = (
-        *SERVICE_VERSION_HISTORY,
-        ServiceLevel(
-            compute_rpc="1.1", object_manifest=SERVICE_VERSION_HISTORY[-1].object_manifest
-        ),
-    )
-
-    def level(version: int) -> ServiceLevel:
-        if not 0 <= version < len(history):
-            raise LookupError(version)
-        return history[version]
-
-    monkeypatch.setattr(rpcapi_module, "SERVICE_VERSION", SERVICE_VERSION + 1)
-    monkeypatch.setattr(rpcapi_module, "level", level)
-
-
 def test_all_computes_current_cap_is_current(deployment: Deployment, auto_api: ComputeAPI) -> None:
     ctx = deployment.ctx()
     for host in deployment.host_names:
         pin = auto_api.pin_for(ctx, host)
         assert pin.version_cap == API_VERSION
         assert pin.object_manifest is not None
-        assert pin.object_manifest["Instance"] == "1.0"
+        assert pin.object_manifest["Instance"] == Instance.VERSION == "1.1"
     assert auto_api.pin_for(ctx).version_cap == API_VERSION
     assert auto_api.can_send_version(API_VERSION, ctx, "host-a")
 
@@ -157,17 +138,15 @@ def test_a_static_cap_has_no_backlevel(deployment: Deployment) -> None:
 
 
 def test_cap_and_manifest_follow_the_target_host(
-    deployment: Deployment, auto_api: ComputeAPI, two_levels: None
+    deployment: Deployment, auto_api: ComputeAPI
 ) -> None:
     ctx = deployment.ctx()
-    new = SERVICE_VERSION + 1
-    edit_service(deployment, "host-a", version=new)
-    edit_service(deployment, "host-c", version=new)
-    edit_service(deployment, "host-b", version=SERVICE_VERSION, PinProbe="1.0")
+    new, old = SERVICE_VERSION, 1  # release 0.2 and release 0.1
+    edit_service(deployment, "host-b", version=old, PinProbe="1.0")
 
     a, b = auto_api.pin_for(ctx, "host-a"), auto_api.pin_for(ctx, "host-b")
-    assert a.version_cap == "1.1"
-    assert b.version_cap == "1.0"
+    assert a.version_cap == API_VERSION == "1.1"
+    assert b.version_cap == SERVICE_VERSION_HISTORY[old].compute_rpc == "1.0"
     assert a.object_manifest is not None and "PinProbe" not in a.object_manifest
     assert b.object_manifest is not None and b.object_manifest["PinProbe"] == "1.0"
     assert auto_api.can_send_version("1.1", ctx, "host-a")
@@ -272,3 +251,59 @@ def test_real_calls_work_with_the_auto_cap(
     assert diagnostics is not None
     # Every host is at this code's level: nothing to backlevel.
     assert METRICS.get("rpc.sender_backlevels") == before
+
+
+# --- release 0.2 against a host at release 0.1's level -----------------------------------
+
+
+def as_release_0_1(deployment: Deployment, host: str) -> None:
+    """Make ``host``'s service row say what a 0.1 compute writes."""
+    ctx = deployment.ctx()
+    row = Service.get_by_host_and_binary(ctx, host, ServiceBinary.COMPUTE)
+    row.version = 1
+    row.rpc_api_version = "1.0"
+    row.object_manifest = dict(SERVICE_VERSION_HISTORY[1].object_manifest)
+    row.save()
+
+
+def test_new_requests_step_down_or_are_refused_for_an_old_host(
+    deployment: Deployment, auto_api: ComputeAPI, flavor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = deployment.ctx()
+    vm_a = deployment.boot(flavor, host="host-a")
+    vm_b = deployment.boot(flavor, host="host-b")
+    as_release_0_1(deployment, "host-a")
+    volume = deployment.store.create(1, "data", project_id="p1")
+
+    sent: list[tuple[str, str | None]] = []
+    channel = type(deployment.transport.reply_channel())
+    real_call = channel.call
+
+    def spy(self: Any, target: Any, body: bytes, *args: Any, **kwargs: Any) -> Any:
+        request = decode_request(body)
+        if target.topic == "compute":
+            sent.append((request.method, request.version))
+        return real_call(self, target, body, *args, **kwargs)
+
+    monkeypatch.setattr(channel, "call", spy)
+
+    with pytest.raises(ComputeTooOld, match=r"host-a speaks compute RPC 1\.0 .* read-only"):
+        auto_api.attach_volume(ctx, vm_a, volume.id, read_only=True)
+    with pytest.raises(ComputeTooOld, match=r"cannot show a console output, which needs 1\.1"):
+        auto_api.get_console_output(ctx, vm_a)
+    assert sent == []  # refused before anything was sent
+    assert deployment.store.get(volume.id).attached_to is None
+
+    before = METRICS.get("rpc.sender_backlevels")
+    bdm = auto_api.attach_volume(ctx, vm_a, volume.id)
+    assert sent == [("attach_volume", "1.0")] and not bdm.read_only
+    assert METRICS.get("rpc.sender_backlevels") > before  # the Instance went at 1.0
+    auto_api.detach_volume(ctx, vm_a, volume.id)
+
+    # host-b is at this code's level: 1.1, read-only honoured, console output served.
+    sent.clear()
+    ro = auto_api.attach_volume(ctx, vm_b, volume.id, read_only=True)
+    assert sent == [("attach_volume", "1.1")]
+    assert ro.read_only and ro.connection_info is not None
+    assert ro.connection_info.access_mode is AccessMode.READ_ONLY
+    assert str(vm_b.uuid) in auto_api.get_console_output(ctx, vm_b)

@@ -283,6 +283,28 @@ class TestDefaultDeviceNames:
         assert driver.default_root_device_name(instance, scsi_image, self._bdm()) == "/dev/sda"
         ide_root = self._bdm(disk_bus=DiskBus.IDE)
         assert driver.default_root_device_name(instance, scsi_image, ide_root) == "/dev/hda"
+        nvme_root = self._bdm(disk_bus=DiskBus.NVME)
+        assert driver.default_root_device_name(instance, plain, nvme_root) == "/dev/nvme0n1"
+
+    def test_nvme_disks_are_named_after_the_next_free_controller(self) -> None:
+        driver = FakeDriver("h1")
+        volumes = [
+            self._bdm(
+                source_type=SourceType.VOLUME,
+                destination_type=DestinationType.VOLUME,
+                disk_bus=DiskBus.NVME,
+            )
+            for _ in range(2)
+        ]
+        virtio = self._bdm(source_type=SourceType.VOLUME, destination_type=DestinationType.VOLUME)
+        driver.default_device_names_for_instance(
+            make_instance(), "/dev/nvme0n1", [volumes[0], virtio, volumes[1]]
+        )
+        assert [b.device_name for b in (*volumes, virtio)] == [
+            "/dev/nvme1n1",
+            "/dev/nvme2n1",
+            "/dev/vda",
+        ]
 
     def test_names_are_given_in_order_skipping_the_taken_ones(self) -> None:
         driver = FakeDriver("h1")

@@ -26,6 +26,7 @@ SAMPLES = [
     exceptions.VolumeNotAttached("v1", "u1", "/dev/vdb"),
     exceptions.HypervisorUnavailable("h1"),
     exceptions.InjectedFailure("spawn", "h1"),
+    exceptions.DiskBusNotSupported("u1", "h1", "nvme", "/dev/nvme0n1", "no hot-unplug"),
 ]
 
 

@@ -10,8 +10,11 @@ from collections.abc import Callable
 import pytest
 
 from cumulo.model import (
+    AccessMode,
     DhcpOption,
     Direction,
+    DiskBus,
+    DiskDiagnostics,
     ImageMeta,
     InjectedFile,
     Instance,
@@ -425,6 +428,98 @@ class TestVolumes:
         host_a.attach_volume(ctx, make_connection_info(), instance, "/dev/vdb")
         host_a.destroy(ctx, instance, make_network_info())
         assert_host_empty(host_a)
+
+    def test_a_read_only_volume_is_read_but_never_written(
+        self, host_a: FakeDriver, ctx: Ctx, clock: ManualClock
+    ) -> None:
+        instance = spawn(host_a)
+        ro, rw = make_connection_info(), make_connection_info()
+        ro.access_mode = AccessMode.READ_ONLY
+        host_a.attach_volume(ctx, ro, instance, "/dev/vdb")
+        host_a.attach_volume(ctx, rw, instance, "/dev/vdc")
+        flags = {v.mountpoint: v.read_only for v in host_a.describe_guest(instance.uuid).volumes}
+        assert flags == {"/dev/vdb": True, "/dev/vdc": False}
+        connections = host_a.describe_host().volume_connections
+        assert {v.mountpoint: v.read_only for v in connections} == flags
+
+        def disks() -> dict[str, DiskDiagnostics]:
+            return {d.device: d for d in host_a.get_diagnostics(instance).disk_details}
+
+        clock.advance(10)
+        first = disks()
+        assert first["vdb"].read_bytes > 0 and first["vdb"].read_requests > 0
+        assert (first["vdb"].write_bytes, first["vdb"].write_requests) == (0, 0)
+        assert first["vdc"].write_bytes > 0  # the read-write one is written
+        clock.advance(10)
+        second = disks()
+        assert second["vdb"].read_bytes > first["vdb"].read_bytes
+        assert (second["vdb"].write_bytes, second["vdb"].write_requests) == (0, 0)
+        assert second["vdc"].write_bytes > first["vdc"].write_bytes
+
+    def test_spawn_and_live_migration_keep_a_volume_read_only(
+        self, host_a: FakeDriver, host_b: FakeDriver, clock: ManualClock
+    ) -> None:
+        instance = make_instance()
+        info = make_connection_info()
+        info.access_mode = AccessMode.READ_ONLY
+        bdm = make_volume_bdm(instance, "/dev/vdb", connection_info=info)
+        nw = make_network_info()
+        spawn(host_a, instance, network_info=nw, bdi=make_bdi(bdm))
+        (attached,) = host_a.describe_guest(instance.uuid).volumes
+        assert attached.read_only
+        # The destination connects with its own connection info, read-only as well.
+        dst_info = make_connection_info(bdm.volume_id)
+        dst_info.access_mode = AccessMode.READ_ONLY
+        dst_bdm = make_volume_bdm(instance, "/dev/vdb", connection_info=dst_info)
+        run = live_migrate(
+            host_a,
+            host_b,
+            instance,
+            nw,
+            block_migration=True,
+            src_bdi=make_bdi(bdm),
+            dst_bdi=make_bdi(dst_bdm),
+        )
+        assert run.calls == ["post"]
+        (arrived,) = host_b.describe_guest(instance.uuid).volumes
+        assert arrived.read_only
+        clock.advance(30)
+        disk = next(d for d in host_b.get_diagnostics(instance).disk_details if d.device == "vdb")
+        assert disk.read_bytes > 0 and disk.write_bytes == 0
+
+    def test_volumes_on_the_nvme_bus(self, host_a: FakeDriver, ctx: Ctx) -> None:
+        instance = spawn(host_a)
+        first, second = make_connection_info(), make_connection_info()
+        host_a.attach_volume(ctx, first, instance, "nvme0n1", disk_bus=DiskBus.NVME)
+        host_a.attach_volume(ctx, second, instance, "/dev/nvme1n1", disk_bus=DiskBus.NVME)
+        view = host_a.describe_guest(instance.uuid)
+        assert sorted((v.mountpoint, v.disk_bus) for v in view.volumes) == [
+            ("/dev/nvme0n1", DiskBus.NVME),
+            ("/dev/nvme1n1", DiskBus.NVME),
+        ]
+        devices = {d.device for d in host_a.get_diagnostics(instance).disk_details}
+        assert {"nvme0n1", "nvme1n1"} <= devices
+        with pytest.raises(DeviceInUse):
+            host_a.attach_volume(ctx, make_connection_info(), instance, "/dev/nvme0n1")
+        host_a.detach_volume(ctx, first, instance, "nvme0n1")
+        assert [v.mountpoint for v in host_a.describe_guest(instance.uuid).volumes] == [
+            "/dev/nvme1n1"
+        ]
+
+    def test_nvme_volumes_are_named_by_controller(self, host_a: FakeDriver) -> None:
+        instance = make_instance()
+        bdms = [make_volume_bdm(instance, None) for _ in range(3)]
+        for bdm in bdms:
+            bdm.disk_bus = DiskBus.NVME
+        bdms[1].device_name = "/dev/nvme0n1"
+        host_a.default_device_names_for_instance(instance, "/dev/vda", bdms)
+        assert [b.device_name for b in bdms] == ["/dev/nvme1n1", "/dev/nvme0n1", "/dev/nvme2n1"]
+        spawn(host_a, instance, bdi=make_bdi(*bdms))
+        assert {v.mountpoint for v in host_a.describe_guest(instance.uuid).volumes} == {
+            "/dev/nvme0n1",
+            "/dev/nvme1n1",
+            "/dev/nvme2n1",
+        }
 
     def test_volume_connector(self, host_a: FakeDriver) -> None:
         connector = host_a.get_volume_connector(make_instance())

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,55 @@ def test_load_driver_passes_the_channel(tmp_path: Path) -> None:
     assert FakeMigrationChannel(tmp_path / "ch").is_open("h1")
     with pytest.raises(ValueError, match="migration_channel"):
         load_driver("qemu", "h2", migration_channel=str(tmp_path / "ch"))
+
+
+# The keys of a guest's state on the channel: release 0.1's format, which 0.1 hosts
+# still read and write (a 0.2 host must not add or drop any).
+CHANNEL_KEYS_0_1 = {
+    "block_migration", "uuid", "power_state", "run_s", "uptime_s", "network_info", "files",
+    "admin_password_set", "config_drive", "boot_count", "network_injections", "network_resets",
+    "boot_read_bytes", "config_write_bytes", "config_write_requests", "nic_extra", "volume_ids",
+    "vif_ids", "filtered", "volume_backed", "local_disk", "storage",
+}  # fmt: skip
+
+
+def test_the_channel_format_is_release_0_1_s_and_the_console_starts_afresh(
+    make_remote: Callable[..., FakeDriver], channel_dir: Path
+) -> None:
+    a, b = make_remote("host-a"), make_remote("host-b")
+    instance, nw, _ = _running_guest(a)
+    instance.host = "host-a"  # as the compute manager has it until the guest arrived
+    a.pause(instance)
+    a.unpause(instance)
+    assert len(a.get_console_output(instance).splitlines()) == 3
+    run = live_migrate(a, b, instance, nw, block_migration=True, post_steps=False)
+    assert run.calls == ["post"]
+    (sent,) = channel_dir.glob("host-b/*.guest")
+    assert set(json.loads(sent.read_bytes())) == CHANNEL_KEYS_0_1
+    b.post_live_migration_at_destination(Ctx(), instance, nw, True)
+    (line,) = b.get_console_output(instance).splitlines()
+    assert "arrived from host-a" in line and "host-b" in line
+
+
+def test_a_guest_from_a_0_1_host_arrives_with_a_fresh_console(
+    make_remote: Callable[..., FakeDriver], channel_dir: Path
+) -> None:
+    # What a 0.1 source writes: the same keys, from a host that never had consoles.
+    a, b = make_remote("host-a"), make_remote("host-b")
+    instance, nw, _ = _running_guest(a)
+    b.pre_live_migration(Ctx(), instance, None, nw, LiveMigrateData())
+    payload = {
+        "block_migration": True, "uuid": str(instance.uuid), "power_state": 1, "run_s": 30.0,
+        "uptime_s": 30.0, "network_info": nw.obj_to_primitive(), "files": {},
+        "admin_password_set": False, "config_drive": False, "boot_count": 1,
+        "network_injections": 0, "network_resets": 0, "boot_read_bytes": 0,
+        "config_write_bytes": 0, "config_write_requests": 0, "nic_extra": {}, "volume_ids": [],
+        "vif_ids": [str(v.id) for v in nw], "filtered": False, "volume_backed": False,
+        "local_disk": True, "storage": "local:old-host",
+    }  # fmt: skip
+    assert set(payload) == CHANNEL_KEYS_0_1
+    FakeMigrationChannel(channel_dir).send("host-b", instance.uuid, json.dumps(payload).encode())
+    b.post_live_migration_at_destination(Ctx(), instance, nw, True)
+    assert b.get_info(instance).state is PowerState.RUNNING
+    (line,) = b.get_console_output(instance).splitlines()
+    assert "arrived from" in line

@@ -3,7 +3,8 @@
 Modules: :mod:`.driver` (the ``ComputeDriver``), :mod:`.process` (command line
 and process), :mod:`.monitor` (QMP), :mod:`.images` (qemu-img, the probe guest),
 :mod:`.configdrive` (ISO), :mod:`.netdev` (taps and bridges), :mod:`.nftables`
-(security groups).
+(security groups), :mod:`.console` (the serial console log), :mod:`.endpoints`
+(where a live migration sends its streams).
 """
 
 from __future__ import annotations

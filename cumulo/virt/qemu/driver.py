@@ -3,11 +3,13 @@
 Per guest, the host's instance directory holds a qcow2 overlay on a base image,
 a config drive ISO (metadata, injected files, network data), the serial console
 log and, while suspended, the saved memory. Volumes from the volume store are
-hot-plugged on a virtio-scsi controller (``blockdev-add`` + ``device_add``); NICs
+hot-plugged on a virtio-scsi controller (``blockdev-add`` + ``device_add``; the NVMe
+bus is refused: unplugging a PCI controller needs the guest's help); NICs
 are taps on Linux bridges (or QEMU user networking where taps cannot be made);
 security groups become nftables rules on the taps. Live migration runs QEMU's own:
 the destination waits with ``-incoming defer``, local disks are mirrored to it
 over NBD, and the source polls ``query-migrate`` into the ``Migration`` object.
+``get_console_output`` reads the end of the serial console log.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from .. import common, device_names
 from ..driver import ComputeDriver, PostMigrationMethod, RecoverMigrationMethod
 from ..exceptions import (
     DeviceInUse,
+    DiskBusNotSupported,
     HypervisorUnavailable,
     InstanceExists,
     InstanceNotFiltered,
@@ -83,7 +86,7 @@ from ..exceptions import (
     VolumeAlreadyAttached,
     VolumeNotAttached,
 )
-from . import configdrive, images, nftables, process
+from . import configdrive, console, endpoints, images, nftables, process
 from .monitor import Monitor, MonitorError, MonitorSession
 from .netdev import NetdevError, TapManager, tap_name
 
@@ -768,10 +771,19 @@ class QemuDriver(ComputeDriver):
         device_type: DeviceType | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.attach_volume`: ``blockdev-add`` of the volume's
-        file and ``device_add`` of a ``scsi-hd`` on the virtio-scsi controller (a
-        guest that is off gets it at its next start)."""
+        file (read-only when ``connection_info.access_mode`` is ``ro``) and
+        ``device_add`` of a ``scsi-hd`` on the virtio-scsi controller (a guest that
+        is off gets it at its next start).
+
+        Raises:
+            DiskBusNotSupported: ``disk_bus`` is NVMe (or ``mountpoint`` an NVMe
+                name): this driver puts volumes on virtio-scsi, and an NVMe
+                controller is a PCI device that a guest without ACPI hot-plug
+                support never lets go of on detach.
+        """
         with self._lock:
             guest = self._active(instance.uuid, "attach a volume to")
+            self._check_bus(guest, disk_bus, mountpoint)
             state = self._power_state(guest)
             if state is PowerState.SUSPENDED:
                 raise InvalidPowerState(
@@ -834,7 +846,9 @@ class QemuDriver(ComputeDriver):
         """See :meth:`ComputeDriver.default_device_names_for_instance`. Volumes sit on
         the virtio-scsi controller (hot-pluggable without guest help), so a volume
         with no bus named is ``/dev/sdX``; ``/dev/sda`` is taken by the config drive
-        (LUN 0); local disks default to virtio."""
+        (LUN 0); local disks default to virtio. A mapping on the NVMe bus is named
+        ``/dev/nvmeXn1`` all the same, and refused when attached (see
+        :meth:`attach_volume`)."""
         used = {device_names.normalize(root_device_name), "/dev/sda"}
         for bdms in block_device_lists:
             used.update(device_names.normalize(b.device_name) for b in bdms if b.device_name)
@@ -1088,6 +1102,24 @@ class QemuDriver(ComputeDriver):
                 disk_details=disks,
             )
 
+    def get_console_output(self, instance: Instance, tail_lines: int | None = None) -> str:
+        """See :meth:`ComputeDriver.get_console_output`: the end of the guest's serial
+        console log (``console.log`` in its instance directory, appended to by every
+        QEMU process the guest had here), at most
+        :data:`~cumulo.virt.qemu.console.CONSOLE_MAX_BYTES` of it; ``\r\n`` become
+        ``\n``, and the last line may be one the guest is still writing.
+
+        Raises:
+            InstanceNotFound: no such guest on this host (or not arrived yet).
+            ValueError: ``tail_lines`` is negative.
+        """
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None or guest.phase is not GuestPhase.ACTIVE:
+                raise InstanceNotFound(instance_uuid=str(instance.uuid), host=self.host)
+            path = guest.console
+        return console.read_console(path, tail_lines)
+
     # --- shared storage -------------------------------------------------------------------
 
     def check_instance_shared_storage_local(
@@ -1235,8 +1267,9 @@ class QemuDriver(ComputeDriver):
         a QEMU with ``-incoming defer -S`` listening for the migration stream on a
         port and serving its local disks over NBD on the next port.
 
-        ``target_connect_addr`` comes back as ``address:port`` (migration stream;
-        NBD is at port + 1)."""
+        The ports come back in ``migration_port`` and ``nbd_port`` (``None`` with
+        shared storage: no disk is served) and, for release 0.1 sources, in
+        ``target_connect_addr`` as ``address:port`` (NBD at port + 1)."""
         self._require_ready()
         with self._lock:
             uuid_ = instance.uuid
@@ -1327,6 +1360,8 @@ class QemuDriver(ComputeDriver):
             data.vifs = common.vif_migrate_data(network_info, self.host)
             data.serial_listen_addr = self._host_ip
             data.target_connect_addr = f"{_uri_host(self._host_ip)}:{port}"
+            data.migration_port = port
+            data.nbd_port = None if shared else port + 1
             data.dest_host = self.host
             return data
 
@@ -1346,7 +1381,12 @@ class QemuDriver(ComputeDriver):
     ) -> None:
         """See :meth:`ComputeDriver.live_migration`: mirror the local disks to the
         destination's NBD exports, ``migrate`` with progress from ``query-migrate``
-        written into ``migrate_data.migration``, then end the source process."""
+        written into ``migrate_data.migration``, then end the source process.
+
+        The destination is ``migrate_data.target_connect_addr``'s address, on
+        ``migration_port`` and ``nbd_port``; from a release 0.1 destination (which
+        leaves them ``None``), on the port of ``target_connect_addr`` and that port
+        + 1 (see :mod:`cumulo.virt.qemu.endpoints`)."""
         data = migrate_data if migrate_data is not None else LiveMigrateData()
         try:
             self._migrate_out(instance, data)
@@ -1361,13 +1401,10 @@ class QemuDriver(ComputeDriver):
             if guest is None or guest.phase is not GuestPhase.ACTIVE or not guest.alive():
                 raise MigrationError(str(instance.uuid), self.host, "the guest does not run here")
             monitor = self._qmp(guest)
-        target = data.target_connect_addr or ""
-        address, _, port_text = target.rpartition(":")
-        if not address or not port_text.isdigit():
-            raise MigrationError(
-                str(guest.uuid), self.host, f"target_connect_addr {target!r}: expected address:port"
-            )
-        port = int(port_text)
+        try:
+            target = endpoints.endpoints_of(data)
+        except ValueError as error:
+            raise MigrationError(str(guest.uuid), self.host, str(error)) from error
         shared = bool(data.is_shared_instance_path)
         migration = data.migration
         jobs: list[str] = []
@@ -1393,8 +1430,8 @@ class QemuDriver(ComputeDriver):
                             **{"node-name": node},
                             server={
                                 "type": "inet",
-                                "host": address.strip("[]"),
-                                "port": str(port + 1),
+                                "host": target.host,
+                                "port": str(target.nbd_port),
                             },
                             export=export,
                         )
@@ -1428,7 +1465,7 @@ class QemuDriver(ComputeDriver):
                     qmp.cmd(
                         "migrate-set-parameters", **{"max-bandwidth": self._migration_bandwidth}
                     )
-                qmp.cmd("migrate", uri=f"tcp:{target}")
+                qmp.cmd("migrate", uri=target.migration_uri)
 
                 def finished(s: MonitorSession) -> dict[str, Any] | None:
                     info: dict[str, Any] = s.cmd("query-migrate")
@@ -1798,6 +1835,7 @@ class QemuDriver(ComputeDriver):
 
     def _record_volume(self, guest: _Guest, bdm: BlockDeviceMapping) -> _Volume:
         assert bdm.connection_info is not None and bdm.device_name is not None
+        self._check_bus(guest, bdm.disk_bus, bdm.device_name)
         mount = device_names.normalize(bdm.device_name)
         self._check_connectable(guest, bdm.connection_info, mount)
         volume = self._make_volume(bdm.connection_info, mount, bdm.disk_bus, bdm.device_type)
@@ -1806,6 +1844,19 @@ class QemuDriver(ComputeDriver):
         volume.connection_info.device_path = bdm.connection_info.path
         guest.volumes[volume.volume_id] = volume
         return volume
+
+    def _check_bus(self, guest: _Guest, disk_bus: DiskBus | None, mountpoint: str) -> None:
+        """Refuse a volume on the NVMe bus (see :meth:`attach_volume`)."""
+        if disk_bus is DiskBus.NVME or device_names.nvme_controller(mountpoint) is not None:
+            raise DiskBusNotSupported(
+                str(guest.uuid),
+                self.host,
+                str(DiskBus.NVME),
+                device_names.normalize(mountpoint),
+                "the QEMU driver attaches volumes on its virtio-scsi controller; an NVMe "
+                "disk would be a PCI controller, and hot-unplugging it needs the guest's "
+                "cooperation (ACPI), so a detach could hang. Use the scsi bus (/dev/sdX).",
+            )
 
     def _make_volume(
         self,

@@ -3,16 +3,18 @@ volume store): real QEMU migration, disks mirrored over NBD."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import socket
 import threading
 import uuid
 
 import pytest
 
-from cumulo.model import ImageMeta, InjectedFile, Migration, PowerState
-from cumulo.virt.exceptions import MigrationPreCheckError
+from cumulo.model import AccessMode, ImageMeta, InjectedFile, LiveMigrateData, Migration, PowerState
+from cumulo.virt.exceptions import MigrationError, MigrationPreCheckError
 from cumulo.virt.qemu.configdrive import META_DATA, read_config_drive
 from cumulo.virt.qemu.images import GUEST_TICK
 
@@ -63,16 +65,20 @@ def test_live_migration_moves_the_running_guest(host_a, host_b, instance, networ
     host_b.detach_volume(Ctx(), bdm.connection_info, instance, "/dev/sdb")
 
 
-def _migrate(src, dst, instance, network_info, bdm, migration, **kwargs):
+def _migrate(src, dst, instance, network_info, bdm, migration, *, announce=None, **kwargs):
+    """The builder's sequence, with the Migration object attached to the data;
+    ``announce(data)`` may change what the destination's pre_live_migration
+    returned (as a destination of another release would have filled it)."""
     import tests.virt.builders as builders
 
     real = builders.LiveMigrateData
-    # The builder's sequence, with the Migration object attached to the data.
     original_pre = dst.pre_live_migration
 
     def pre(ctx, inst, bdi, ni, data):
         result = original_pre(ctx, inst, bdi, ni, data)
         result.migration = migration
+        if announce is not None:
+            announce(result)
         return result
 
     dst.pre_live_migration = pre  # type: ignore[method-assign]
@@ -165,3 +171,126 @@ def test_rollback_at_destination_removes_the_waiting_qemu(host_a, host_b, instan
     assert not pid_alive(pid)
     assert not (host_b.instances_path / str(instance.uuid)).exists()
     host_b.rollback_live_migration_at_destination(Ctx(), instance, network_info, None)
+
+
+def _listening(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:``port`` (binding it is refused)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
+def _prepare(src, dst, instance, network_info) -> LiveMigrateData:
+    data = dst.check_can_live_migrate_destination(Ctx(), instance, None, None)
+    try:
+        data = src.check_can_live_migrate_source(Ctx(), instance, data)
+    finally:
+        dst.cleanup_live_migration_destination_check(Ctx(), data)
+    return dst.pre_live_migration(Ctx(), instance, None, network_info, data)
+
+
+def test_pre_live_migration_announces_its_ports_both_ways(host_a, host_b, instance, network_info):
+    host_a.spawn(Ctx(), instance, ImageMeta(), [], None, network_info)
+    data = _prepare(host_a, host_b, instance, network_info)
+    assert data.migration_port is not None and data.nbd_port is not None
+    # What a 0.1 source reads (address:port, NBD at port + 1) agrees with the new fields.
+    assert data.target_connect_addr == f"127.0.0.1:{data.migration_port}"
+    assert data.nbd_port == data.migration_port + 1
+    # The waiting QEMU listens on both.
+    assert _listening(data.migration_port) and _listening(data.nbd_port)
+    host_b.rollback_live_migration_at_destination(Ctx(), instance, network_info, None)
+    assert not _listening(data.migration_port) and not _listening(data.nbd_port)
+
+
+def test_with_shared_storage_no_nbd_port_is_announced(make_host, host_a, instance, network_info):
+    twin = make_host("qm-twin", instances_path=host_a.instances_path)
+    host_a.spawn(Ctx(), instance, ImageMeta(), [], None, network_info)
+    data = _prepare(host_a, twin, instance, network_info)
+    assert data.is_shared_instance_path
+    assert data.migration_port is not None and data.nbd_port is None
+    assert data.target_connect_addr == f"127.0.0.1:{data.migration_port}"
+    twin.rollback_live_migration_at_destination(
+        Ctx(), instance, network_info, None, destroy_disks=False
+    )
+
+
+def test_a_0_1_destination_that_gives_only_target_connect_addr(
+    host_a, host_b, instance, network_info
+):
+    def as_0_1(data: LiveMigrateData) -> None:
+        data.migration_port = data.nbd_port = None  # 0.1 has no such fields
+
+    host_a.spawn(Ctx(), instance, ImageMeta(), [], None, network_info)
+    migration = _migration(instance)
+    run = _migrate(host_a, host_b, instance, network_info, None, migration, announce=as_0_1)
+    assert run.calls == ["post"], run.errors
+    assert run.data is not None and run.data.is_shared_instance_path is False
+    assert migration.disk_total  # the disks went over NBD, at port + 1
+    assert host_b.monitor(instance.uuid).cmd("query-status")["status"] == "running"
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1", "127.0.0.1:1"], ids=["no-port", "other-port"])
+def test_the_announced_ports_are_preferred_to_target_connect_addr(
+    host_a, host_b, instance, network_info, target
+):
+    def rewrite(data: LiveMigrateData) -> None:
+        data.target_connect_addr = target  # port 1 (and NBD at 2) would fail if used
+
+    host_a.spawn(Ctx(), instance, ImageMeta(), [], None, network_info)
+    run = _migrate(
+        host_a, host_b, instance, network_info, None, _migration(instance), announce=rewrite
+    )
+    assert run.calls == ["post"], run.errors
+    assert host_b.monitor(instance.uuid).cmd("query-status")["status"] == "running"
+
+
+@pytest.mark.parametrize(
+    ("target", "match"),
+    [
+        ("127.0.0.1", "no migration port"),
+        (None, "target_connect_addr is not set"),
+        ("127.0.0.1:http", "numeric port"),
+    ],
+)
+def test_without_a_usable_port_the_migration_fails_clearly(
+    host_a, host_b, instance, network_info, target, match
+):
+    def unusable(data: LiveMigrateData) -> None:
+        data.target_connect_addr = target
+        data.migration_port = data.nbd_port = None
+
+    host_a.spawn(Ctx(), instance, ImageMeta(), [], None, network_info)
+    pid = host_a.describe_guest(instance.uuid).pid
+    run = _migrate(
+        host_a, host_b, instance, network_info, None, _migration(instance), announce=unusable
+    )
+    assert run.calls == ["recover"]
+    assert isinstance(run.errors[0], MigrationError)
+    assert match in str(run.errors[0])
+    assert host_a.describe_guest(instance.uuid).pid == pid
+    assert host_a.monitor(instance.uuid).cmd("query-status")["status"] == "running"
+    assert host_b.list_instance_uuids() == []
+
+
+def test_a_read_only_volume_stays_read_only_on_the_destination(
+    host_a, host_b, instance, network_info, volumes
+):
+    host_a.spawn(Ctx(), instance, ImageMeta(), [], None, network_info)
+    bdm = volume_bdm(volumes, host_a, instance)
+    assert bdm.connection_info is not None
+    # As the compute manager connects a read-only mapping, on both hosts.
+    bdm.connection_info.access_mode = AccessMode.READ_ONLY
+    host_a.attach_volume(Ctx(), bdm.connection_info, instance, "/dev/sdb")
+    ident = f"vol-{bdm.connection_info.volume_id.hex[:16]}"
+
+    def ro_flag(driver) -> bool:
+        blocks = driver.monitor(instance.uuid).cmd("query-block")
+        return next(b["inserted"]["ro"] for b in blocks if b.get("qdev") == ident)
+
+    assert ro_flag(host_a) is True
+    run = _migrate(host_a, host_b, instance, network_info, bdm, _migration(instance))
+    assert run.calls == ["post"], run.errors
+    assert ro_flag(host_b) is True
