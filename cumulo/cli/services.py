@@ -31,6 +31,17 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
+def _add_pin_refresh_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pin-refresh",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds the compute service levels are cached for the automatic version "
+        "pins; an upgraded compute is seen this long after it restarts (default: 30)",
+    )
+
+
 def _add_transport_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--transport-url",
@@ -44,6 +55,7 @@ def _add_transport_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_conductor(args: argparse.Namespace) -> int:
+    from cumulo.compute.rpcapi import ComputeAPI
     from cumulo.compute.version import UnsupportedServiceVersion
     from cumulo.conductor.service import ConductorService
     from cumulo.conductor.tasks.manager import ComputeTaskManager
@@ -53,7 +65,11 @@ def cmd_conductor(args: argparse.Namespace) -> int:
     logs.configure("conductor", args.log_level)
     try:
         transport = get_transport(args.transport_url)
-        tasks = ComputeTaskManager(transport, host=args.host)
+        tasks = ComputeTaskManager(
+            transport,
+            host=args.host,
+            compute_rpc=ComputeAPI(transport, version_cap="auto", cap_ttl=args.pin_refresh),
+        )
         service = ConductorService(
             transport, database_url(args), host=args.host, extra_endpoints=(tasks,)
         )
@@ -79,6 +95,7 @@ def add_conductor_command(parser: argparse.ArgumentParser) -> None:
         help=f"the database (default: {DATABASE_URL_DEFAULT_HELP})",
     )
     parser.add_argument("--host", default="conductor", help="this conductor's server name")
+    _add_pin_refresh_option(parser)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(handler=cmd_conductor)
 
@@ -87,7 +104,7 @@ def add_conductor_command(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
-    from cumulo.compute.manager import ComputeManager
+    from cumulo.compute.manager import ComputeManager, peer_client
     from cumulo.compute.service import ComputeService
     from cumulo.compute.version import UnsupportedServiceVersion
     from cumulo.conductor.rpcapi import ConductorAPI
@@ -126,7 +143,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
     except ValueError as exc:
         conductor.close()
         raise UsageError(str(exc)) from None
-    manager = ComputeManager(args.host, driver, VolumeStore(volume_dir), transport=transport)
+    manager = ComputeManager(
+        args.host,
+        driver,
+        VolumeStore(volume_dir),
+        compute_rpc=peer_client(transport, cap_ttl=args.pin_refresh),
+    )
     service = ComputeService(
         transport, manager, indirection=conductor, periodic_interval=args.periodic_interval
     )
@@ -170,6 +192,7 @@ def add_compute_command(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", required=True, help="this compute host's name")
     parser.add_argument("--driver", choices=["fake", "qemu"], default="fake")
     _add_transport_option(parser)
+    _add_pin_refresh_option(parser)
     parser.add_argument(
         "--state-dir",
         metavar="DIR",

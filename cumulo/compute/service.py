@@ -10,6 +10,7 @@ from typing import Any
 from cumulo.model.base import CumuloObject
 from cumulo.objects import Indirection
 from cumulo.rpc import ObjectSerializer, RPCServer, Target, Transport
+from cumulo.rpc.admin import AdminEndpoint
 
 from .manager import ComputeManager
 from .rpcapi import TOPIC
@@ -67,7 +68,7 @@ class ComputeService:
         self.server = RPCServer(
             self.transport,
             Target(topic=TOPIC, server=self.host),
-            [self.manager],
+            [self.manager, AdminEndpoint(f"compute {self.host}")],
             serializer=ObjectSerializer(CumuloObject),
         ).start()
         if self.periodic_interval is not None:

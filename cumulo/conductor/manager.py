@@ -4,6 +4,12 @@ Each runs an object method against the database on behalf of a compute host:
 ``object_class_action_versions`` for remotable classmethods,
 ``object_action`` for remotable methods (on a clone; only the changes go back),
 ``object_backport_versions`` for a peer that received an object too new for it.
+
+During a rolling upgrade two counters (in :data:`cumulo.rpc.METRICS`, served by
+the ``admin`` endpoint) show the work done for older computes:
+``conductor.backports_served`` (``object_backport_versions`` answered) and
+``conductor.result_backports`` (classmethod results sent back at a caller's older
+versions).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from cumulo.objects import (
     run_object_action,
 )
 from cumulo.objects import backport as backport_primitive
-from cumulo.rpc import Target
+from cumulo.rpc import METRICS, Counters, Target
 
 from .rpcapi import API_VERSION
 
@@ -31,9 +37,12 @@ class ConductorManager:
 
     target = Target(version=API_VERSION)
 
-    def __init__(self, base: type[VersionedObject] = CumuloObject) -> None:
+    def __init__(
+        self, base: type[VersionedObject] = CumuloObject, metrics: Counters = METRICS
+    ) -> None:
         self.base = base
         self.registry = base.OBJ_REGISTRY
+        self.metrics = metrics
 
     def ping(self, context: Any, arg: Any = None) -> dict[str, Any]:
         return {"service": "conductor", "arg": arg}
@@ -91,6 +100,12 @@ class ConductorManager:
     ) -> dict[str, Any]:
         """``objinst`` (a primitive, or an object this newer conductor could load) as
         a primitive at ``object_versions``."""
+        self.metrics.incr("conductor.backports_served")
+        LOG.debug(
+            "backport for a peer to %s",
+            dict(object_versions),
+            extra={"request_id": getattr(context, "request_id", None)},
+        )
         if isinstance(objinst, VersionedObject):
             return objinst.obj_to_primitive(
                 target_version=object_versions.get(objinst.obj_name()),
@@ -104,6 +119,7 @@ class ConductorManager:
         if isinstance(result, VersionedObject):
             wanted = object_versions.get(result.obj_name())
             if wanted is not None and wanted != result.VERSION:
+                self.metrics.incr("conductor.result_backports")
                 return result.obj_to_primitive(
                     target_version=wanted, version_manifest=object_versions
                 )

@@ -21,6 +21,7 @@ from cumulo.model.base import CumuloObject
 from cumulo.model.service import ServiceBinary
 from cumulo.model.storage import set_storage
 from cumulo.rpc import ObjectSerializer, RPCServer, Target, Transport, get_transport
+from cumulo.rpc.admin import AdminEndpoint
 
 from .manager import ConductorManager
 from .rpcapi import TOPIC
@@ -47,7 +48,7 @@ class ConductorService:
         self.engine = create_engine(database) if isinstance(database, str) else database
         self.host = host
         self.manager = ConductorManager(CumuloObject)
-        self.endpoints = (self.manager, *extra_endpoints)
+        self.endpoints = (self.manager, AdminEndpoint(f"conductor {host}"), *extra_endpoints)
         self.server: RPCServer | None = None
         self._previous_storage: Any = None
 

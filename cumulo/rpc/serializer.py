@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -202,9 +203,16 @@ class BacklevelSerializer(ObjectSerializer):
         return value
 
 
+@functools.cache
+def _tree_versions(cls: type[VersionedObject]) -> tuple[tuple[str, versions.Version], ...]:
+    """``cls``'s tree manifest, parsed once per class (classes never change once built)."""
+    return tuple((name, versions.parse(v)) for name, v in cls.obj_tree_get_versions().items())
+
+
 def _needs_backlevel(cls: type[VersionedObject], manifest: Mapping[str, str]) -> bool:
     """Whether ``manifest`` names an older version of ``cls`` or of anything it contains."""
-    return any(
-        name in manifest and versions.parse(manifest[name]) < versions.parse(version)
-        for name, version in cls.obj_tree_get_versions().items()
-    )
+    for name, version in _tree_versions(cls):
+        wanted = manifest.get(name)
+        if wanted is not None and versions.parse(wanted) < version:
+            return True
+    return False

@@ -25,7 +25,8 @@ from cumulo.objects import (
     remotable,
     remotable_classmethod,
 )
-from cumulo.rpc import RequestContext, get_transport
+from cumulo.rpc import METRICS, Counters, RequestContext, get_transport
+from cumulo.rpc.admin import get_metrics
 
 
 @pytest.fixture
@@ -158,7 +159,8 @@ class Widget(_Base):
 
 
 def test_class_action_result_is_backported_to_the_callers_manifest() -> None:
-    manager = ConductorManager(_Base)
+    metrics = Counters()
+    manager = ConductorManager(_Base, metrics=metrics)
     ctx = RequestContext()
     old = manager.object_class_action_versions(ctx, "Widget", "make", {"Widget": "1.0"}, ["w"], {})
     assert old["conductor_test_object.version"] == "1.0"
@@ -168,6 +170,25 @@ def test_class_action_result_is_backported_to_the_callers_manifest() -> None:
         ctx, "Widget", "make", {"Widget": "1.1"}, ["w"], {}
     )
     assert isinstance(current, Widget) and current.color == "blue"
+    # Only the result that had to go back older is counted.
+    assert metrics.snapshot() == {"conductor.result_backports": 1}
+
+
+def test_backports_served_are_counted_and_the_admin_endpoint_reports_them(
+    deployment: ConductorAPI, ctx: RequestContext
+) -> None:
+    instance = _instance(ctx)
+    instance.description = "a 1.1 field"
+    before = METRICS.get("conductor.backports_served")
+    backported = deployment.object_backport_versions(
+        ctx, instance.obj_to_primitive(), {**Instance.obj_tree_get_versions(), "Instance": "1.0"}
+    )
+    # (This process loads the 1.0 primitive back; a 1.0 peer reads it as it is.)
+    assert isinstance(backported, Instance) and backported.uuid == instance.uuid
+    assert backported.description is None  # dropped on the way to 1.0
+    assert METRICS.get("conductor.backports_served") == before + 1
+    counters = get_metrics(deployment.client.transport, ctx, "conductor")
+    assert counters["conductor.backports_served"] == before + 1
 
 
 def test_object_action_runs_the_method_and_reports_changes() -> None:
