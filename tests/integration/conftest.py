@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
@@ -38,11 +40,9 @@ def rabbitmq_url() -> str:
     return RABBITMQ_URL
 
 
-@pytest.fixture(scope="session")
-def rabbitmq_vhost_url(rabbitmq_url: str) -> Iterator[str]:
-    """A throwaway RabbitMQ virtual host for this test session (queues are named after
-    topics, so two sessions on one broker would otherwise share them)."""
-    vhost = f"cumulo_test_{os.getpid()}"
+@contextmanager
+def _vhost(rabbitmq_url: str, vhost: str) -> Iterator[str]:
+    """A RabbitMQ virtual host made for the caller, deleted afterwards; yields its URL."""
 
     def ctl(*args: str) -> None:
         done = subprocess.run(
@@ -58,3 +58,18 @@ def rabbitmq_vhost_url(rabbitmq_url: str) -> Iterator[str]:
         yield f"{parts.scheme}://{parts.netloc}/{vhost}"
     finally:
         ctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost_url(rabbitmq_url: str) -> Iterator[str]:
+    """A throwaway RabbitMQ virtual host for this test session (queues are named after
+    topics, so two sessions on one broker would otherwise share them)."""
+    with _vhost(rabbitmq_url, f"cumulo_test_{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture
+def rabbitmq_fresh_vhost_url(rabbitmq_url: str) -> Iterator[str]:
+    """A RabbitMQ virtual host of this test alone (nothing left by an earlier test)."""
+    with _vhost(rabbitmq_url, f"cumulo_test_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
+        yield url

@@ -14,14 +14,9 @@ directory), as fake hosts in different processes must. The conductor is
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
@@ -31,7 +26,7 @@ from cumulo.compute.manager import peer_client, peer_exceptions
 from cumulo.compute.rpcapi import ComputeAPI
 from cumulo.conductor.rpcapi import ConductorAPI
 from cumulo.conductor.tasks_api import ComputeTaskAPI
-from cumulo.db import SqlStorage, create_engine, sync
+from cumulo.db import SqlStorage, sync
 from cumulo.model import (
     BlockDeviceMappingList,
     ComputeNode,
@@ -46,10 +41,10 @@ from cumulo.model import (
     VmState,
     VolumeStatus,
 )
-from cumulo.model.storage import set_storage
 from cumulo.rpc import RequestContext, Transport, get_transport
 from cumulo.volume.store import VolumeStore
-from tests.support.databases import server_database
+from tests.integration.processes import Processes, wait_for
+from tests.support.databases import server_database, storage_on
 
 pytestmark = pytest.mark.integration
 
@@ -59,59 +54,6 @@ HOSTS = ("host-a", "host-b")
 
 def _ctx() -> RequestContext:
     return RequestContext(user_id="alice", project_id="p1", roles=["member"])
-
-
-def _wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-class Processes:
-    """The service processes, each started and waited for (its "... started" log
-    line), their stderr (JSON log lines) collected by a thread each."""
-
-    def __init__(self) -> None:
-        self.running: dict[str, subprocess.Popen[str]] = {}
-        self.logs: dict[str, list[str]] = {}
-        self.readers: list[threading.Thread] = []
-
-    def start(self, name: str, args: list[str], ready: str, timeout: float = 60.0) -> None:
-        process = subprocess.Popen(
-            [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        self.running[name] = process
-        lines = self.logs[name] = []
-        assert process.stderr is not None
-        reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
-        reader.start()
-        self.readers.append(reader)
-
-        def started() -> bool:
-            if process.poll() is not None:
-                reader.join(5)
-                pytest.fail(f"{name} exited with {process.returncode}:\n{''.join(lines)}")
-            return any(f'"msg": "{ready}"' in line for line in list(lines))
-
-        _wait_for(started, f"{name} to start", timeout)
-
-    def stop(self) -> dict[str, str]:
-        """Stop all (newest first); returns each one's stderr."""
-        for process in reversed(self.running.values()):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for reader in self.readers:
-            reader.join(10)
-        return {name: "".join(lines) for name, lines in self.logs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +66,8 @@ def postgres_url() -> Iterator[URL]:
 @pytest.fixture
 def storage(postgres_url: URL) -> Iterator[SqlStorage]:
     """This (test) process's own view of the database, to set up and check rows."""
-    engine = create_engine(postgres_url)
-    storage = SqlStorage(engine)
-    previous = set_storage(storage)
-    try:
+    with storage_on(postgres_url) as storage:
         yield storage
-    finally:
-        set_storage(previous)
-        engine.dispose()
 
 
 @pytest.fixture
@@ -205,7 +141,7 @@ def _wait_action(ctx: RequestContext, instance_uuid: uuid.UUID) -> InstanceActio
             return None
         return action if action.finish_time is not None else None
 
-    action: InstanceAction = _wait_for(finished, f"the action of request {ctx.request_id}")
+    action: InstanceAction = wait_for(finished, f"the action of request {ctx.request_id}")
     return action
 
 

@@ -16,11 +16,10 @@ import pytest
 from sqlalchemy.engine import URL
 
 from cumulo.conductor.rpcapi import ConductorAPI
-from cumulo.db import SqlStorage, create_engine, sync
+from cumulo.db import SqlStorage, sync
 from cumulo.model import Flavor, Instance
-from cumulo.model.storage import set_storage
 from cumulo.rpc import NoSuchMethod, RequestContext, UnsupportedVersion, get_transport
-from tests.support.databases import server_database
+from tests.support.databases import server_database, storage_on
 
 pytestmark = pytest.mark.integration
 
@@ -63,14 +62,8 @@ def conductor(rabbitmq_vhost_url: str, postgres_url: URL) -> Iterator[subprocess
 @pytest.fixture
 def storage(postgres_url: URL) -> Iterator[SqlStorage]:
     """This (test) process's own view of the database, to set up and check rows."""
-    engine = create_engine(postgres_url)
-    storage = SqlStorage(engine)
-    previous = set_storage(storage)
-    try:
+    with storage_on(postgres_url) as storage:
         yield storage
-    finally:
-        set_storage(previous)
-        engine.dispose()
 
 
 @pytest.fixture

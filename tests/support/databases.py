@@ -13,8 +13,10 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy.engine import URL
 
+from cumulo.db import SqlStorage
 from cumulo.db.engine import check_connection, create_engine, describe
 from cumulo.db.exceptions import DatabaseUnreachableError
+from cumulo.model.storage import set_storage
 
 POSTGRES_URL = os.environ.get(
     "CUMULO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -49,3 +51,17 @@ def server_database(backend: str, suffix: str = "") -> Iterator[URL]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
         admin.dispose()
+
+
+@contextmanager
+def storage_on(url: URL) -> Iterator[SqlStorage]:
+    """This (test) process's own ``SqlStorage`` on ``url``, installed as the model's
+    storage for the block, to set up and check rows."""
+    engine = create_engine(url)
+    storage = SqlStorage(engine)
+    previous = set_storage(storage)
+    try:
+        yield storage
+    finally:
+        set_storage(previous)
+        engine.dispose()

@@ -1,0 +1,508 @@
+"""Our grenade: release 0.1, rebuilt from its recorded commit, runs compute host-a
+beside the current conductor and the current compute host-b, each in its own OS
+process, over RabbitMQ, with PostgreSQL (and again MariaDB) behind the conductor.
+
+Round 1 (mixed): boot on host-a and on host-b, attach and detach a volume on
+host-a, diagnostics on both, live-migrate host-a -> host-b and host-b -> host-a,
+inject a file, refresh security rules, delete everything. Requests only release 0.2
+can serve (a read-only attach, a console output) are refused for host-a with a
+clear error, touching nothing. Every row is checked afterwards, and the backports
+are counted: the conductor and host-b backlevel what they send to host-a (their
+``admin`` metrics), host-a has what it cannot read backported by the conductor.
+
+Round 2: host-a is stopped and started again on the current code (same host name,
+same volume store); once the conductor and host-b see its new service level the
+pin is lifted, and the same workload (now with the 0.2 requests on host-a too) runs
+with no backport at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from cumulo.compute.exceptions import ComputeTooOld
+from cumulo.compute.manager import peer_client, peer_exceptions
+from cumulo.compute.rpcapi import ComputeAPI
+from cumulo.compute.version import SERVICE_VERSION
+from cumulo.conductor.rpcapi import ConductorAPI
+from cumulo.conductor.tasks_api import ComputeTaskAPI
+from cumulo.db import SqlStorage, sync
+from cumulo.model import (
+    AccessMode,
+    BlockDeviceMappingList,
+    ComputeNode,
+    Direction,
+    Flavor,
+    InjectedFile,
+    Instance,
+    InstanceAction,
+    InstanceActionList,
+    InstanceActionNotFound,
+    InstanceList,
+    MigrationList,
+    MigrationStatus,
+    PowerState,
+    Protocol,
+    SecurityGroup,
+    SecurityGroupList,
+    SecurityGroupRule,
+    Service,
+    VmState,
+    VolumeStatus,
+)
+from cumulo.rpc import RequestContext, Transport, get_transport
+from cumulo.rpc.admin import get_metrics
+from cumulo.volume.store import VolumeStore
+from tests.integration.processes import Processes, wait_for
+from tests.support.databases import server_database, storage_on
+from upgrade.releases import ReleaseUnavailable, materialize, release, release_env
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("compute_host_child.py")
+IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
+BACKPORT_COUNTERS = ("rpc.sender_backlevels", "conductor.result_backports")
+
+
+def _ctx() -> RequestContext:
+    return RequestContext(user_id="alice", project_id="p1", roles=["member"])
+
+
+@pytest.fixture(scope="module")
+def release_0_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Release 0.1's ``cumulo`` package, extracted from its recorded commit."""
+    try:
+        return materialize("0.1", tmp_path_factory.mktemp("release-0.1"))
+    except ReleaseUnavailable as exc:
+        pytest.fail(f"cannot rebuild release 0.1: {exc}", pytrace=False)
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[URL]:
+    with server_database(request.param, "_upgrade") as url:
+        sync(url.render_as_string(hide_password=False))
+        yield url
+
+
+@pytest.fixture
+def storage(database_url: URL) -> Iterator[SqlStorage]:
+    """This (test) process's own view of the database, to set up and check rows."""
+    with storage_on(database_url) as storage:
+        yield storage
+
+
+@dataclass
+class Fleet:
+    """The running processes and what starting another compute needs."""
+
+    processes: Processes
+    transport: Transport
+    transport_url: str
+    work: Path
+    store: VolumeStore
+
+    def compute_args(self, host: str, *, current: bool) -> list[str]:
+        args = [
+            str(CHILD),  # ``cumulo compute`` with the database layer blocked
+            "compute",
+            "--host",
+            host,
+            "--driver",
+            "fake",
+            "--transport-url",
+            self.transport_url,
+            "--volume-dir",
+            str(self.store.root),
+            "--migration-channel",
+            str(self.work / "migration-channel"),
+            "--memory-mb",
+            "16384",
+            "--periodic-interval",
+            "600",
+        ]
+        # Release 0.1 has no --pin-refresh (its peers are never older than itself).
+        return [*args, "--pin-refresh", "0.5"] if current else args
+
+    def start_current_compute(self, host: str) -> None:
+        self.processes.start(
+            host, self.compute_args(host, current=True), ready="compute started", cwd=REPO
+        )
+
+
+@pytest.fixture
+def fleet(
+    rabbitmq_fresh_vhost_url: str,
+    database_url: URL,
+    storage: SqlStorage,
+    tmp_path: Path,
+    release_0_1: Path,
+) -> Iterator[Fleet]:
+    """Current conductor, current host-b, release 0.1 host-a; yields the fleet."""
+    processes = Processes()
+    url = rabbitmq_fresh_vhost_url
+    store = VolumeStore(tmp_path / "volumes")
+    try:
+        processes.start(
+            "conductor",
+            [
+                "-m",
+                "cumulo",
+                "conductor",
+                "--transport-url",
+                url,
+                "--database-url",
+                database_url.render_as_string(hide_password=False),
+                "--pin-refresh",
+                "0.5",
+            ],
+            ready="conductor started",
+            cwd=REPO,
+        )
+        transport = get_transport(url)
+        probe = ConductorAPI(transport, timeout=20)
+        try:
+            probe.wait_until_ready(_ctx(), timeout=60)
+        finally:
+            probe.close()
+        fleet = Fleet(processes, transport, url, tmp_path, store)
+        # host-a runs release 0.1: its directory first on PYTHONPATH, started outside
+        # this repository so the current package cannot shadow it.
+        processes.start(
+            "host-a (0.1)",
+            fleet.compute_args("host-a", current=False),
+            ready="compute started",
+            env=release_env(release_0_1),
+            cwd=tmp_path,
+        )
+        fleet.start_current_compute("host-b")
+        yield fleet
+    finally:
+        logs = processes.stop()
+        for name, stderr in logs.items():
+            assert "may not be imported" not in stderr, f"{name}:\n{stderr}"
+            assert '"level": "error"' not in stderr, f"{name}:\n{stderr}"
+
+
+def test_release_0_1_is_really_the_old_code(release_0_1: Path, tmp_path: Path) -> None:
+    # The child imports the extracted tree, not this checkout, and it is 0.1's level.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import cumulo, cumulo.compute.version as v, cumulo.model as m;"
+            "print(cumulo.__file__, v.SERVICE_VERSION, m.Instance.VERSION)",
+        ],
+        env=release_env(release_0_1),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    where, level, instance_version = done.stdout.split()
+    assert Path(where).is_relative_to(release_0_1)
+    assert int(level) == release("0.1").service_version == 1 < SERVICE_VERSION
+    assert instance_version == "1.0" != Instance.VERSION
+
+
+class Workload:
+    """The grenade workload; ``round`` tags everything it makes."""
+
+    def __init__(self, fleet: Fleet, label: str) -> None:
+        self.fleet = fleet
+        self.label = label
+        self.tasks = ComputeTaskAPI(fleet.transport, timeout=30, extra_exceptions=peer_exceptions())
+        # The API's compute client: pins read from the service rows for every message.
+        self.compute: ComputeAPI = peer_client(fleet.transport, timeout=20, cap_ttl=0)
+        self.made: list[uuid.UUID] = []
+
+    def close(self) -> None:
+        self.tasks.close()
+        self.compute.close()
+
+    def wait_action(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> InstanceAction:
+        def finished() -> InstanceAction | None:
+            try:
+                action = InstanceAction.get_by_request_id(ctx, instance_uuid, ctx.request_id)
+            except InstanceActionNotFound:
+                return None
+            return action if action.finish_time is not None else None
+
+        action: InstanceAction = wait_for(finished, f"the action of request {ctx.request_id}")
+        assert action.message is None, action.message
+        return action
+
+    def instance(self, instance_uuid: uuid.UUID) -> Instance:
+        return Instance.get_by_uuid(
+            _ctx(), instance_uuid, expected_attrs=["flavor", "info_cache", "security_groups"]
+        )
+
+    def boot(self, host: str, flavor: Flavor, group: SecurityGroup) -> Instance:
+        template = Instance(
+            uuid=uuid.uuid4(),
+            user_id="alice",
+            project_id="p1",
+            display_name=f"{self.label}-{host}",
+            image_ref=IMAGE,
+            flavor=flavor,
+            security_groups=SecurityGroupList(objects=[group]),
+            description=f"booted on {host} in the {self.label} round",
+        )
+        ctx = _ctx()
+        (built,) = self.tasks.build_instances(ctx, [template], requested_host=host)
+        self.made.append(built.uuid)
+        self.wait_action(ctx, built.uuid)
+        vm = self.instance(built.uuid)
+        assert (vm.host, vm.vm_state, vm.power_state, vm.task_state) == (
+            host,
+            VmState.ACTIVE,
+            PowerState.RUNNING,
+            None,
+        )
+        # A 0.1 host never saw the description; it is still in the row.
+        assert vm.description == template.description
+        return vm
+
+    def live_migrate(self, vm: Instance, dest: str) -> Instance:
+        source = vm.host
+        before = self.compute.get_diagnostics(_ctx(), vm)
+        migration = self.tasks.live_migrate_instance(_ctx(), vm.uuid, dest, block_migration=True)
+        assert migration.status is MigrationStatus.COMPLETED
+        assert (migration.source_compute, migration.dest_compute) == (source, dest)
+        moved = self.instance(vm.uuid)
+        assert (moved.host, moved.node, moved.vm_state, moved.task_state) == (
+            dest,
+            dest,
+            VmState.ACTIVE,
+            None,
+        )
+        assert moved.description == vm.description
+        after = self.compute.get_diagnostics(_ctx(), moved)
+        assert after.state is PowerState.RUNNING
+        assert after.disk_details[0].read_bytes >= before.disk_details[0].read_bytes
+        return moved
+
+    def run(self, *, host_a_current: bool) -> None:
+        ctx = _ctx()
+        flavor = Flavor(
+            flavorid=f"m1.{self.label}", name=f"m1.{self.label}", memory_mb=1024, vcpus=1, root_gb=5
+        )
+        flavor.obj_set_context(ctx)
+        flavor.create()
+        ssh = SecurityGroupRule(
+            protocol=Protocol.TCP,
+            from_port=22,
+            to_port=22,
+            cidr=ipaddress.ip_network("0.0.0.0/0"),
+            direction=Direction.INGRESS,
+        )
+        group = SecurityGroup(name=f"web-{self.label}", project_id="p1", rules=[ssh])
+        group.obj_set_context(ctx)
+        group.create()
+
+        # --- boot on host-a and on host-b --------------------------------------------------
+        vm_a = self.boot("host-a", flavor, group)
+        vm_b = self.boot("host-b", flavor, group)
+
+        # --- attach and detach a volume on host-a -----------------------------------------
+        store = self.fleet.store
+        volume = store.create(1, f"data-{self.label}", project_id="p1")
+        bdm = self.compute.attach_volume(_ctx(), vm_a, volume.id)
+        assert bdm.volume_id == volume.id and not bdm.read_only
+        (stored,) = BlockDeviceMappingList.get_by_instance_uuid(_ctx(), vm_a.uuid).volumes()
+        assert (stored.volume_id, stored.device_name, stored.read_only) == (
+            volume.id,
+            bdm.device_name,
+            False,
+        )
+        assert stored.connection_info is not None
+        assert store.get(volume.id).status is VolumeStatus.IN_USE
+        disks = [d.device for d in self.compute.get_diagnostics(_ctx(), vm_a).disk_details]
+        assert disks == ["vda", "vdb"]
+        self.compute.detach_volume(_ctx(), vm_a, volume.id)
+        assert BlockDeviceMappingList.get_by_instance_uuid(_ctx(), vm_a.uuid).volumes() == []
+        assert store.get(volume.id).status is VolumeStatus.AVAILABLE
+
+        # --- what only release 0.2 can do ---------------------------------------------------
+        if host_a_current:
+            ro = self.compute.attach_volume(_ctx(), vm_a, volume.id, read_only=True)
+            (stored,) = BlockDeviceMappingList.get_by_instance_uuid(_ctx(), vm_a.uuid).volumes()
+            assert stored.read_only and ro.read_only
+            assert stored.connection_info is not None
+            assert stored.connection_info.access_mode is AccessMode.READ_ONLY
+            self.compute.detach_volume(_ctx(), vm_a, volume.id)
+            assert str(vm_a.uuid) in self.compute.get_console_output(_ctx(), vm_a)
+        else:
+            with pytest.raises(ComputeTooOld, match=r"compute host-a speaks compute RPC 1\.0"):
+                self.compute.attach_volume(_ctx(), vm_a, volume.id, read_only=True)
+            with pytest.raises(ComputeTooOld, match="cannot show a console output"):
+                self.compute.get_console_output(_ctx(), vm_a)
+            # Refused before anything was sent: no mapping, the volume untouched.
+            assert BlockDeviceMappingList.get_by_instance_uuid(_ctx(), vm_a.uuid).volumes() == []
+            assert store.get(volume.id).status is VolumeStatus.AVAILABLE
+        assert str(vm_b.uuid) in self.compute.get_console_output(_ctx(), vm_b)
+
+        # --- diagnostics on both ------------------------------------------------------------
+        for vm in (vm_a, vm_b):
+            diag = self.compute.get_diagnostics(_ctx(), vm)
+            assert diag.state is PowerState.RUNNING and diag.driver == "fake"
+            assert diag.num_cpus == 1 and diag.memory_details.maximum == 1024
+
+        # --- live-migrate host-a -> host-b and host-b -> host-a ----------------------------
+        vm_a = self.live_migrate(vm_a, "host-b")
+        vm_b = self.live_migrate(vm_b, "host-a")
+
+        # --- inject a file (into each guest, on its new host) -------------------------------
+        for vm in (vm_a, vm_b):
+            ctx = _ctx()
+            motd = InjectedFile.of("/etc/motd", f"{self.label}\n".encode())
+            self.compute.inject_file(ctx, vm, motd)
+            self.wait_action(ctx, vm.uuid)
+
+        # --- refresh security rules ---------------------------------------------------------
+        http = SecurityGroupRule(
+            protocol=Protocol.TCP,
+            from_port=80,
+            to_port=80,
+            cidr=ipaddress.ip_network("0.0.0.0/0"),
+            direction=Direction.INGRESS,
+        )
+        group.obj_set_context(_ctx())
+        group.add_rules([http])
+        assert sorted(self.tasks.refresh_security_group(_ctx(), group.id)) == ["host-a", "host-b"]
+
+        # --- delete everything --------------------------------------------------------------
+        for vm in (vm_a, vm_b):
+            ctx = _ctx()
+            self.compute.terminate_instance(ctx, vm)
+            self.wait_action(ctx, vm.uuid)
+        store.delete(volume.id)
+        self.check_rows()
+
+    def check_rows(self) -> None:
+        """Nothing lost, nothing half-written: every instance of the round deleted
+        cleanly with its description, its actions finished without error, its
+        migrations completed, no mapping left, both hosts' usage back to zero."""
+        for instance_uuid in self.made:
+            gone = Instance.get_by_uuid(_ctx(), instance_uuid)
+            assert gone.deleted and gone.vm_state is VmState.DELETED and gone.task_state is None
+            assert gone.description is not None and self.label in gone.description
+            actions = InstanceActionList.get_by_instance_uuid(_ctx(), instance_uuid).objects
+            assert actions and all(a.finish_time is not None for a in actions)
+            assert all(a.message is None for a in actions), [a.message for a in actions]
+            migrations = MigrationList.get_by_instance(_ctx(), instance_uuid).objects
+            assert all(m.status is MigrationStatus.COMPLETED for m in migrations)
+            assert (
+                BlockDeviceMappingList.get_by_instance_uuid(_ctx(), instance_uuid).volumes() == []
+            )
+        assert InstanceList.get_all(_ctx(), uuids=self.made).objects == []
+        for host in ("host-a", "host-b"):
+            node = ComputeNode.get_by_host(_ctx(), host)
+            assert (node.memory_mb_used, node.vcpus_used, node.running_vms) == (0, 0, 0), host
+
+
+def _metrics(fleet: Fleet) -> dict[str, dict[str, int]]:
+    return {
+        "conductor": get_metrics(fleet.transport, _ctx(), "conductor"),
+        "host-b": get_metrics(fleet.transport, _ctx(), "compute", server="host-b"),
+    }
+
+
+def _delta(before: dict[str, int], after: dict[str, int], name: str) -> int:
+    return after.get(name, 0) - before.get(name, 0)
+
+
+def test_rolling_upgrade_with_release_0_1(
+    fleet: Fleet, storage: SqlStorage, tmp_path: Path
+) -> None:
+    # --- round 1: host-a runs release 0.1 -------------------------------------------------
+    host_a = Service.get_by_host_and_binary(_ctx(), "host-a", "cumulo-compute")
+    host_b = Service.get_by_host_and_binary(_ctx(), "host-b", "cumulo-compute")
+    assert (host_a.version, host_a.rpc_api_version) == (1, "1.0")
+    assert host_a.object_manifest is not None and host_a.object_manifest["Instance"] == "1.0"
+    assert (host_b.version, host_b.rpc_api_version) == (SERVICE_VERSION, "1.1")
+
+    before = _metrics(fleet)
+    mixed = Workload(fleet, "mixed")
+    try:
+        mixed.run(host_a_current=False)
+        # An API that has not learnt the pins sends the current Instance as it is:
+        # host-a cannot read it and has the conductor backport it (receiver side).
+        stale = ComputeAPI(fleet.transport, timeout=20, extra_exceptions=peer_exceptions())
+        try:
+            vm = mixed.boot("host-a", Flavor.get_by_flavorid(_ctx(), "m1.mixed"), _group())
+            assert stale.get_diagnostics(_ctx(), vm).state is PowerState.RUNNING
+            ctx = _ctx()
+            stale.terminate_instance(ctx, vm)
+            mixed.wait_action(ctx, vm.uuid)
+        finally:
+            stale.close()
+        mixed.check_rows()
+    finally:
+        mixed.close()
+    after = _metrics(fleet)
+    conductor, host_b_metrics = after["conductor"], after["host-b"]
+    # The conductor backlevelled what it sent to host-a (builds, migrations, refreshes)
+    # and sent host-a's classmethod results back at 0.1's versions...
+    assert _delta(before["conductor"], conductor, "rpc.sender_backlevels") > 0
+    assert _delta(before["conductor"], conductor, "conductor.result_backports") > 0
+    # ...host-b backlevelled what it sent to host-a during the migrations...
+    assert _delta(before["host-b"], host_b_metrics, "rpc.sender_backlevels") > 0
+    # ...and host-a had the conductor backport what it could not read: host-b's
+    # LiveMigrateData replies, and the stale API's Instance.
+    assert _delta(before["conductor"], conductor, "conductor.backports_served") >= 2
+
+    # --- upgrade host-a in place ----------------------------------------------------------
+    old_log = fleet.processes.stop_one("host-a (0.1)")
+    assert '"level": "error"' not in old_log, old_log
+    fleet.start_current_compute("host-a")
+    upgraded = Service.get_by_host_and_binary(_ctx(), "host-a", "cumulo-compute")
+    assert (upgraded.version, upgraded.rpc_api_version) == (SERVICE_VERSION, "1.1")
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cumulo",
+            "upgrade",
+            "check",
+            "--database-url",
+            storage.engine.url.render_as_string(hide_password=False),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "no pin: every compute runs this level" in check.stdout, check.stdout
+
+    # --- round 2: every service current, the pin lifted -----------------------------------
+    # The conductor's and host-b's cached service levels (--pin-refresh 0.5) expire.
+    time.sleep(1.0)
+    before = _metrics(fleet)
+    current = Workload(fleet, "upgraded")
+    try:
+        current.run(host_a_current=True)
+    finally:
+        current.close()
+    after = _metrics(fleet)
+    for service in ("conductor", "host-b"):
+        for name in (*BACKPORT_COUNTERS, "conductor.backports_served"):
+            assert _delta(before[service], after[service], name) == 0, (service, name)
+
+
+def _group() -> SecurityGroup:
+    group = SecurityGroup(name="stale", project_id="p1", rules=[])
+    group.obj_set_context(_ctx())
+    group.create()
+    return group
