@@ -147,3 +147,20 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if not numerator or not denominator:
         return None
     return numerator / denominator
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The sample below which ``fraction`` of ``samples`` lie (0.99: the p99)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def timed_calls(fn: Callable[[], object], count: int) -> list[float]:
+    """Seconds each of ``count`` calls of ``fn`` took, one sample per call."""
+    clock = time.perf_counter
+    samples = []
+    for _ in range(count):
+        start = clock()
+        fn()
+        samples.append(clock() - start)
+    return samples

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import kombu
 
+from benchmarks import _timing
 from cumulo.rpc import RequestContext, RPCClient, RPCServer, Target, get_transport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,17 +64,12 @@ def progress(message: str) -> None:
 # --- measurements ---------------------------------------------------------------------------
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 def call_row(label: str, samples: list[float], note: str = "") -> dict[str, Any]:
     return {
         "label": label,
         "kind": "call",
         "median_ms": statistics.median(samples) * 1e3,
-        "p99_ms": percentile(samples, 0.99) * 1e3,
+        "p99_ms": _timing.percentile(samples, 0.99) * 1e3,
         "calls_per_s": len(samples) / sum(samples),
         "samples": len(samples),
         "note": note,
@@ -88,16 +84,6 @@ def cast_row(label: str, count: int, sent_s: float, consumed_s: float | None) ->
         "sent_per_s": count / sent_s,
         "consumed_per_s": None if consumed_s is None else count / consumed_s,
     }
-
-
-def timed_calls(fn: Callable[[], object], count: int) -> list[float]:
-    clock = time.perf_counter
-    samples = []
-    for _ in range(count):
-        start = clock()
-        fn()
-        samples.append(clock() - start)
-    return samples
 
 
 @dataclass
@@ -215,10 +201,10 @@ def measure_inproc(settings: Settings, report: Report) -> None:
         def echo() -> Any:
             return client.call(ctx, "echo", payload=PAYLOAD)
 
-        timed_calls(echo, settings.warmup)
+        _timing.timed_calls(echo, settings.warmup)
         samples: list[float] = []
         for _ in range(settings.rounds):
-            samples += timed_calls(echo, settings.calls // settings.rounds)
+            samples += _timing.timed_calls(echo, settings.calls // settings.rounds)
         report.rows["inproc_call"] = call_row("inproc:// call", samples)
 
         progress("inproc:// casts")
@@ -328,14 +314,14 @@ def measure_amqp(settings: Settings, report: Report) -> None:
             return client.call(ctx, "echo", payload=PAYLOAD)
 
         progress("amqp:// and raw kombu calls, in alternating blocks")
-        timed_calls(echo, settings.warmup)
-        timed_calls(raw.call, settings.warmup)
+        _timing.timed_calls(echo, settings.warmup)
+        _timing.timed_calls(raw.call, settings.warmup)
         cumulo: list[float] = []
         baseline: list[float] = []
         block = max(settings.calls // settings.rounds, 1)
         for round_ in range(settings.rounds):
-            baseline += timed_calls(raw.call, block)
-            cumulo += timed_calls(echo, block)
+            baseline += _timing.timed_calls(raw.call, block)
+            cumulo += _timing.timed_calls(echo, block)
             progress(f"  round {round_ + 1}/{settings.rounds}")
         report.rows["amqp_call"] = call_row("amqp:// call", cumulo)
         report.rows["raw_kombu_call"] = call_row(
@@ -448,10 +434,10 @@ def measure_conductor(settings: Settings, report: Report) -> None:
                 return instance.save()
 
             progress("Instance.save() directly on PostgreSQL (no RPC)")
-            timed_calls(save, settings.warmup // 2)
+            _timing.timed_calls(save, settings.warmup // 2)
             report.rows["db_save"] = call_row(
                 "Instance.save() direct",
-                timed_calls(save, settings.calls // 4),
+                _timing.timed_calls(save, settings.calls // 4),
                 "same database, in this process",
             )
             set_storage(previous)
@@ -479,10 +465,10 @@ def measure_conductor(settings: Settings, report: Report) -> None:
             CumuloObject.indirection_api = api
             try:
                 progress("Instance.save() through the conductor")
-                timed_calls(save, settings.warmup // 2)
+                _timing.timed_calls(save, settings.warmup // 2)
                 report.rows["conductor_save"] = call_row(
                     "Instance.save() conductor",
-                    timed_calls(save, settings.calls // 4),
+                    _timing.timed_calls(save, settings.calls // 4),
                     "amqp:// to a conductor process, PostgreSQL",
                 )
             finally:
