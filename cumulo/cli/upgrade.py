@@ -81,6 +81,15 @@ def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assess
                 f"compute {service.host} is at level {service.version}, newer than this "
                 f"code ({SERVICE_VERSION}): upgrade the conductor (and this cumulo) first"
             )
+    conductors = [s for s in services if s.binary == ServiceBinary.CONDUCTOR]
+    newest_compute = max((s.version for s in computes), default=0)
+    for service in sorted(conductors, key=lambda s: s.host):
+        if service.version < newest_compute:
+            found.blocked.append(
+                f"conductor {service.host} is at level {service.version}, older than a "
+                f"compute at level {newest_compute}: upgrade the conductors first "
+                "(order: conductor -> api -> computes)"
+            )
     if pending is None:
         found.lines.append("online data migrations: not counted (needs --database-url)")
     else:

@@ -1,6 +1,9 @@
 """``ResourceTracker``: a compute host's record of itself — its ``ComputeNode``
 (capacity and use, from the driver, plus claims of guests being built) and its
-``Service`` row (release version, object manifest, heartbeat)."""
+``Service`` row (release version, object manifest, heartbeat).
+
+``object_manifest`` (from ``cumulo.model.base``) is re-exported here for callers
+that read it next to the resource tracker."""
 
 from __future__ import annotations
 
@@ -16,27 +19,21 @@ from typing import Any
 from cumulo.model import (
     ComputeHostNotFound,
     ComputeNode,
-    CumuloObject,
     Instance,
     Service,
     ServiceBinary,
     ServiceNotFound,
 )
+from cumulo.model.base import object_manifest
 from cumulo.virt import ComputeDriver
 
 from .exceptions import ComputeResourcesUnavailable
 from .rpcapi import API_VERSION, TOPIC
 from .version import SERVICE_VERSION
 
+__all__ = ["Claim", "ResourceTracker", "claim_of", "object_manifest"]
+
 LOG = logging.getLogger(__name__)
-
-
-def object_manifest() -> dict[str, str]:
-    """``{object name: version}`` of every Cumulo object this process understands."""
-    registry = CumuloObject.OBJ_REGISTRY
-    return {
-        cls.obj_name(): cls.VERSION for cls in registry.classes(CumuloObject.OBJ_PROJECT_NAMESPACE)
-    }
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ endpoints served on the ``conductor`` topic."""
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -17,14 +20,22 @@ from cumulo.db import SqlStorage, create_engine
 from cumulo.db.engine import current_revision, describe, head_revision
 from cumulo.db.exceptions import DatabaseError
 from cumulo.db.models import ServiceRow
-from cumulo.model.base import CumuloObject
-from cumulo.model.service import ServiceBinary
+from cumulo.model.base import CumuloObject, object_manifest
+from cumulo.model.exceptions import ServiceNotFound
+from cumulo.model.service import Service, ServiceBinary
 from cumulo.model.storage import set_storage
-from cumulo.rpc import ObjectSerializer, RPCServer, Target, Transport, get_transport
+from cumulo.rpc import (
+    ObjectSerializer,
+    RequestContext,
+    RPCServer,
+    Target,
+    Transport,
+    get_transport,
+)
 from cumulo.rpc.admin import AdminEndpoint
 
 from .manager import ConductorManager
-from .rpcapi import TOPIC
+from .rpcapi import API_VERSION, TOPIC
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +54,7 @@ class ConductorService:
         *,
         host: str = "conductor",
         extra_endpoints: tuple[Any, ...] = (),
+        report_interval: float | None = 30.0,
     ) -> None:
         self.transport = get_transport(transport) if isinstance(transport, str) else transport
         self.engine = create_engine(database) if isinstance(database, str) else database
@@ -50,7 +62,11 @@ class ConductorService:
         self.manager = ConductorManager(CumuloObject)
         self.endpoints = (self.manager, AdminEndpoint(f"conductor {host}"), *extra_endpoints)
         self.server: RPCServer | None = None
+        self.report_interval = report_interval
+        self.service: Service | None = None
         self._previous_storage: Any = None
+        self._stop = threading.Event()
+        self._reporter: threading.Thread | None = None
 
     def check_schema(self) -> None:
         current = current_revision(self.engine)
@@ -107,16 +123,65 @@ class ConductorService:
         self.check_schema()
         self.check_compute_levels()
         self._previous_storage = set_storage(SqlStorage(self.engine))
+        self.register_service()
         self.server = RPCServer(
             self.transport,
             Target(topic=TOPIC, server=self.host),
             list(self.endpoints),
             serializer=ObjectSerializer(CumuloObject),
         ).start()
+        if self.report_interval is not None:
+            self._stop.clear()
+            self._reporter = threading.Thread(
+                target=self._report_periodically, name=f"conductor-report-{self.host}", daemon=True
+            )
+            self._reporter.start()
         LOG.info("conductor %s serving on %s", self.host, TOPIC)
         return self
 
+    def register_service(self) -> Service:
+        """Create or update this conductor's ``cumulo-conductor`` service row with this
+        release's level, object manifest and conductor RPC API version."""
+        ctx = _admin_context()
+        try:
+            service = Service.get_by_host_and_binary(ctx, self.host, ServiceBinary.CONDUCTOR)
+        except ServiceNotFound:
+            service = Service(
+                uuid=uuid.uuid4(), host=self.host, binary=ServiceBinary.CONDUCTOR, topic=TOPIC
+            )
+            service.obj_set_context(ctx)
+        service.version = SERVICE_VERSION
+        service.object_manifest = object_manifest()
+        service.rpc_api_version = API_VERSION
+        service.last_seen_up = datetime.now(UTC)
+        if service.obj_attr_is_set("id"):
+            service.save()
+        else:
+            service.create()
+        self.service = service
+        return service
+
+    def report_state(self) -> None:
+        """Heartbeat: count a report and move ``last_seen_up`` to now."""
+        service = self.service or self.register_service()
+        service.obj_set_context(_admin_context())
+        service.report_count += 1
+        service.last_seen_up = datetime.now(UTC)
+        service.save()
+
+    def _report_periodically(self) -> None:
+        assert self.report_interval is not None
+        while not self._stop.wait(self.report_interval):
+            try:
+                self.report_state()
+            except Exception:  # keep serving; the next beat tries again
+                LOG.warning("conductor %s: heartbeat failed", self.host, exc_info=True)
+
     def stop(self) -> None:
+        self._stop.set()
+        if self._reporter is not None:
+            self._reporter.join(10)
+            self._reporter = None
         if self.server is not None:
             self.server.stop()
             self.server.wait()
@@ -128,3 +193,7 @@ class ConductorService:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _admin_context() -> RequestContext:
+    return RequestContext(user_id="conductor", project_id="admin", roles=["admin"], is_admin=True)

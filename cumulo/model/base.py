@@ -70,3 +70,12 @@ def as_uuid(value: uuid.UUID | str, what: str = "uuid") -> uuid.UUID:
         return uuid.UUID(value)
     except (TypeError, ValueError):
         raise ValueError(f"{what}: invalid UUID {value!r}") from None
+
+
+def object_manifest() -> dict[str, str]:
+    """``{object name: version}`` of every Cumulo object this process understands
+    (what a service records in its ``services`` row)."""
+    registry = CumuloObject.OBJ_REGISTRY
+    return {
+        cls.obj_name(): cls.VERSION for cls in registry.classes(CumuloObject.OBJ_PROJECT_NAMESPACE)
+    }

@@ -104,6 +104,21 @@ def test_check_blocks_on_computes_newer_and_older(capsys, deployment):
     assert out.endswith("result: BLOCKED\n")
 
 
+def test_check_blocks_on_a_conductor_behind_the_computes(capsys, deployment):
+    ctx = deployment.ctx()
+    conductor = Service.get_by_host_and_binary(ctx, "conductor-1", ServiceBinary.CONDUCTOR)
+    out = run(capsys, "upgrade", "check", "--database-url", _url(deployment))[1]
+    assert f"conductor-1  cumulo-conductor  level {SERVICE_VERSION}" in out
+    conductor.version = 1  # as a 0.1 conductor would be, with 0.2 computes registered
+    conductor.save()
+    code, out, _ = run(capsys, "upgrade", "check", "--database-url", _url(deployment))
+    assert code == 1
+    assert (
+        f"blocked: conductor conductor-1 is at level 1, older than a compute at level "
+        f"{SERVICE_VERSION}: upgrade the conductors first"
+    ) in out
+
+
 def test_check_reports_pending_online_migrations(capsys, deployment):
     _add_compute(deployment, "host-x", 1, manifest=False)
     code, out, _ = run(capsys, "upgrade", "check", "--database-url", _url(deployment))

@@ -17,6 +17,7 @@ from cumulo.compute.version import (
 )
 from cumulo.conductor.service import ConductorService
 from cumulo.model import Service, ServiceBinary, ServiceList
+from cumulo.model.base import object_manifest
 from tests.compute.deployment import Deployment
 
 
@@ -93,3 +94,24 @@ def test_compute_below_the_oldest_supported_refuses_to_start(
     # Nothing was registered for it.
     hosts = {s.host for s in ServiceList.get_all(deployment.ctx(), ServiceBinary.COMPUTE).objects}
     assert hosts == {"host-a", "host-b"}
+
+
+def test_the_conductor_registers_its_level_and_heartbeats(deployment: Deployment) -> None:
+    conductor = deployment.conductor
+    assert conductor is not None
+    ctx = deployment.ctx()
+    row = Service.get_by_host_and_binary(ctx, conductor.host, ServiceBinary.CONDUCTOR)
+    assert (row.version, row.topic, row.rpc_api_version) == (SERVICE_VERSION, "conductor", "1.0")
+    assert row.object_manifest == object_manifest()
+    conductor.report_state()
+    conductor.report_state()
+    beaten = Service.get_by_host_and_binary(ctx, conductor.host, ServiceBinary.CONDUCTOR)
+    assert beaten.report_count == row.report_count + 2
+    assert beaten.last_seen_up is not None and row.last_seen_up is not None
+    assert beaten.last_seen_up >= row.last_seen_up
+    # A restart updates the same row.
+    restarted = _restart_conductor(deployment)
+    restarted.host = conductor.host
+    with restarted:
+        again = ServiceList.get_all(ctx, ServiceBinary.CONDUCTOR).objects
+    assert [s.id for s in again] == [row.id]

@@ -431,6 +431,7 @@ def test_rolling_upgrade_with_release_0_1(
     assert (host_a.version, host_a.rpc_api_version) == (1, "1.0")
     assert host_a.object_manifest is not None and host_a.object_manifest["Instance"] == "1.0"
     assert (host_b.version, host_b.rpc_api_version) == (SERVICE_VERSION, "1.1")
+    assert "minimum compute level: 1 -> compute RPC pin 1.0" in _upgrade_check(storage)
 
     before = _metrics(fleet)
     mixed = Workload(fleet, "mixed")
@@ -468,23 +469,7 @@ def test_rolling_upgrade_with_release_0_1(
     fleet.start_current_compute("host-a")
     upgraded = Service.get_by_host_and_binary(_ctx(), "host-a", "cumulo-compute")
     assert (upgraded.version, upgraded.rpc_api_version) == (SERVICE_VERSION, "1.1")
-    check = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cumulo",
-            "upgrade",
-            "check",
-            "--database-url",
-            storage.engine.url.render_as_string(hide_password=False),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert "no pin: every compute runs this level" in check.stdout, check.stdout
+    assert "no pin: every compute runs this level" in _upgrade_check(storage)
 
     # --- round 2: every service current, the pin lifted -----------------------------------
     # The conductor's and host-b's cached service levels (--pin-refresh 0.5) expire.
@@ -499,6 +484,27 @@ def test_rolling_upgrade_with_release_0_1(
     for service in ("conductor", "host-b"):
         for name in (*BACKPORT_COUNTERS, "conductor.backports_served"):
             assert _delta(before[service], after[service], name) == 0, (service, name)
+
+
+def _upgrade_check(storage: SqlStorage) -> str:
+    """``cumulo upgrade check`` on the database (it must pass: level 1 is supported)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cumulo",
+            "upgrade",
+            "check",
+            "--database-url",
+            storage.engine.url.render_as_string(hide_password=False),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def _group() -> SecurityGroup:
