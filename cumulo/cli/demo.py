@@ -346,6 +346,7 @@ class Demo:
                     image_ref=image_ref,
                     flavor=flavor,
                     security_groups=SecurityGroupList(objects=[group]),
+                    description=f"demo instance {n} of 3",
                 )
                 ctx = self.ctx()
                 (built,) = self.tasks.build_instances(ctx, [template])
@@ -460,6 +461,19 @@ class Demo:
             )
             self.migrated = (str(vm.uuid), source or "?", dest)
             vm = moved
+
+        with self.step(f"the console of {vm.display_name} on {vm.host} (last 3 lines)"):
+            # A QEMU guest that just arrived writes its next line within moments (a
+            # KVM guest's firmware can take seconds); wait for it.
+            deadline = time.monotonic() + 30.0
+            while not (lines := self.compute.get_console_output(self.ctx(), vm, 3).splitlines()):
+                self.check(
+                    time.monotonic() < deadline,
+                    f"{vm.display_name} wrote nothing on its console in 30 s",
+                )
+                time.sleep(0.1)
+            for line in lines:
+                self.detail(f"| {line}")
 
         with self.step(f"inject /etc/motd into {vm.display_name}"):
             motd = InjectedFile.of("/etc/motd", b"Welcome to a Cumulo demo instance\n")

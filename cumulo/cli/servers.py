@@ -1,7 +1,8 @@
-"""``cumulo server list|show``: read the instances of a running deployment through
-the conductor's object API (``InstanceList.get_all`` / ``Instance.get_by_uuid``
+"""``cumulo server list|show|console``: read the instances of a running deployment
+through the conductor's object API (``InstanceList.get_all`` / ``Instance.get_by_uuid``
 with the conductor as the object indirection), like a compute process does; no
-database access from here."""
+database access from here. ``console`` then asks the instance's compute host for
+its console output (compute RPC 1.1; a host still on an older release is named)."""
 
 from __future__ import annotations
 
@@ -63,16 +64,53 @@ def cmd_server_list(args: argparse.Namespace) -> int:
 def cmd_server_show(args: argparse.Namespace) -> int:
     from cumulo.model import Instance, InstanceNotFound
 
-    try:
-        instance_uuid = uuid.UUID(args.uuid)
-    except ValueError:
-        raise UsageError(f"{args.uuid!r} is not an instance uuid") from None
+    instance_uuid = _instance_uuid(args.uuid)
     with conductor_objects(args.transport_url, args.timeout) as ctx:
         try:
             instance = Instance.get_by_uuid(ctx, instance_uuid, expected_attrs=["flavor"])
         except InstanceNotFound:
             raise UsageError(f"no instance {instance_uuid}") from None
         sys.stdout.write(server_detail(ctx, instance) + "\n")
+    return 0
+
+
+def _instance_uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not an instance uuid") from None
+
+
+def cmd_server_console(args: argparse.Namespace) -> int:
+    from cumulo.compute.exceptions import ComputeTooOld
+    from cumulo.compute.rpcapi import ComputeAPI
+    from cumulo.model import Instance, InstanceNotFound
+    from cumulo.rpc import RemoteError, RPCError, get_transport
+
+    if args.lines is not None and args.lines < 0:
+        raise UsageError(f"--lines: expected a count >= 0, got {args.lines}")
+    instance_uuid = _instance_uuid(args.uuid)
+    with conductor_objects(args.transport_url, args.timeout) as ctx:
+        try:
+            instance = Instance.get_by_uuid(ctx, instance_uuid)
+        except InstanceNotFound:
+            raise UsageError(f"no instance {instance_uuid}") from None
+        if not instance.host:
+            raise UsageError(
+                f"instance {instance_uuid} is on no host (vm_state {instance.vm_state})"
+            )
+        compute = ComputeAPI(
+            get_transport(args.transport_url), timeout=max(args.timeout, 1.0), version_cap="auto"
+        )
+        try:
+            output = compute.get_console_output(ctx, instance, args.lines)
+        except ComputeTooOld as exc:
+            raise UsageError(str(exc)) from None
+        except (RemoteError, RPCError) as exc:
+            raise UsageError(f"host {instance.host}: {exc}") from None
+        finally:
+            compute.close()
+    sys.stdout.write(output)
     return 0
 
 
@@ -109,3 +147,13 @@ def add_server_commands(parser: argparse.ArgumentParser) -> None:
     show.add_argument("uuid", help="the instance's uuid")
     _common(show)
     show.set_defaults(handler=cmd_server_show)
+    console = sub.add_parser(
+        "console",
+        help="what the instance wrote on its console",
+        description="what the instance wrote on its console, from its compute host "
+        "(hosts on release 0.2 or newer)",
+    )
+    console.add_argument("uuid", help="the instance's uuid")
+    console.add_argument("--lines", type=int, metavar="N", help="only the last N lines")
+    _common(console)
+    console.set_defaults(handler=cmd_server_console)

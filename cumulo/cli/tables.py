@@ -77,6 +77,7 @@ def server_detail(context: Any, instance: Instance) -> str:
     pairs: list[tuple[str, object]] = [
         ("uuid", instance.uuid),
         ("name", instance.display_name),
+        ("description", instance.description),
         ("host", instance.host),
         ("node", instance.node),
         ("vm_state", instance.vm_state),
@@ -93,6 +94,10 @@ def server_detail(context: Any, instance: Instance) -> str:
         ("project", instance.project_id),
         ("user", instance.user_id),
         ("volumes", ", ".join(volume_labels(context, instance)) or "-"),
+        (
+            "locked",
+            f"yes ({instance.locked_reason or 'no reason given'})" if instance.locked else "no",
+        ),
         ("launched_at", instance.launched_at),
         ("created_at", instance.created_at),
         ("deleted", instance.deleted),

@@ -20,7 +20,15 @@ from cumulo.conductor.tasks.manager import ComputeTaskManager
 from cumulo.conductor.tasks_api import ComputeTaskAPI
 from cumulo.db import create_engine, sync
 from cumulo.db.engine import DATABASE_URL_ENV, DEFAULT_DATABASE_URL
-from cumulo.model import ComputeNode, Flavor, Instance, InstanceAction, InstanceActionNotFound
+from cumulo.model import (
+    ComputeNode,
+    Flavor,
+    Instance,
+    InstanceAction,
+    InstanceActionNotFound,
+    Service,
+    ServiceBinary,
+)
 from cumulo.model.base import CumuloObject
 from cumulo.rpc import RequestContext, get_transport
 
@@ -108,6 +116,7 @@ def test_server_list_and_show_through_the_conductor(conductor, capsys):
     assert code == 0, err
     fields = dict(line.split(None, 1) for line in out.splitlines())
     assert fields["name"] == "web-1" and fields["host"] == "host-a"
+    assert fields["description"] == "-" and fields["locked"] == "no"
     assert fields["flavor"].startswith("t1.small (1 vCPU, 512 MiB RAM")
 
     code, _, err = run(capsys, "server", "show", str(uuid.uuid4()), "--transport-url", url)
@@ -122,7 +131,9 @@ def test_server_list_without_a_conductor_is_one_clear_line(capsys):
     assert err.startswith(f"cumulo: error: no conductor answered on {url} within 0.3 s")
 
 
-def test_compute_command_serves_a_host_through_the_conductor(conductor, monkeypatch, tmp_path):
+def test_compute_command_serves_a_host_through_the_conductor(
+    conductor, monkeypatch, tmp_path, capsys
+):
     url, transport = conductor
     stop = threading.Event()
     monkeypatch.setattr(services, "_wait_for_signal", stop.wait)
@@ -163,11 +174,30 @@ def test_compute_command_serves_a_host_through_the_conductor(conductor, monkeypa
         assert built.host == "cli-host"
         wait_for(lambda: _finished(request, built.uuid), what="the build")
         assert str(Instance.get_by_uuid(ctx(), built.uuid).vm_state) == "active"
+        _console(capsys, url, built.uuid)
     finally:
         stop.set()
         thread.join(10)
     assert result == [0]
     assert CumuloObject.indirection_api is None
+
+
+def _console(capsys, url: str, instance_uuid: uuid.UUID) -> None:
+    """`cumulo server console` against the running host, then as if it ran 0.1."""
+    code, out, err = run(capsys, "server", "console", str(instance_uuid), "--transport-url", url)
+    assert (code, err) == (0, "")
+    assert str(instance_uuid) in out and out.endswith("\n")
+    code, out, _ = run(
+        capsys, "server", "console", str(instance_uuid), "--lines", "1", "--transport-url", url
+    )
+    assert code == 0 and out.count("\n") == 1
+    service = Service.get_by_host_and_binary(ctx(), "cli-host", ServiceBinary.COMPUTE)
+    service.version = 1  # what a release 0.1 compute records
+    service.save()
+    code, out, err = run(capsys, "server", "console", str(instance_uuid), "--transport-url", url)
+    assert (code, out) == (2, "")
+    assert err.startswith("cumulo: error: compute cli-host speaks compute RPC 1.0 and cannot")
+    assert err.count("\n") == 1
 
 
 def _node(host):
