@@ -60,7 +60,7 @@ class Demo:
         self.state_dir = state_dir
         self.driver_name = driver
         self.out = out
-        self.total = 11
+        self.total = 12
         self.step_no = 0
         self.stack: list[Callable[[], None]] = []
         self.drivers: dict[str, Any] = {}

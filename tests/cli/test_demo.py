@@ -39,9 +39,9 @@ def run_script(*argv: str, cwd: Path | None = None, timeout: float = 120):
 def check_scenario(out: str, driver: str) -> None:
     """What the printed scenario must show, step by step."""
     assert out.startswith(f"cumulo demo: an all-in-one deployment in one process ({driver} ")
-    steps = re.findall(r"^\[\s*(\d+)/11\] (.+)$", out, re.M)
-    assert [int(n) for n, _ in steps] == list(range(1, 12))
-    assert out.count("        done in ") == 11
+    steps = re.findall(r"^\[\s*(\d+)/12\] (.+)$", out, re.M)
+    assert [int(n) for n, _ in steps] == list(range(1, 13))
+    assert out.count("        done in ") == 12
 
     # Three instances booted, each active on a host placement chose; both hosts used.
     booted = re.findall(rf"^\s+demo-vm-(\d): ({UUID}) active on (host-[ab])", out, re.M)
@@ -50,6 +50,12 @@ def check_scenario(out: str, driver: str) -> None:
     uuids = {f"demo-vm-{n}": u for n, u, _ in booted}
     vm1_host = booted[0][2]
     other = "host-b" if vm1_host == "host-a" else "host-a"
+
+    # The console of the migrated instance, read from its new host (compute RPC 1.1).
+    console = out.split(f"the console of demo-vm-1 on {other}")[1].split("done in", maxsplit=1)[0]
+    assert re.search(r"^\s+\| \S", console, re.M), console
+    if driver == "fake":
+        assert uuids["demo-vm-1"] in console or f"arrived from {vm1_host}" in console
 
     # The volume: attached, moved with the migration, detached, deleted.
     volume = re.search(rf"^\s+volume ({UUID}) created in .* \(available\)$", out, re.M)
@@ -89,7 +95,7 @@ def check_scenario(out: str, driver: str) -> None:
     # Everything deleted; the hosts back to zero used.
     for n in (1, 2, 3):
         assert f"demo-vm-{n}: deleted" in out
-    final_hosts = out.split("[11/11]")[1]
+    final_hosts = out.split("[12/12]")[1]
     for host in ("host-a", "host-b"):
         assert re.search(rf"^\s+{host}\s+\S+\s+0/\d+\s+0/\d+\s+0/\d+\s+0$", final_hosts, re.M)
     summary = out.rstrip().splitlines()[-1]
@@ -153,7 +159,7 @@ def test_a_failing_step_says_which_and_exits_non_zero(tmp_path, capsys, monkeypa
     monkeypatch.setattr(demo_module.Demo, "start", start)
     assert cli.main(["demo", "--state-dir", str(tmp_path / "s")]) == 1
     out, err = capsys.readouterr()
-    assert "[ 6/11] live-migrate demo-vm-1" in out and "[ 7/11]" not in out
+    assert "[ 6/12] live-migrate demo-vm-1" in out and "[ 7/12]" not in out
     first, second = err.splitlines()
     assert first.startswith("cumulo demo: FAILED: step 6 (live-migrate demo-vm-1 from host-")
     assert "MigrationPreCheckFailed" in first and "InjectedFailure" in first
