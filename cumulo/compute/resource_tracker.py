@@ -93,15 +93,11 @@ class ResourceTracker:
                 topic=TOPIC,
             )
             service.obj_set_context(context)
-            service.version = SERVICE_VERSION
-            service.object_manifest = object_manifest()
-            service.rpc_api_version = API_VERSION
+            _record_level(service)
             service.last_seen_up = now
             service.create()
         else:
-            service.version = SERVICE_VERSION
-            service.object_manifest = object_manifest()
-            service.rpc_api_version = API_VERSION
+            _record_level(service)
             service.last_seen_up = now
             service.save()
         self.service = service
@@ -113,6 +109,7 @@ class ResourceTracker:
         if service is None:
             return self.register_service(context)
         service.obj_set_context(context)
+        _record_level(service)
         service.report_count += 1
         service.last_seen_up = datetime.now(UTC)
         service.save()
@@ -196,3 +193,16 @@ class ResourceTracker:
                 self.update_available_resource(context)
             except Exception:
                 LOG.exception("could not update the node of %s after a claim", self.host)
+
+
+def _record_level(service: Service) -> None:
+    """Put this release's level, object manifest and compute RPC version on ``service``
+    (only what differs is marked changed, so a heartbeat writes them only when a row
+    was edited behind the service's back)."""
+    manifest = object_manifest()
+    if not service.obj_attr_is_set("version") or service.version != SERVICE_VERSION:
+        service.version = SERVICE_VERSION
+    if service.object_manifest != manifest:
+        service.object_manifest = manifest
+    if service.rpc_api_version != API_VERSION:
+        service.rpc_api_version = API_VERSION

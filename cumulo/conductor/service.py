@@ -163,8 +163,15 @@ class ConductorService:
 
     def report_state(self) -> None:
         """Heartbeat: count a report and move ``last_seen_up`` to now."""
-        service = self.service or self.register_service()
+        if self.service is None:
+            self.register_service()
+            return
+        service = self.service
         service.obj_set_context(_admin_context())
+        manifest = object_manifest()
+        if service.version != SERVICE_VERSION or service.object_manifest != manifest:
+            service.version = SERVICE_VERSION
+            service.object_manifest = manifest
         service.report_count += 1
         service.last_seen_up = datetime.now(UTC)
         service.save()

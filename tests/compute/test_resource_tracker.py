@@ -104,3 +104,17 @@ def test_the_service_runs_the_periodic_tasks(deployment):
         service.stop()
         manager.compute_rpc.close()
     assert service.server is None
+
+
+def test_each_heartbeat_writes_the_level_and_manifest(deployment):
+    ctx = deployment.ctx()
+    row = Service.get_by_host_and_binary(ctx, "host-a", ServiceBinary.COMPUTE)
+    row.version = 1  # a row edited behind the service's back (or left by an older release)
+    row.object_manifest = {"Instance": "1.0"}
+    row.save()
+    reports = row.report_count
+    deployment.managers["host-a"].tracker.service = row
+    deployment.managers["host-a"].periodic_tasks()
+    beaten = Service.get_by_host_and_binary(ctx, "host-a", ServiceBinary.COMPUTE)
+    assert (beaten.version, beaten.object_manifest) == (SERVICE_VERSION, object_manifest())
+    assert beaten.report_count == reports + 1
