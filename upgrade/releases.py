@@ -5,19 +5,23 @@ records, for the mixed-version test and the upgrade benchmark.
     subprocess.run([sys.executable, "-m", "cumulo", ...], env=release_env(tree))
 
 :func:`materialize` extracts the release's ``cumulo`` package with ``git archive``
-from this repository's history (no network, no hand-written stand-ins) and checks
-that the extracted tree is the recorded commit's. :func:`release_env` puts it first
+from this repository's history (no network, no hand-written stand-ins); a clone
+without that history (a shallow one) uses the committed archive of the same tar
+instead. Either way the tar must hash to ``archive_tar_sha256``, so what runs is
+the recorded commit's code. :func:`release_env` puts it first
 on ``PYTHONPATH``, so a child process started with this venv's interpreter imports
 the old ``cumulo`` (its dependencies are a subset of the current ones).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import os
 import subprocess
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +31,8 @@ RELEASES = HERE / "releases.json"
 
 
 class ReleaseUnavailable(RuntimeError):
-    """The release cannot be rebuilt here (no git, or a clone without its commit)."""
+    """The release cannot be rebuilt here (neither its commit nor its archive, or
+    they do not hash to what ``releases.json`` records)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,10 @@ class Release:
     service_version: int
     compute_rpc: str
     conductor_rpc: str
+    archive: Path | None
+    """The committed ``git archive`` of the release's ``cumulo`` (gzip), if any."""
+    archive_tar_sha256: str | None
+    """sha256 of the uncompressed tar ``git archive <commit> cumulo`` writes."""
 
 
 def release(name: str) -> Release:
@@ -51,6 +60,8 @@ def release(name: str) -> Release:
         service_version=record["service_version"],
         compute_rpc=record["compute_rpc"],
         conductor_rpc=record["conductor_rpc"],
+        archive=HERE / record["archive"] if record.get("archive") else None,
+        archive_tar_sha256=record.get("archive_tar_sha256"),
     )
 
 
@@ -61,6 +72,38 @@ def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
         raise ReleaseUnavailable("git is not installed: cannot rebuild a previous release") from exc
 
 
+def release_tar(rel: Release) -> tuple[bytes, str]:
+    """The uncompressed tar of ``rel``'s ``cumulo`` package and where it came from:
+    ``git archive`` of the commit when this clone has it, else the committed archive.
+
+    Raises:
+        ReleaseUnavailable: neither is available, or the tar does not hash to
+            ``archive_tar_sha256``.
+    """
+    if _git("cat-file", "-e", f"{rel.commit}^{{commit}}").returncode == 0:
+        done = _git("archive", "--format=tar", rel.commit, "cumulo")
+        if done.returncode != 0:
+            raise ReleaseUnavailable(
+                f"git archive {rel.commit} failed: {done.stderr.decode(errors='replace')}"
+            )
+        data, source = done.stdout, f"commit {rel.commit}"
+    elif rel.archive is not None and rel.archive.is_file():
+        data, source = gzip.decompress(rel.archive.read_bytes()), str(rel.archive)
+    else:
+        raise ReleaseUnavailable(
+            f"release {rel.name} is commit {rel.commit}, which this clone of {REPO} does not "
+            "have (a shallow clone? run `git fetch --unshallow`), and it has no archive"
+        )
+    if rel.archive_tar_sha256 is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != rel.archive_tar_sha256:
+            raise ReleaseUnavailable(
+                f"release {rel.name} from {source} hashes to {digest}, not the recorded "
+                f"{rel.archive_tar_sha256}"
+            )
+    return data, source
+
+
 def materialize(name: str, dest: Path) -> Path:
     """Extract release ``name``'s ``cumulo`` package under ``dest`` (made if missing)
     and return ``dest``, ready to go first on ``PYTHONPATH``.
@@ -69,29 +112,16 @@ def materialize(name: str, dest: Path) -> Path:
     the commit).
 
     Raises:
-        ReleaseUnavailable: the commit is not in this clone's history (a shallow
-            clone: fetch the full history with ``git fetch --unshallow``).
+        ReleaseUnavailable: see :func:`release_tar`.
     """
     rel = release(name)
     marker = dest / "RELEASE"
     if marker.is_file() and marker.read_text().strip() == rel.commit:
         return dest
-    probe = _git("cat-file", "-e", f"{rel.commit}^{{commit}}")
-    if probe.returncode != 0:
-        raise ReleaseUnavailable(
-            f"release {name} is commit {rel.commit}, which this clone of {REPO} does not "
-            "have (a shallow clone? run `git fetch --unshallow`)"
-        )
+    data, _ = release_tar(rel)
     dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        archive = Path(scratch) / "release.tar"
-        done = _git("archive", "--format=tar", f"--output={archive}", rel.commit, "cumulo")
-        if done.returncode != 0:
-            raise ReleaseUnavailable(
-                f"git archive {rel.commit} failed: {done.stderr.decode(errors='replace')}"
-            )
-        with tarfile.open(archive) as tar:
-            tar.extractall(dest, filter="data")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
     if not (dest / "cumulo" / "__main__.py").is_file():
         raise ReleaseUnavailable(f"release {name} extracted to {dest} has no cumulo/__main__.py")
     marker.write_text(rel.commit + "\n")

@@ -81,7 +81,7 @@ def _ctx() -> RequestContext:
 
 @pytest.fixture(scope="module")
 def release_0_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Release 0.1's ``cumulo`` package, extracted from its recorded commit."""
+    """Release 0.1's ``cumulo`` package, rebuilt from its recorded commit (or archive)."""
     try:
         return materialize("0.1", tmp_path_factory.mktemp("release-0.1"))
     except ReleaseUnavailable as exc:
