@@ -1,19 +1,27 @@
-"""Our grenade: release 0.1, rebuilt from its recorded commit, runs compute host-a
-beside the current conductor and the current compute host-b, each in its own OS
-process, over RabbitMQ, with PostgreSQL (and again MariaDB) behind the conductor.
+"""Our grenade: a whole fleet on release 0.1, rebuilt from its recorded commit, is
+upgraded service by service to the current code while it keeps running; each
+service is its own OS process, over RabbitMQ, with PostgreSQL (and again MariaDB).
 
-Round 1 (mixed): boot on host-a and on host-b, attach and detach a volume on
-host-a, diagnostics on both, live-migrate host-a -> host-b and host-b -> host-a,
-inject a file, refresh security rules, delete everything. Requests only release 0.2
-can serve (a read-only attach, a console output) are refused for host-a with a
-clear error, touching nothing. Every row is checked afterwards, and the backports
-are counted: the conductor and host-b backlevel what they send to host-a (their
-``admin`` metrics), host-a has what it cannot read backported by the conductor.
-
-Round 2: host-a is stopped and started again on the current code (same host name,
-same volume store); once the conductor and host-b see its new service level the
-pin is lifted, and the same workload (now with the 0.2 requests on host-a too) runs
-with no backport at all.
+1. Release 0.1 everywhere: its own ``cumulo db sync``, conductor, host-a and host-b;
+   a guest booted on each through 0.1's client.
+2. The schema is expanded by the current ``cumulo db sync`` under the running 0.1
+   conductor, which goes on working (a second guest is booted after it).
+3. Conductor first: the current conductor replaces the 0.1 one (the guard rails
+   let a fleet at level 1 through); the old guests still run and are served.
+4. host-b is emptied (a 0.1 -> 0.1 live migration run by the new conductor) and
+   restarted on the current code.
+5. The mixed round, host-a still on 0.1: boot on host-a and on host-b, attach and
+   detach a volume on host-a, diagnostics on both, live-migrate host-a -> host-b
+   and host-b -> host-a, inject a file, refresh security rules, delete everything.
+   Requests only release 0.2 can serve (a read-only attach, a console output) are
+   refused for host-a with a clear error, touching nothing. Every row is checked
+   and the backports are counted: the conductor and host-b backlevel what they send
+   to host-a (their ``admin`` metrics), host-a has what it cannot read backported
+   by the conductor (an API that has not learnt the pins included).
+6. host-a is emptied (0.1 -> current migrations) and restarted on the current code;
+   ``cumulo upgrade check`` says the pin is lifted, and the same round (now with the
+   0.2 requests on host-a too) runs with no backport at all. The guests from step 1
+   move once more and are deleted; both hosts end at zero.
 """
 
 from __future__ import annotations
@@ -28,15 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from cumulo.compute.exceptions import ComputeTooOld
 from cumulo.compute.manager import peer_client, peer_exceptions
 from cumulo.compute.rpcapi import ComputeAPI
 from cumulo.compute.version import SERVICE_VERSION
-from cumulo.conductor.rpcapi import ConductorAPI
 from cumulo.conductor.tasks_api import ComputeTaskAPI
-from cumulo.db import SqlStorage, sync
 from cumulo.model import (
     AccessMode,
     BlockDeviceMappingList,
@@ -57,6 +63,7 @@ from cumulo.model import (
     SecurityGroupList,
     SecurityGroupRule,
     Service,
+    ServiceBinary,
     VmState,
     VolumeStatus,
 )
@@ -71,6 +78,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("compute_host_child.py")
+OLD_CLIENT = Path(__file__).with_name("old_release_client.py")
 IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
 BACKPORT_COUNTERS = ("rpc.sender_backlevels", "conductor.result_backports")
 
@@ -90,29 +98,51 @@ def release_0_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=["postgresql", "mariadb"])
 def database_url(request: pytest.FixtureRequest) -> Iterator[URL]:
+    """An empty throwaway database: release 0.1 creates its schema."""
     with server_database(request.param, "_upgrade") as url:
-        sync(url.render_as_string(hide_password=False))
         yield url
-
-
-@pytest.fixture
-def storage(database_url: URL) -> Iterator[SqlStorage]:
-    """This (test) process's own view of the database, to set up and check rows."""
-    with storage_on(database_url) as storage:
-        yield storage
 
 
 @dataclass
 class Fleet:
-    """The running processes and what starting another compute needs."""
+    """The service processes of the deployment, each started as release 0.1 or as
+    the current code, and what the test process talks to them with."""
 
     processes: Processes
     transport: Transport
     transport_url: str
+    database_url: str
     work: Path
     store: VolumeStore
+    old_tree: Path
 
-    def compute_args(self, host: str, *, current: bool) -> list[str]:
+    def _run_as(self, name: str, args: list[str], *, current: bool, ready: str) -> None:
+        if current:
+            self.processes.start(name, args, ready=ready, cwd=REPO)
+        else:
+            # Release 0.1's directory first on PYTHONPATH, started outside this
+            # repository so the current package cannot shadow it.
+            self.processes.start(
+                name, args, ready=ready, env=release_env(self.old_tree), cwd=self.work
+            )
+
+    def start_conductor(self, *, current: bool) -> str:
+        args = [
+            "-m",
+            "cumulo",
+            "conductor",
+            "--transport-url",
+            self.transport_url,
+            "--database-url",
+            self.database_url,
+        ]
+        # Release 0.1 has no --pin-refresh (its peers are never older than itself).
+        name = "conductor" if current else "conductor (0.1)"
+        extra = ["--pin-refresh", "0.5"] if current else []
+        self._run_as(name, [*args, *extra], current=current, ready="conductor started")
+        return name
+
+    def start_compute(self, host: str, *, current: bool) -> str:
         args = [
             str(CHILD),  # ``cumulo compute`` with the database layer blocked
             "compute",
@@ -131,61 +161,50 @@ class Fleet:
             "--periodic-interval",
             "600",
         ]
-        # Release 0.1 has no --pin-refresh (its peers are never older than itself).
-        return [*args, "--pin-refresh", "0.5"] if current else args
+        name = host if current else f"{host} (0.1)"
+        extra = ["--pin-refresh", "0.5"] if current else []
+        self._run_as(name, [*args, *extra], current=current, ready="compute started")
+        return name
 
-    def start_current_compute(self, host: str) -> None:
-        self.processes.start(
-            host, self.compute_args(host, current=True), ready="compute started", cwd=REPO
-        )
+    def run_old(self, *args: str) -> str:
+        """Run ``python ARGS`` with release 0.1's code; its stdout."""
+        return _run([sys.executable, *args], env=release_env(self.old_tree), cwd=self.work)
+
+    def old_boot(self, host: str, name: str) -> uuid.UUID:
+        """Boot an instance through release 0.1's own client (for a 0.1 conductor)."""
+        out = self.run_old(str(OLD_CLIENT), self.transport_url, "boot", host, name)
+        return uuid.UUID(out.strip())
+
+    def run_current(self, *args: str) -> str:
+        """Run ``python -m cumulo ARGS`` with the current code; its stdout."""
+        return _run([sys.executable, "-m", "cumulo", *args], env=None, cwd=REPO)
+
+
+def _run(argv: list[str], *, env: dict[str, str] | None, cwd: Path) -> str:
+    """Run ``argv`` to its end; it must succeed. Its stdout."""
+    done = subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 @pytest.fixture
 def fleet(
-    rabbitmq_fresh_vhost_url: str,
-    database_url: URL,
-    storage: SqlStorage,
-    tmp_path: Path,
-    release_0_1: Path,
+    rabbitmq_fresh_vhost_url: str, database_url: URL, tmp_path: Path, release_0_1: Path
 ) -> Iterator[Fleet]:
-    """Current conductor, current host-b, release 0.1 host-a; yields the fleet."""
+    """No service running yet; every process is stopped (and its log checked) at the end."""
     processes = Processes()
-    url = rabbitmq_fresh_vhost_url
-    store = VolumeStore(tmp_path / "volumes")
+    fleet = Fleet(
+        processes,
+        get_transport(rabbitmq_fresh_vhost_url),
+        rabbitmq_fresh_vhost_url,
+        database_url.render_as_string(hide_password=False),
+        tmp_path,
+        VolumeStore(tmp_path / "volumes"),
+        release_0_1,
+    )
     try:
-        processes.start(
-            "conductor",
-            [
-                "-m",
-                "cumulo",
-                "conductor",
-                "--transport-url",
-                url,
-                "--database-url",
-                database_url.render_as_string(hide_password=False),
-                "--pin-refresh",
-                "0.5",
-            ],
-            ready="conductor started",
-            cwd=REPO,
-        )
-        transport = get_transport(url)
-        probe = ConductorAPI(transport, timeout=20)
-        try:
-            probe.wait_until_ready(_ctx(), timeout=60)
-        finally:
-            probe.close()
-        fleet = Fleet(processes, transport, url, tmp_path, store)
-        # host-a runs release 0.1: its directory first on PYTHONPATH, started outside
-        # this repository so the current package cannot shadow it.
-        processes.start(
-            "host-a (0.1)",
-            fleet.compute_args("host-a", current=False),
-            ready="compute started",
-            env=release_env(release_0_1),
-            cwd=tmp_path,
-        )
-        fleet.start_current_compute("host-b")
         yield fleet
     finally:
         logs = processes.stop()
@@ -225,6 +244,7 @@ class Workload:
         # The API's compute client: pins read from the service rows for every message.
         self.compute: ComputeAPI = peer_client(fleet.transport, timeout=20, cap_ttl=0)
         self.made: list[uuid.UUID] = []
+        self.usage_before: dict[str, tuple[int, int, int]] = {}
 
     def close(self) -> None:
         self.tasks.close()
@@ -293,6 +313,7 @@ class Workload:
         return moved
 
     def run(self, *, host_a_current: bool) -> None:
+        self.usage_before = _usage()
         ctx = _ctx()
         flavor = Flavor(
             flavorid=f"m1.{self.label}", name=f"m1.{self.label}", memory_mb=1024, vcpus=1, root_gb=5
@@ -406,9 +427,16 @@ class Workload:
                 BlockDeviceMappingList.get_by_instance_uuid(_ctx(), instance_uuid).volumes() == []
             )
         assert InstanceList.get_all(_ctx(), uuids=self.made).objects == []
-        for host in ("host-a", "host-b"):
-            node = ComputeNode.get_by_host(_ctx(), host)
-            assert (node.memory_mb_used, node.vcpus_used, node.running_vms) == (0, 0, 0), host
+        assert _usage() == self.usage_before, "the hosts' usage is not back where it was"
+
+
+def _usage() -> dict[str, tuple[int, int, int]]:
+    """Each host's (RAM used, vCPUs used, running guests)."""
+    usage = {}
+    for host in ("host-a", "host-b"):
+        node = ComputeNode.get_by_host(_ctx(), host)
+        usage[host] = (node.memory_mb_used, node.vcpus_used, node.running_vms)
+    return usage
 
 
 def _metrics(fleet: Fleet) -> dict[str, dict[str, int]]:
@@ -422,93 +450,115 @@ def _delta(before: dict[str, int], after: dict[str, int], name: str) -> int:
     return after.get(name, 0) - before.get(name, 0)
 
 
-def test_rolling_upgrade_with_release_0_1(
-    fleet: Fleet, storage: SqlStorage, tmp_path: Path
-) -> None:
-    # --- round 1: host-a runs release 0.1 -------------------------------------------------
-    host_a = Service.get_by_host_and_binary(_ctx(), "host-a", "cumulo-compute")
-    host_b = Service.get_by_host_and_binary(_ctx(), "host-b", "cumulo-compute")
-    assert (host_a.version, host_a.rpc_api_version) == (1, "1.0")
-    assert host_a.object_manifest is not None and host_a.object_manifest["Instance"] == "1.0"
-    assert (host_b.version, host_b.rpc_api_version) == (SERVICE_VERSION, "1.1")
-    assert "minimum compute level: 1 -> compute RPC pin 1.0" in _upgrade_check(storage)
+def test_rolling_upgrade_from_release_0_1(fleet: Fleet) -> None:
+    # --- release 0.1 everywhere, its schema made by its own `cumulo db sync` -----------------
+    fleet.run_old("-m", "cumulo", "db", "sync", "--database-url", fleet.database_url)
+    fleet.start_conductor(current=False)
+    for host in ("host-a", "host-b"):
+        fleet.start_compute(host, current=False)
+    old_a = fleet.old_boot("host-a", "old-a")
 
-    before = _metrics(fleet)
-    mixed = Workload(fleet, "mixed")
+    # --- expand the schema under the running 0.1 conductor -----------------------------------
+    fleet.run_current("db", "sync", "--database-url", fleet.database_url)
+    # The 0.1 conductor keeps working on the expanded schema (it writes rows without
+    # the new columns).
+    old_b = fleet.old_boot("host-b", "old-b")
+
+    # --- conductor first: the current one replaces the 0.1 one, the computes keep running ---
+    fleet.processes.stop_one("conductor (0.1)")
+    fleet.start_conductor(current=True)
+    with storage_on(make_url(fleet.database_url)):
+        _after_the_conductor(fleet, old_a, old_b)
+
+
+def _after_the_conductor(fleet: Fleet, old_a: uuid.UUID, old_b: uuid.UUID) -> None:
+    conductor = Service.get_by_host_and_binary(_ctx(), "conductor", ServiceBinary.CONDUCTOR)
+    assert (conductor.version, conductor.rpc_api_version) == (SERVICE_VERSION, "1.0")
+    for host in ("host-a", "host-b"):
+        row = Service.get_by_host_and_binary(_ctx(), host, ServiceBinary.COMPUTE)
+        assert (row.version, row.rpc_api_version, row.object_manifest["Instance"]) == (
+            1,
+            "1.0",
+            "1.0",
+        )
+    assert "minimum compute level: 1 -> compute RPC pin 1.0" in _upgrade_check(fleet)
+    mover = Workload(fleet, "moves")
     try:
-        mixed.run(host_a_current=False)
-        # An API that has not learnt the pins sends the current Instance as it is:
-        # host-a cannot read it and has the conductor backport it (receiver side).
-        stale = ComputeAPI(fleet.transport, timeout=20, extra_exceptions=peer_exceptions())
+        # The guests booted under 0.1 still run, and are served by the new conductor.
+        guests = {u: mover.instance(u) for u in (old_a, old_b)}
+        for vm in guests.values():
+            assert vm.vm_state is VmState.ACTIVE and vm.description is None
+            assert mover.compute.get_diagnostics(_ctx(), vm).state is PowerState.RUNNING
+        # --- computes one at a time: host-b first, its guest moved away (0.1 -> 0.1) --------
+        guests[old_b] = mover.live_migrate(guests[old_b], "host-a")
+        fleet.processes.stop_one("host-b (0.1)")
+        fleet.start_compute("host-b", current=True)
+        host_b = Service.get_by_host_and_binary(_ctx(), "host-b", ServiceBinary.COMPUTE)
+        assert (host_b.version, host_b.rpc_api_version) == (SERVICE_VERSION, "1.1")
+
+        # --- the mixed round: host-a on 0.1 beside the current conductor and host-b -------
+        before = _metrics(fleet)
+        mixed = Workload(fleet, "mixed")
         try:
-            vm = mixed.boot("host-a", Flavor.get_by_flavorid(_ctx(), "m1.mixed"), _group())
-            assert stale.get_diagnostics(_ctx(), vm).state is PowerState.RUNNING
-            ctx = _ctx()
-            stale.terminate_instance(ctx, vm)
-            mixed.wait_action(ctx, vm.uuid)
+            mixed.run(host_a_current=False)
+            # An API that has not learnt the pins sends the current Instance as it is:
+            # host-a cannot read it and has the conductor backport it (receiver side).
+            stale = ComputeAPI(fleet.transport, timeout=20, extra_exceptions=peer_exceptions())
+            try:
+                vm = guests[old_a]
+                assert stale.get_diagnostics(_ctx(), vm).state is PowerState.RUNNING
+            finally:
+                stale.close()
         finally:
-            stale.close()
-        mixed.check_rows()
+            mixed.close()
+        after = _metrics(fleet)
+        # The conductor backlevelled what it sent to host-a (builds, migrations,
+        # refreshes) and sent host-a's classmethod results back at 0.1's versions...
+        assert _delta(before["conductor"], after["conductor"], "rpc.sender_backlevels") > 0
+        assert _delta(before["conductor"], after["conductor"], "conductor.result_backports") > 0
+        # ...host-b backlevelled what it sent to host-a during the migrations...
+        assert _delta(before["host-b"], after["host-b"], "rpc.sender_backlevels") > 0
+        # ...and host-a had the conductor backport what it could not read: host-b's
+        # LiveMigrateData replies, and the stale API's Instance.
+        assert _delta(before["conductor"], after["conductor"], "conductor.backports_served") >= 2
+
+        # --- host-a last: its guests moved to host-b (0.1 -> current), then upgraded ------
+        for instance_uuid in (old_a, old_b):
+            guests[instance_uuid] = mover.live_migrate(guests[instance_uuid], "host-b")
+        fleet.processes.stop_one("host-a (0.1)")
+        fleet.start_compute("host-a", current=True)
+        upgraded = Service.get_by_host_and_binary(_ctx(), "host-a", ServiceBinary.COMPUTE)
+        assert (upgraded.version, upgraded.rpc_api_version) == (SERVICE_VERSION, "1.1")
+        assert "no pin: every compute runs this level" in _upgrade_check(fleet)
+
+        # --- every service current: the pin lifted, no backport at all --------------------
+        # The conductor's and host-b's cached service levels (--pin-refresh 0.5) expire.
+        time.sleep(1.0)
+        before = _metrics(fleet)
+        current = Workload(fleet, "upgraded")
+        try:
+            current.run(host_a_current=True)
+            # The pre-upgrade guests move once more, between two current hosts.
+            guests[old_a] = current.live_migrate(guests[old_a], "host-a")
+        finally:
+            current.close()
+        after = _metrics(fleet)
+        for service in ("conductor", "host-b"):
+            for name in (*BACKPORT_COUNTERS, "conductor.backports_served"):
+                assert _delta(before[service], after[service], name) == 0, (service, name)
+
+        # --- the pre-upgrade guests are deleted like any other -----------------------------
+        for vm in guests.values():
+            ctx = _ctx()
+            mover.compute.terminate_instance(ctx, vm)
+            mover.wait_action(ctx, vm.uuid)
+            gone = Instance.get_by_uuid(_ctx(), vm.uuid)
+            assert gone.deleted and gone.vm_state is VmState.DELETED and gone.task_state is None
+        assert _usage() == {"host-a": (0, 0, 0), "host-b": (0, 0, 0)}
     finally:
-        mixed.close()
-    after = _metrics(fleet)
-    conductor, host_b_metrics = after["conductor"], after["host-b"]
-    # The conductor backlevelled what it sent to host-a (builds, migrations, refreshes)
-    # and sent host-a's classmethod results back at 0.1's versions...
-    assert _delta(before["conductor"], conductor, "rpc.sender_backlevels") > 0
-    assert _delta(before["conductor"], conductor, "conductor.result_backports") > 0
-    # ...host-b backlevelled what it sent to host-a during the migrations...
-    assert _delta(before["host-b"], host_b_metrics, "rpc.sender_backlevels") > 0
-    # ...and host-a had the conductor backport what it could not read: host-b's
-    # LiveMigrateData replies, and the stale API's Instance.
-    assert _delta(before["conductor"], conductor, "conductor.backports_served") >= 2
-
-    # --- upgrade host-a in place ----------------------------------------------------------
-    old_log = fleet.processes.stop_one("host-a (0.1)")
-    assert '"level": "error"' not in old_log, old_log
-    fleet.start_current_compute("host-a")
-    upgraded = Service.get_by_host_and_binary(_ctx(), "host-a", "cumulo-compute")
-    assert (upgraded.version, upgraded.rpc_api_version) == (SERVICE_VERSION, "1.1")
-    assert "no pin: every compute runs this level" in _upgrade_check(storage)
-
-    # --- round 2: every service current, the pin lifted -----------------------------------
-    # The conductor's and host-b's cached service levels (--pin-refresh 0.5) expire.
-    time.sleep(1.0)
-    before = _metrics(fleet)
-    current = Workload(fleet, "upgraded")
-    try:
-        current.run(host_a_current=True)
-    finally:
-        current.close()
-    after = _metrics(fleet)
-    for service in ("conductor", "host-b"):
-        for name in (*BACKPORT_COUNTERS, "conductor.backports_served"):
-            assert _delta(before[service], after[service], name) == 0, (service, name)
+        mover.close()
 
 
-def _upgrade_check(storage: SqlStorage) -> str:
+def _upgrade_check(fleet: Fleet) -> str:
     """``cumulo upgrade check`` on the database (it must pass: level 1 is supported)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cumulo",
-            "upgrade",
-            "check",
-            "--database-url",
-            storage.engine.url.render_as_string(hide_password=False),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def _group() -> SecurityGroup:
-    group = SecurityGroup(name="stale", project_id="p1", rules=[])
-    group.obj_set_context(_ctx())
-    group.create()
-    return group
+    return fleet.run_current("upgrade", "check", "--database-url", fleet.database_url)
