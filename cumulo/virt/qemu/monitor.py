@@ -64,6 +64,15 @@ class Monitor:
         with self._lock:
             deadline = time.monotonic() + connect_timeout
             while True:
+                # Wait for QEMU to create the socket before connecting: the QMP library
+                # logs every refused connect as an error.
+                if not self.path.exists():
+                    if time.monotonic() >= deadline:
+                        raise MonitorError(
+                            f"QMP socket {self.path}: not created within {connect_timeout:g} s"
+                        )
+                    time.sleep(0.02)
+                    continue
                 qmp = QEMUMonitorProtocol(str(self.path))
                 try:
                     qmp.connect(negotiate=True)
