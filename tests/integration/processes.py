@@ -6,24 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.compute.deployment import wait_for as _poll
+
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     """Poll ``predicate`` until it returns something true; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    return _poll(predicate, timeout=timeout, what=what)
 
 
 class Processes:
