@@ -18,7 +18,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from cumulo.compute.version import check_compute_level
 from cumulo.model.base import CumuloObject
+from cumulo.model.service import Service, ServiceBinary
 from cumulo.objects import (
     VersionedObject,
     run_class_action,
@@ -87,6 +89,7 @@ class ConductorManager:
         """
         if not isinstance(objinst, VersionedObject):
             raise TypeError(f"object_action needs an object, got {type(objinst).__name__}")
+        _refuse_unsupported_compute(objinst, objmethod)
         LOG.info(
             "object action %s.%s",
             objinst.obj_name(),
@@ -127,3 +130,21 @@ class ConductorManager:
         if isinstance(result, list | tuple):
             return [self._at_versions(item, object_versions) for item in result]
         return result
+
+
+def _refuse_unsupported_compute(objinst: VersionedObject, objmethod: str) -> None:
+    """A compute registering (or heartbeating) at a level this conductor cannot serve
+    is refused here, whatever release it runs: below the oldest supported level, or
+    newer than this conductor (upgrade the conductor first). Nothing is written.
+
+    Raises:
+        UnsupportedServiceVersion: naming the host and both levels.
+    """
+    if (
+        objmethod in ("create", "save")
+        and isinstance(objinst, Service)
+        and objinst.obj_attr_is_set("binary")
+        and objinst.binary is ServiceBinary.COMPUTE
+        and objinst.obj_attr_is_set("version")
+    ):
+        check_compute_level(objinst.host, objinst.version)

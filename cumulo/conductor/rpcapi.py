@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from cumulo.compute.version import UnsupportedServiceVersion
 from cumulo.model import exceptions as model_exceptions
 from cumulo.model.base import CumuloObject
 from cumulo.objects import VersionedObject
@@ -33,9 +34,11 @@ object_class_action_versions, object_backport_versions."""
 
 
 def allowed_exceptions() -> ExceptionAllowList:
-    """The exceptions a conductor call re-raises as themselves: the defaults plus the
-    model's (NotFound, compare-and-swap conflicts...)."""
+    """The exceptions a conductor call re-raises as themselves: the defaults, the
+    model's (NotFound, compare-and-swap conflicts...) and the service-level guard
+    rail's (a compute refused at registration)."""
     allowed = ALLOWED_EXCEPTIONS.copy()
+    allowed.allow(UnsupportedServiceVersion)
     for value in vars(model_exceptions).values():
         if isinstance(value, type) and issubclass(value, Exception):
             allowed.allow(value)

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from cumulo.compute.version import SERVICE_VERSION, UnsupportedServiceVersion
 from cumulo.conductor.manager import ConductorManager
 from cumulo.conductor.rpcapi import ConductorAPI
 from cumulo.conductor.service import ConductorService
 from cumulo.db import create_engine, sync
 from cumulo.db.exceptions import DatabaseError
-from cumulo.model import Flavor, Instance
+from cumulo.model import Flavor, Instance, Service, ServiceBinary, ServiceList
 from cumulo.model.exceptions import InstanceNotFound, UnexpectedTaskStateError
 from cumulo.model.states import TaskState
 from cumulo.objects import (
@@ -211,3 +212,26 @@ def test_class_action_needs_the_object_in_the_manifest() -> None:
         ConductorManager(_Base).object_class_action_versions(
             RequestContext(), "Widget", "make", {}, ["w"], {}
         )
+
+
+@pytest.mark.parametrize(
+    ("level", "match"),
+    [
+        (0, "compute old-host is at service level 0, below the oldest level"),
+        (SERVICE_VERSION + 1, "newer than this code .*: upgrade the conductor first"),
+    ],
+)
+def test_a_compute_at_an_unsupported_level_cannot_register(
+    deployment: ConductorAPI, ctx: RequestContext, level: int, match: str
+) -> None:
+    # Whatever release the compute runs, its Service.create runs here, in the conductor.
+    service = Service(
+        uuid=uuid.uuid4(), host="old-host", binary=ServiceBinary.COMPUTE, topic="compute"
+    )
+    service.version = level
+    with pytest.raises(UnsupportedServiceVersion, match=match):
+        deployment.object_action(ctx, service, "create", (), {})
+    assert ServiceList.get_all(ctx, binary=ServiceBinary.COMPUTE).objects == []
+    service.version = SERVICE_VERSION
+    updates, _ = deployment.object_action(ctx, service, "create", (), {})
+    assert updates["id"] > 0
