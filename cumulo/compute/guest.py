@@ -22,7 +22,7 @@ from cumulo.model import (
     SharedStorageProbe,
     SourceType,
 )
-from cumulo.virt import device_names
+from cumulo.virt import common, device_names
 from cumulo.virt.exceptions import InstanceNotFiltered
 
 from .base import ManagerBase
@@ -131,8 +131,7 @@ class GuestFlows(ManagerBase):
         Raises:
             ValueError: ``tail_lines`` is negative.
         """
-        if tail_lines is not None and tail_lines < 0:
-            raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")
+        common.check_tail_lines(tail_lines)
         self._check_on_host(instance)
         return self.driver.get_console_output(instance, tail_lines)
 

@@ -13,7 +13,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cumulo.model import (
@@ -22,9 +21,9 @@ from cumulo.model import (
     Instance,
     Service,
     ServiceBinary,
-    ServiceNotFound,
 )
 from cumulo.model.base import object_manifest
+from cumulo.model.service import register_service, report_service
 from cumulo.virt import ComputeDriver
 
 from .exceptions import ComputeResourcesUnavailable
@@ -82,38 +81,16 @@ class ResourceTracker:
     def register_service(self, context: Any) -> Service:
         """Create or update this host's ``cumulo-compute`` service row with this
         release's version, object manifest and RPC API version."""
-        now = datetime.now(UTC)
-        try:
-            service = Service.get_by_host_and_binary(context, self.host, ServiceBinary.COMPUTE)
-        except ServiceNotFound:
-            service = Service(
-                uuid=uuid.uuid4(),
-                host=self.host,
-                binary=ServiceBinary.COMPUTE,
-                topic=TOPIC,
-            )
-            service.obj_set_context(context)
-            _record_level(service)
-            service.last_seen_up = now
-            service.create()
-        else:
-            _record_level(service)
-            service.last_seen_up = now
-            service.save()
-        self.service = service
-        return service
+        self.service = register_service(
+            context, self.host, ServiceBinary.COMPUTE, TOPIC, SERVICE_VERSION, API_VERSION
+        )
+        return self.service
 
     def report_state(self, context: Any) -> Service:
         """Heartbeat: count a report and move ``last_seen_up`` to now."""
-        service = self.service
-        if service is None:
+        if self.service is None:
             return self.register_service(context)
-        service.obj_set_context(context)
-        _record_level(service)
-        service.report_count += 1
-        service.last_seen_up = datetime.now(UTC)
-        service.save()
-        return service
+        return report_service(context, self.service, SERVICE_VERSION, API_VERSION)
 
     # --- the node row ---------------------------------------------------------------------
 
@@ -193,16 +170,3 @@ class ResourceTracker:
                 self.update_available_resource(context)
             except Exception:
                 LOG.exception("could not update the node of %s after a claim", self.host)
-
-
-def _record_level(service: Service) -> None:
-    """Put this release's level, object manifest and compute RPC version on ``service``
-    (only what differs is marked changed, so a heartbeat writes them only when a row
-    was edited behind the service's back)."""
-    manifest = object_manifest()
-    if not service.obj_attr_is_set("version") or service.version != SERVICE_VERSION:
-        service.version = SERVICE_VERSION
-    if service.object_manifest != manifest:
-        service.object_manifest = manifest
-    if service.rpc_api_version != API_VERSION:
-        service.rpc_api_version = API_VERSION

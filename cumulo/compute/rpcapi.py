@@ -145,6 +145,10 @@ class _Pinned:
     def can_send_version(self, version: str | None = None) -> bool:
         return self.cctxt.can_send_version(version)
 
+    def at(self, version: str) -> _Pinned:
+        """The same peer and pin, sending at ``version`` (a step down)."""
+        return _Pinned(self.cctxt.prepare(version=version), self.serializer, self.manifest)
+
     @contextlib.contextmanager
     def _pinned(self) -> Iterator[None]:
         with self.serializer.backlevel_to(self.manifest):
@@ -362,7 +366,7 @@ class ComputeAPI:
         elif read_only:
             raise ComputeTooOld(host, cctxt.version_cap, "1.1", "attach a volume read-only")
         else:
-            cctxt = self._to(ctxt, host, version="1.0")
+            cctxt = cctxt.at("1.0")
         result: BlockDeviceMapping = cctxt.call(ctxt, "attach_volume", **kwargs)
         return result
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -20,9 +18,8 @@ from cumulo.db import SqlStorage, create_engine
 from cumulo.db.engine import current_revision, describe, head_revision
 from cumulo.db.exceptions import DatabaseError
 from cumulo.db.models import ServiceRow
-from cumulo.model.base import CumuloObject, object_manifest
-from cumulo.model.exceptions import ServiceNotFound
-from cumulo.model.service import Service, ServiceBinary
+from cumulo.model.base import CumuloObject
+from cumulo.model.service import Service, ServiceBinary, register_service, report_service
 from cumulo.model.storage import set_storage
 from cumulo.rpc import (
     ObjectSerializer,
@@ -142,39 +139,22 @@ class ConductorService:
     def register_service(self) -> Service:
         """Create or update this conductor's ``cumulo-conductor`` service row with this
         release's level, object manifest and conductor RPC API version."""
-        ctx = _admin_context()
-        try:
-            service = Service.get_by_host_and_binary(ctx, self.host, ServiceBinary.CONDUCTOR)
-        except ServiceNotFound:
-            service = Service(
-                uuid=uuid.uuid4(), host=self.host, binary=ServiceBinary.CONDUCTOR, topic=TOPIC
-            )
-            service.obj_set_context(ctx)
-        service.version = SERVICE_VERSION
-        service.object_manifest = object_manifest()
-        service.rpc_api_version = API_VERSION
-        service.last_seen_up = datetime.now(UTC)
-        if service.obj_attr_is_set("id"):
-            service.save()
-        else:
-            service.create()
-        self.service = service
-        return service
+        self.service = register_service(
+            _admin_context(),
+            self.host,
+            ServiceBinary.CONDUCTOR,
+            TOPIC,
+            SERVICE_VERSION,
+            API_VERSION,
+        )
+        return self.service
 
     def report_state(self) -> None:
         """Heartbeat: count a report and move ``last_seen_up`` to now."""
         if self.service is None:
             self.register_service()
             return
-        service = self.service
-        service.obj_set_context(_admin_context())
-        manifest = object_manifest()
-        if service.version != SERVICE_VERSION or service.object_manifest != manifest:
-            service.version = SERVICE_VERSION
-            service.object_manifest = manifest
-        service.report_count += 1
-        service.last_seen_up = datetime.now(UTC)
-        service.save()
+        report_service(_admin_context(), self.service, SERVICE_VERSION, API_VERSION)
 
     def _report_periodically(self) -> None:
         assert self.report_interval is not None

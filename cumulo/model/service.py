@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
 
-from .base import CumuloObject, stored
-from .exceptions import ObjectActionError
+from .base import CumuloObject, object_manifest, stored
+from .exceptions import ObjectActionError, ServiceNotFound
 from .storage import get_storage
 
 
@@ -107,3 +108,51 @@ class ServiceList(CumuloObject):
         kind = None if binary is None else ServiceBinary(binary)
         rows = get_storage().service_get_all(context, kind, include_disabled)
         return stored(cls(objects=rows))
+
+
+def _record_level(service: Service, version: int, rpc_api_version: str) -> None:
+    """Put ``version``, this process's object manifest and ``rpc_api_version`` on
+    ``service``, marking changed only what differs (so a heartbeat writes them only
+    when the row was edited behind the service's back)."""
+    manifest = object_manifest()
+    if service.version != version:
+        service.version = version
+    if service.object_manifest != manifest:
+        service.object_manifest = manifest
+    if service.rpc_api_version != rpc_api_version:
+        service.rpc_api_version = rpc_api_version
+
+
+def register_service(
+    context: Any,
+    host: str,
+    binary: ServiceBinary,
+    topic: str,
+    version: int,
+    rpc_api_version: str,
+) -> Service:
+    """Create or update the service row of ``binary`` on ``host`` with its level,
+    this process's object manifest and its RPC API version (a service starting)."""
+    try:
+        service = Service.get_by_host_and_binary(context, host, binary)
+    except ServiceNotFound:
+        service = Service(uuid=uuid.uuid4(), host=host, binary=binary, topic=topic)
+        service.obj_set_context(context)
+    _record_level(service, version, rpc_api_version)
+    service.last_seen_up = datetime.now(UTC)
+    if service.obj_attr_is_set("id"):
+        service.save()
+    else:
+        service.create()
+    return service
+
+
+def report_service(context: Any, service: Service, version: int, rpc_api_version: str) -> Service:
+    """Heartbeat: count a report, move ``last_seen_up`` to now, and write the level,
+    manifest and RPC API version again if the row says otherwise."""
+    service.obj_set_context(context)
+    _record_level(service, version, rpc_api_version)
+    service.report_count += 1
+    service.last_seen_up = datetime.now(UTC)
+    service.save()
+    return service

@@ -30,6 +30,7 @@ __all__ = [
     "Resources",
     "available_resource",
     "check_fits",
+    "check_tail_lines",
     "claim_of",
     "dest_check_data",
     "flatten_security_groups",
@@ -180,3 +181,13 @@ def vif_migrate_data(network_info: NetworkInfo, host: str) -> list[VIFMigrateDat
         )
         for vif in network_info
     ]
+
+
+def check_tail_lines(tail_lines: int | None) -> None:
+    """Refuse a negative line count for ``get_console_output`` (``None``: all lines).
+
+    Raises:
+        ValueError: ``tail_lines`` is negative.
+    """
+    if tail_lines is not None and tail_lines < 0:
+        raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")

@@ -1076,8 +1076,7 @@ class FakeDriver(ComputeDriver):
         """
         with self._lock:
             self._maybe_fail("get_console_output")
-            if tail_lines is not None and tail_lines < 0:
-                raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")
+            common.check_tail_lines(tail_lines)
             guest = self._runs_here(instance.uuid, "read the console of", reading=True)
             lines = list(guest.console)
         if tail_lines is not None:

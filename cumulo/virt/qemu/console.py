@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Final
 
+from .. import common
+
 __all__ = ["CONSOLE_MAX_BYTES", "read_console"]
 
 CONSOLE_MAX_BYTES: Final = 256 * 1024
@@ -34,8 +36,7 @@ def read_console(
     Raises:
         ValueError: ``tail_lines`` is negative or ``max_bytes`` not positive.
     """
-    if tail_lines is not None and tail_lines < 0:
-        raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")
+    common.check_tail_lines(tail_lines)
     if max_bytes <= 0:
         raise ValueError(f"max_bytes: expected a size > 0, got {max_bytes}")
     if tail_lines == 0:

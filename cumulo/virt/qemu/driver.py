@@ -1322,6 +1322,7 @@ class QemuDriver(ComputeDriver):
                     )
                 self._guests[uuid_] = guest
                 port = _free_port_pair(str(self._host_ip))
+                listen = f"{endpoints.uri_host(str(self._host_ip))}:{port}"
                 guest.incoming_port = port
                 self._start(guest, incoming=True)
                 with self._qmp(guest).session() as qmp:
@@ -1329,7 +1330,10 @@ class QemuDriver(ComputeDriver):
                         "migrate-set-capabilities",
                         capabilities=[{"capability": "events", "state": True}],
                     )
-                    qmp.cmd("migrate-incoming", uri=f"tcp:{_uri_host(self._host_ip)}:{port}")
+                    qmp.cmd(
+                        "migrate-incoming",
+                        uri=f"tcp:{endpoints.uri_host(str(self._host_ip))}:{port}",
+                    )
                     if not shared:
                         qmp.cmd(
                             "nbd-server-start",
@@ -1359,7 +1363,7 @@ class QemuDriver(ComputeDriver):
                 raise
             data.vifs = common.vif_migrate_data(network_info, self.host)
             data.serial_listen_addr = self._host_ip
-            data.target_connect_addr = f"{_uri_host(self._host_ip)}:{port}"
+            data.target_connect_addr = listen
             data.migration_port = port
             data.nbd_port = None if shared else port + 1
             data.dest_host = self.host
@@ -2149,10 +2153,6 @@ def _free_port_pair(address: str) -> int:
                     continue
             return port
     raise VirtDriverError(f"no free pair of ports on {address}")
-
-
-def _uri_host(address: IPAddress) -> str:
-    return f"[{address}]" if address.version == 6 else str(address)
 
 
 def _shell_quote(text: str) -> str:
