@@ -32,11 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import kombu
 
-from benchmarks import _timing
+from benchmarks import _broker, _timing
 from cumulo.rpc import RequestContext, RPCClient, RPCServer, Target, get_transport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,17 +272,9 @@ class RawClient:
 
 
 def check_broker(url: str) -> None:
-    conn = kombu.Connection(kombu_url(url), connect_timeout=3)
-    try:
-        conn.ensure_connection(max_retries=0, reraise_as_library_errors=False)
-    except Exception as exc:
-        where = f"{conn.hostname}:{conn.port or 5672}"
-        raise SystemExit(
-            f"rpc_bench: RabbitMQ at {where} unreachable: {exc} "
-            "(start it with scripts/services.sh, or run with --only inproc)"
-        ) from None
-    finally:
-        conn.release()
+    _broker.check_broker(
+        url, script="rpc_bench", hint="start it with scripts/services.sh, or run with --only inproc"
+    )
 
 
 def measure_amqp(settings: Settings, report: Report) -> None:
@@ -377,12 +368,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
-def _rabbitmqctl(*args: str) -> None:
-    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"rpc_bench: rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
-
-
 @contextlib.contextmanager
 def _bench_database() -> Any:
     """A throwaway PostgreSQL database at the current schema."""
@@ -413,76 +398,71 @@ def measure_conductor(settings: Settings, report: Report) -> None:
     from cumulo.model.storage import set_storage
 
     check_broker(settings.url)
-    vhost = f"rpc_bench_{os.getpid()}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    parts = urlsplit(settings.url)
-    url = f"{parts.scheme}://{parts.netloc}/{vhost}"
     conductor: subprocess.Popen[str] | None = None
-    try:
-        with _bench_database() as db_url:
-            engine = create_engine(db_url)
-            previous = set_storage(SqlStorage(engine))
-            ctx = RequestContext(user_id="bench", project_id="bench")
-            instance = Instance(uuid=uuid.uuid4(), user_id="bench", project_id="bench")
-            instance.obj_set_context(ctx)
-            instance.create()
-            counter = iter(range(10**9))
+    with _broker.throwaway_vhost(kombu_url(settings.url), script="rpc_bench") as (_, url):
+        try:
+            with _bench_database() as db_url:
+                engine = create_engine(db_url)
+                previous = set_storage(SqlStorage(engine))
+                ctx = RequestContext(user_id="bench", project_id="bench")
+                instance = Instance(uuid=uuid.uuid4(), user_id="bench", project_id="bench")
+                instance.obj_set_context(ctx)
+                instance.create()
+                counter = iter(range(10**9))
 
-            def save() -> Any:
-                instance.display_name = f"vm-{next(counter)}"
-                return instance.save()
+                def save() -> Any:
+                    instance.display_name = f"vm-{next(counter)}"
+                    return instance.save()
 
-            progress("Instance.save() directly on PostgreSQL (no RPC)")
-            _timing.timed_calls(save, settings.warmup // 2)
-            report.rows["db_save"] = call_row(
-                "Instance.save() direct",
-                _timing.timed_calls(save, settings.calls // 4),
-                "same database, in this process",
-            )
-            set_storage(previous)
-
-            progress("amqp://: starting a conductor process")
-            conductor = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "cumulo",
-                    "conductor",
-                    "--transport-url",
-                    url,
-                    "--database-url",
-                    db_url.render_as_string(hide_password=False),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-            api = ConductorAPI(get_transport(url), timeout=30)
-            api.wait_until_ready(ctx, timeout=60)
-            CumuloObject.indirection_api = api
-            try:
-                progress("Instance.save() through the conductor")
+                progress("Instance.save() directly on PostgreSQL (no RPC)")
                 _timing.timed_calls(save, settings.warmup // 2)
-                report.rows["conductor_save"] = call_row(
-                    "Instance.save() conductor",
+                report.rows["db_save"] = call_row(
+                    "Instance.save() direct",
                     _timing.timed_calls(save, settings.calls // 4),
-                    "amqp:// to a conductor process, PostgreSQL",
+                    "same database, in this process",
                 )
-            finally:
-                CumuloObject.indirection_api = None
-                api.close()
-            engine.dispose()
-    finally:
-        if conductor is not None:
-            conductor.terminate()
-            try:
-                conductor.wait(30)
-            except subprocess.TimeoutExpired:
-                conductor.kill()
-        _rabbitmqctl("delete_vhost", vhost)
+                set_storage(previous)
+
+                progress("amqp://: starting a conductor process")
+                conductor = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "cumulo",
+                        "conductor",
+                        "--transport-url",
+                        url,
+                        "--database-url",
+                        db_url.render_as_string(hide_password=False),
+                        "--log-level",
+                        "warning",
+                    ],
+                    cwd=ROOT,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+                api = ConductorAPI(get_transport(url), timeout=30)
+                api.wait_until_ready(ctx, timeout=60)
+                CumuloObject.indirection_api = api
+                try:
+                    progress("Instance.save() through the conductor")
+                    _timing.timed_calls(save, settings.warmup // 2)
+                    report.rows["conductor_save"] = call_row(
+                        "Instance.save() conductor",
+                        _timing.timed_calls(save, settings.calls // 4),
+                        "amqp:// to a conductor process, PostgreSQL",
+                    )
+                finally:
+                    CumuloObject.indirection_api = None
+                    api.close()
+                engine.dispose()
+        finally:
+            if conductor is not None:
+                conductor.terminate()
+                try:
+                    conductor.wait(30)
+                except subprocess.TimeoutExpired:
+                    conductor.kill()
 
 
 ROWS: dict[str, Callable[[Settings, Report], None]] = {

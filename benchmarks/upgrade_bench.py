@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import selectors
-import shutil
 import signal
 import statistics
 import subprocess
@@ -50,11 +49,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
 
-from kombu.connection import Connection
-
-from benchmarks import _timing
+from benchmarks import _broker, _timing
 from cumulo.compute.version import SERVICE_VERSION_HISTORY
 from cumulo.conductor.rpcapi import ConductorAPI
 from cumulo.db import sync
@@ -186,46 +182,6 @@ def release_manifest(release: str) -> Mapping[str, str]:
 
 
 # --- services: broker, virtual host, processes -------------------------------------------------
-
-
-def check_broker(url: str) -> None:
-    conn = Connection(url.split("?", 1)[0], connect_timeout=3)  # type: ignore[no-untyped-call]
-    try:
-        conn.ensure_connection(max_retries=0, reraise_as_library_errors=False)  # type: ignore[no-untyped-call]
-    except Exception as exc:
-        where = f"{conn.hostname}:{conn.port or 5672}"
-        raise BenchError(
-            f"RabbitMQ at {where} unreachable: {type(exc).__name__}: {exc} "
-            "(start it with scripts/services.sh, or pass --url)"
-        ) from None
-    finally:
-        conn.release()  # type: ignore[no-untyped-call]
-
-
-def _rabbitmqctl(*args: str) -> None:
-    if shutil.which("rabbitmqctl") is None:
-        raise BenchError("rabbitmqctl not found: it makes the run's throwaway RabbitMQ vhost")
-    done = subprocess.run(
-        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    if done.returncode != 0:
-        raise BenchError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
-
-
-@contextlib.contextmanager
-def throwaway_vhost(url: str) -> Iterator[tuple[str, str]]:
-    """A RabbitMQ virtual host for this run (queues and all), deleted on the way out:
-    its name and its URL."""
-    parts = urlsplit(url)
-    vhost = f"upgrade_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    user = unquote(parts.username or "guest")
-    _rabbitmqctl("add_vhost", vhost)
-    try:
-        _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        query = f"?{parts.query}" if parts.query else ""
-        yield vhost, f"{parts.scheme}://{parts.netloc}/{vhost}{query}"
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 @contextlib.contextmanager
@@ -514,10 +470,14 @@ class Deployment:
 def deploy(release: str, broker_url: str, ctx: RequestContext) -> Iterator[Deployment]:
     """A throwaway vhost, a conductor process of this tree on a SQLite file, and the
     release's peer process; all stopped and deleted on the way out, even on failure."""
-    check_broker(broker_url)
+    _broker.check_broker(
+        broker_url, script="upgrade_bench", hint="start it with scripts/services.sh, or pass --url"
+    )
     with contextlib.ExitStack() as stack:
         progress("creating a throwaway RabbitMQ vhost")
-        vhost, url = stack.enter_context(throwaway_vhost(broker_url))
+        vhost, url = stack.enter_context(
+            _broker.throwaway_vhost(broker_url, script="upgrade_bench")
+        )
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="upgrade_bench_")))
         progress(f"materializing release {release}")
         try:
