@@ -1,5 +1,6 @@
 """Service processes for the integration tests: start one, wait for its "started"
-log line, collect its stderr (JSON log lines), stop them all."""
+log line, collect its stderr (JSON log lines), stop them all and check their logs;
+:class:`Fleet` starts Cumulo's own services (current code, or a previous release's)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cumulo.rpc import Transport
+from cumulo.volume.store import VolumeStore
 from tests.compute.deployment import wait_for as _poll
+from upgrade.releases import release_env
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("compute_host_child.py")
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
@@ -69,6 +77,19 @@ class Processes:
         _terminate(process)
         return "".join(self.logs[name])
 
+    def stop_and_check_logs(self, tolerate: Callable[[str, str], bool] | None = None) -> None:
+        """Stop all, then fail if a compute process reached for the database layer or
+        a process logged an error (except lines ``tolerate(name, line)`` accepts)."""
+        for name, stderr in self.stop().items():
+            # A compute process that reached for the database layer says so here.
+            assert "may not be imported" not in stderr, f"{name}:\n{stderr}"
+            errors = [
+                line
+                for line in stderr.splitlines()
+                if '"level": "error"' in line and not (tolerate and tolerate(name, line))
+            ]
+            assert errors == [], f"{name}:\n{stderr}"
+
     def stop(self) -> dict[str, str]:
         """Stop all (newest first); returns each one's stderr."""
         for process in reversed(self.running.values()):
@@ -76,6 +97,102 @@ class Processes:
         for reader in self.readers:
             reader.join(10)
         return {name: "".join(lines) for name, lines in self.logs.items()}
+
+
+@dataclass
+class Fleet:
+    """The service processes of the deployment, each started as release 0.1 or as
+    the current code, and what the test process talks to them with."""
+
+    processes: Processes
+    transport: Transport
+    transport_url: str
+    database_url: str
+    work: Path
+    store: VolumeStore
+    old_tree: Path | None = None
+    """The previous release's extracted tree, for services started with ``current=False``."""
+
+    def _run_as(self, name: str, args: list[str], *, current: bool, ready: str) -> None:
+        if current:
+            self.processes.start(name, args, ready=ready, cwd=REPO)
+        else:
+            assert self.old_tree is not None, "this fleet has no previous release"
+            # Release 0.1's directory first on PYTHONPATH, started outside this
+            # repository so the current package cannot shadow it.
+            self.processes.start(
+                name, args, ready=ready, env=release_env(self.old_tree), cwd=self.work
+            )
+
+    def start_conductor(self, *, current: bool) -> str:
+        args = [
+            "-m",
+            "cumulo",
+            "conductor",
+            "--transport-url",
+            self.transport_url,
+            "--database-url",
+            self.database_url,
+        ]
+        # Release 0.1 has no --pin-refresh (its peers are never older than itself).
+        name = "conductor" if current else "conductor (0.1)"
+        extra = ["--pin-refresh", "0.5"] if current else []
+        self._run_as(name, [*args, *extra], current=current, ready="conductor started")
+        return name
+
+    def start_compute(self, host: str, *, current: bool, driver: str = "fake") -> str:
+        args = [
+            str(CHILD),  # ``cumulo compute`` with the database layer blocked
+            "compute",
+            "--host",
+            host,
+            "--driver",
+            driver,
+            "--transport-url",
+            self.transport_url,
+            "--volume-dir",
+            str(self.store.root),
+            "--periodic-interval",
+            "600",
+        ]
+        if driver == "fake":
+            args += ["--migration-channel", str(self.work / "migration-channel")]
+            args += ["--memory-mb", "16384"]
+        else:
+            state = self.work / host
+            args += ["--state-dir", str(state), "--images-dir", str(self.work / "images")]
+            args += ["--vcpus", "4", "--memory-mb", "2048", "--disk-gb", "20"]
+        name = host if current else f"{host} (0.1)"
+        extra = ["--pin-refresh", "0.5"] if current else []
+        self._run_as(name, [*args, *extra], current=current, ready="compute started")
+        return name
+
+    def run_old(self, *args: str) -> str:
+        """Run ``python ARGS`` with release 0.1's code; its stdout."""
+        assert self.old_tree is not None, "this fleet has no previous release"
+        return _run([sys.executable, *args], env=release_env(self.old_tree), cwd=self.work)
+
+    def run_current(self, *args: str) -> str:
+        """Run ``python -m cumulo ARGS`` with the current code; its stdout."""
+        return _run([sys.executable, "-m", "cumulo", *args], env=None, cwd=REPO)
+
+
+def _run(argv: list[str], *, env: dict[str, str] | None, cwd: Path) -> str:
+    """Run ``argv`` to its end; it must succeed. Its stdout."""
+    done = subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _run(argv: list[str], *, env: dict[str, str] | None, cwd: Path) -> str:
+    """Run ``argv`` to its end; it must succeed. Its stdout."""
+    done = subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def _terminate(process: subprocess.Popen[str]) -> None:

@@ -43,12 +43,11 @@ from cumulo.model import (
 )
 from cumulo.rpc import RequestContext, Transport, get_transport
 from cumulo.volume.store import VolumeStore
-from tests.integration.processes import Processes, wait_for
+from tests.integration.processes import Fleet, Processes, wait_for
 from tests.support.databases import server_database, storage_on
 
 pytestmark = pytest.mark.integration
 
-CHILD = Path(__file__).with_name("compute_host_child.py")
 HOSTS = ("host-a", "host-b")
 
 
@@ -81,56 +80,26 @@ def deployment(
 ) -> Iterator[Transport]:
     """conductor + host-a + host-b, each its own process; yields the test's transport."""
     processes = Processes()
+    fleet = Fleet(
+        processes,
+        get_transport(rabbitmq_vhost_url),
+        rabbitmq_vhost_url,
+        postgres_url.render_as_string(hide_password=False),
+        tmp_path,
+        volume_store,
+    )
     try:
-        processes.start(
-            "conductor",
-            [
-                "-m",
-                "cumulo",
-                "conductor",
-                "--transport-url",
-                rabbitmq_vhost_url,
-                "--database-url",
-                postgres_url.render_as_string(hide_password=False),
-            ],
-            ready="conductor started",
-        )
+        fleet.start_conductor(current=True)
         for host in HOSTS:
-            processes.start(
-                host,
-                [
-                    str(CHILD),  # ``cumulo compute`` with the database layer blocked
-                    "compute",
-                    "--host",
-                    host,
-                    "--driver",
-                    "fake",
-                    "--transport-url",
-                    rabbitmq_vhost_url,
-                    "--volume-dir",
-                    str(volume_store.root),
-                    "--migration-channel",
-                    str(tmp_path / "migration-channel"),
-                    "--memory-mb",
-                    "16384",
-                    "--periodic-interval",
-                    "600",
-                ],
-                ready="compute started",
-            )
-        transport = get_transport(rabbitmq_vhost_url)
-        probe = ConductorAPI(transport, timeout=20)
+            fleet.start_compute(host, current=True)
+        probe = ConductorAPI(fleet.transport, timeout=20)
         try:
             probe.wait_until_ready(_ctx(), timeout=60)
         finally:
             probe.close()
-        yield transport
+        yield fleet.transport
     finally:
-        logs = processes.stop()
-        for name, stderr in logs.items():
-            # A compute process that reached for the database layer says so here.
-            assert "may not be imported" not in stderr, f"{name}:\n{stderr}"
-            assert '"level": "error"' not in stderr, f"{name}:\n{stderr}"
+        processes.stop_and_check_logs()
 
 
 def _wait_action(ctx: RequestContext, instance_uuid: uuid.UUID) -> InstanceAction:
