@@ -147,7 +147,8 @@ def cmd_compute(args: argparse.Namespace) -> int:
         args.host,
         driver,
         VolumeStore(volume_dir),
-        compute_rpc=peer_client(transport, cap_ttl=args.pin_refresh),
+        # A host's peers may already run a newer release (the middle of an upgrade).
+        compute_rpc=peer_client(transport, cap_ttl=args.pin_refresh, accept_newer_peers=True),
     )
     service = ComputeService(
         transport, manager, indirection=conductor, periodic_interval=args.periodic_interval

@@ -88,7 +88,7 @@ class ComputeManager(BuildFlows, LifecycleFlows, GuestFlows, MigrationFlows):
         if compute_rpc is None:
             if transport is None:
                 raise ValueError("ComputeManager needs a transport or a compute_rpc client")
-            compute_rpc = peer_client(transport)
+            compute_rpc = peer_client(transport, accept_newer_peers=True)
         self.host = host
         self.driver = driver
         self.volumes = VolumeConnections(host, driver, volume_store)

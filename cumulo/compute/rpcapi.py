@@ -106,13 +106,15 @@ def _manifest_of(row: Service) -> Mapping[str, str]:
     return row.object_manifest or level(row.version).object_manifest
 
 
-def _pin_of(rows: list[Service]) -> Pin:
+def _pin_of(rows: list[Service], *, accept_newer: bool = False) -> Pin:
     """The pin of the oldest of ``rows`` (compute services; none, or all at level 0:
-    no pin)."""
-    for row in rows:
-        if row.version > SERVICE_VERSION:
-            raise ServiceTooNew(row.host, row.version)
-    known = [row for row in rows if row.version > 0]
+    no pin). A row newer than this code raises :class:`ServiceTooNew`, unless
+    ``accept_newer``: such a peer reads everything this code sends, so it pins nothing."""
+    if not accept_newer:
+        for row in rows:
+            if row.version > SERVICE_VERSION:
+                raise ServiceTooNew(row.host, row.version)
+    known = [row for row in rows if 0 < row.version <= SERVICE_VERSION]
     if not known:
         return Pin(None, None)
     lowest = min(row.version for row in known)
@@ -186,6 +188,11 @@ class ComputeAPI:
             read them for every message), so upgrades are picked up without a restart.
         extra_exceptions: exception classes to re-raise typed besides
             :func:`allowed_exceptions`' defaults.
+        accept_newer_peers: with ``"auto"``, whether a peer at a newer service level
+            than this code is addressed at this code's own versions (a compute host
+            talking to an already upgraded peer: the normal middle of a rolling
+            upgrade). ``False`` (the control plane: conductor, API) refuses it with
+            :class:`ServiceTooNew`, since the control plane is upgraded first.
     """
 
     def __init__(
@@ -196,8 +203,10 @@ class ComputeAPI:
         version_cap: str | None = None,
         cap_ttl: float = 30.0,
         extra_exceptions: Iterable[type[Exception]] = (),
+        accept_newer_peers: bool = False,
     ) -> None:
         self.auto = version_cap == AUTO
+        self.accept_newer_peers = accept_newer_peers
         self._static_cap = None if self.auto else version_cap
         self.cap_ttl = cap_ttl
         self._lock = threading.Lock()
@@ -248,7 +257,7 @@ class ComputeAPI:
 
         Raises:
             ServiceTooNew: the host (or a compute, for fanout) runs a newer level than
-                this code knows.
+                this code knows, and this client does not ``accept_newer_peers``.
         """
         if not self.auto:
             return Pin(self._static_cap, None)
@@ -256,8 +265,8 @@ class ComputeAPI:
         if host is not None:
             mine = [row for row in rows if row.host == host]
             if mine:
-                return _pin_of(mine)
-        return _pin_of(rows)
+                return _pin_of(mine, accept_newer=self.accept_newer_peers)
+        return _pin_of(rows, accept_newer=self.accept_newer_peers)
 
     def _fleet(self, ctxt: Any) -> list[Service]:
         """The compute service rows, cached for ``cap_ttl`` seconds."""

@@ -207,6 +207,26 @@ def test_a_newer_host_is_refused_clearly(deployment: Deployment, auto_api: Compu
     assert auto_api.pin_for(ctx, "host-a").version_cap == API_VERSION
 
 
+def test_a_compute_host_addresses_a_newer_peer_at_its_own_versions(
+    deployment: Deployment,
+) -> None:
+    # The middle of a rolling upgrade: host-c already runs a newer release. A host's
+    # own client sends it this code's newest messages and objects, unpinned; a fanout
+    # is pinned by the hosts this code knows, never by the newer one.
+    ctx = deployment.ctx()
+    edit_service(deployment, "host-c", version=SERVICE_VERSION + 1)
+    edit_service(deployment, "host-b", version=1)
+    api = ComputeAPI(deployment.transport, version_cap="auto", cap_ttl=0, accept_newer_peers=True)
+    try:
+        pin = api.pin_for(ctx, "host-c")
+        assert (pin.version_cap, pin.object_manifest) == (None, None)
+        assert api.can_send_version(API_VERSION, ctx, "host-c")
+        assert api.pin_for(ctx).version_cap == SERVICE_VERSION_HISTORY[1].compute_rpc
+        assert api.pin_for(ctx, "host-b").version_cap == SERVICE_VERSION_HISTORY[1].compute_rpc
+    finally:
+        api.close()
+
+
 # --- sender-side backlevel through the compute rpcapi ------------------------------------
 
 
