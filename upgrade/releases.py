@@ -1,7 +1,7 @@
 """Previous releases of Cumulo, rebuilt exactly from the commits ``releases.json``
 records, for the mixed-version test and the upgrade benchmark.
 
-    tree = materialize("0.1", Path("/tmp/cumulo-0.1"))
+    tree = materialize("0.2", Path("/tmp/cumulo-0.2"))
     subprocess.run([sys.executable, "-m", "cumulo", ...], env=release_env(tree))
 
 :func:`materialize` extracts the release's ``cumulo`` package with ``git archive``
@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,21 @@ class Release:
     """The committed ``git archive`` of the release's ``cumulo`` (gzip), if any."""
     archive_tar_sha256: str | None
     """sha256 of the uncompressed tar ``git archive <commit> cumulo`` writes."""
+    object_manifest_sha256: str | None = None
+    """:func:`manifest_digest` of the object manifest its service level reads: the
+    level is frozen, and the current code's history entry must keep hashing to it."""
+
+
+def manifest_digest(manifest: Mapping[str, str]) -> str:
+    """sha256 of ``{object name: version}`` in a canonical JSON form."""
+    canonical = json.dumps(dict(manifest), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def names() -> list[str]:
+    """Every recorded release, oldest first."""
+    records = json.loads(RELEASES.read_text())
+    return sorted(records, key=lambda name: tuple(int(part) for part in name.split(".")))
 
 
 def release(name: str) -> Release:
@@ -62,6 +78,7 @@ def release(name: str) -> Release:
         conductor_rpc=record["conductor_rpc"],
         archive=HERE / record["archive"] if record.get("archive") else None,
         archive_tar_sha256=record.get("archive_tar_sha256"),
+        object_manifest_sha256=record.get("object_manifest_sha256"),
     )
 
 
