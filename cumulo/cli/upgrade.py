@@ -32,11 +32,15 @@ class Assessment:
 
 def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assessment:
     """Judge ``services`` (``Service`` objects) and ``pending`` online migrations
-    (``None``: not counted) against this code's service levels."""
+    (``None``: not counted) against this code's service levels and skew policy."""
     from cumulo.compute.version import (
         OLDEST_SUPPORTED_SERVICE_VERSION,
         SERVICE_VERSION,
         SERVICE_VERSION_HISTORY,
+        SKEW_POLICY,
+        missing_capabilities,
+        release_of,
+        support_status,
     )
     from cumulo.model import ServiceBinary
 
@@ -45,6 +49,13 @@ def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assess
     found.lines.append(
         f"this code: service level {SERVICE_VERSION} (compute RPC {current.compute_rpc}), "
         f"oldest supported compute level {OLDEST_SUPPORTED_SERVICE_VERSION}"
+    )
+    found.lines.append(
+        f"skew policy: N-{SKEW_POLICY.releases_behind}, computes on release "
+        f"{release_of(OLDEST_SUPPORTED_SERVICE_VERSION)} (level "
+        f"{OLDEST_SUPPORTED_SERVICE_VERSION}) to {release_of(SERVICE_VERSION)} (level "
+        f"{SERVICE_VERSION}) are served; a compute may be upgraded in place from any of "
+        "them straight to this release"
     )
     found.lines.append("services:")
     if not services:
@@ -69,6 +80,16 @@ def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assess
             found.lines.append(f"minimum compute level: {minimum} -> compute RPC pin {pin}{lifted}")
         else:
             found.lines.append(f"minimum compute level: {minimum} -> no pin known to this code")
+        older = sorted(
+            (s for s in computes if s.version < SERVICE_VERSION), key=lambda s: (s.version, s.host)
+        )
+        if older:
+            found.lines.append("computes behind this code:")
+        for service in older:
+            found.lines.append(f"  {service.host}: {support_status(service.version)}")
+            if service.version >= OLDEST_SUPPORTED_SERVICE_VERSION:
+                cannot = [c.what for c in missing_capabilities(service.version)]
+                found.lines.append(f"    cannot: {'; '.join(cannot)}")
     for service in sorted(computes, key=lambda s: s.host):
         if service.version < OLDEST_SUPPORTED_SERVICE_VERSION:
             found.blocked.append(
@@ -80,6 +101,13 @@ def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assess
             found.blocked.append(
                 f"compute {service.host} is at level {service.version}, newer than this "
                 f"code ({SERVICE_VERSION}): upgrade the conductor (and this cumulo) first"
+            )
+        elif service.version == OLDEST_SUPPORTED_SERVICE_VERSION < SERVICE_VERSION:
+            found.warnings.append(
+                f"compute {service.host} runs release {release_of(service.version)}, the "
+                f"oldest this release serves: upgrade it before release "
+                f"{release_of(SKEW_POLICY.first_level_without(service.version))}, which "
+                "refuses it"
             )
     conductors = [s for s in services if s.binary == ServiceBinary.CONDUCTOR]
     newest_compute = max((s.version for s in computes), default=0)

@@ -31,15 +31,50 @@ class ServiceLevel:
     """The release that introduced the level (``upgrade/releases.json``)."""
 
 
-SERVICE_VERSION: Final = 2
+SERVICE_VERSION: Final = 3
 """1: release 0.1, the first compute service (compute RPC 1.0, every object at 1.0).
 2: release 0.2 (compute RPC 1.1: read-only volume attach, console output; Instance,
-BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them)."""
+BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them).
+3: release 0.3, in development (compute RPC 1.2: volume attach with a device tag and
+delete-on-termination; Instance 1.2: access addresses, reservation id and launch
+index)."""
 
-OLDEST_SUPPORTED_SERVICE_VERSION: Final = 1
-"""The lowest compute level this code works with (N-1); older computes are refused."""
 
-SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
+@dataclass(frozen=True)
+class SkewPolicy:
+    """How far behind the control plane a compute host may run: a release serves
+    computes at its own level and at the ``releases_behind`` levels before it (one
+    level per release), and refuses older ones.
+
+    Upgrading a compute in place from any supported level straight to this release
+    is allowed (skipping the releases in between): a compute keeps no database, and
+    this release's conductor serves every supported level.
+    """
+
+    releases_behind: int
+
+    def oldest_supported(self, current: int) -> int:
+        """The lowest level a release at level ``current`` serves."""
+        return max(1, current - self.releases_behind)
+
+    def first_level_without(self, level: int) -> int:
+        """The level of the first release that no longer serves ``level``."""
+        return level + self.releases_behind + 1
+
+    def behind(self, level: int, current: int) -> str:
+        """``N``, ``N-1``, ``N-2``... of ``level`` seen from ``current``."""
+        return "N" if level == current else f"N{level - current:+d}"
+
+
+SKEW_POLICY: Final = SkewPolicy(releases_behind=2)
+"""N-2: while 0.3 is developed, computes on 0.1 and 0.2 are served."""
+
+OLDEST_SUPPORTED_SERVICE_VERSION: Final = SKEW_POLICY.oldest_supported(SERVICE_VERSION)
+"""The lowest compute level this code works with (by :data:`SKEW_POLICY`); older
+computes are refused by the conductor and reported by ``cumulo upgrade check``."""
+
+
+_RELEASED_LEVELS: Final[tuple[ServiceLevel, ...]] = (
     # 0: no computes (the minimum over an empty fleet): nothing to pin to.
     ServiceLevel(compute_rpc="1.0", object_manifest=MappingProxyType({})),
     # 1: release 0.1.
@@ -165,6 +200,23 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
         release="0.2",
     ),
 )
+"""Levels 0 to 2: released, frozen (``upgrade/releases.json`` holds their digests)."""
+
+SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
+    *_RELEASED_LEVELS,
+    # 3: release 0.3 (in development): level 2 and what this release changed.
+    ServiceLevel(
+        compute_rpc="1.2",
+        object_manifest=MappingProxyType(
+            {
+                **_RELEASED_LEVELS[2].object_manifest,
+                "Instance": "1.2",
+                "InstanceList": "1.2",
+            }
+        ),
+        release="0.3",
+    ),
+)
 """Indexed by service level; the last entry is this code's (``SERVICE_VERSION``)."""
 
 
@@ -180,6 +232,84 @@ def level(version: int) -> ServiceLevel:
             f"(levels 0..{len(SERVICE_VERSION_HISTORY) - 1})"
         )
     return SERVICE_VERSION_HISTORY[version]
+
+
+def level_of_manifest(manifest: Mapping[str, str]) -> int | None:
+    """The oldest known level whose manifest agrees with every ``{name: version}`` of
+    ``manifest`` (a peer's object tree), or ``None``: what attributes a backport asked
+    by a peer to that peer's level. A tree of objects that never changed matches level
+    1, but no peer asks to backport those."""
+    for number, entry in enumerate(SERVICE_VERSION_HISTORY):
+        if number and all(entry.object_manifest.get(n) == v for n, v in manifest.items()):
+            return number
+    return None
+
+
+def release_of(version: int) -> str:
+    """The release that introduced level ``version``: its history entry's, or for a
+    level this code does not know yet the one numbering gives (release 0.N is level N
+    while the major version is 0; ``tests/compute/test_version.py`` holds it to that)."""
+    if 0 < version < len(SERVICE_VERSION_HISTORY):
+        named = SERVICE_VERSION_HISTORY[version].release
+        if named is not None:
+            return named
+    return f"0.{version}"
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Something a compute host can do only from a service level on: the requests an
+    older host cannot serve are refused before they are sent
+    (:class:`~cumulo.compute.exceptions.ComputeTooOld`)."""
+
+    what: str
+    """What is asked, as in "cannot <what>"."""
+    compute_rpc: str
+    """The compute RPC version that carries it."""
+    since: int
+    """The first service level that can."""
+
+
+ATTACH_READ_ONLY: Final = Capability("attach a volume read-only", "1.1", 2)
+CONSOLE_OUTPUT: Final = Capability("show a console output", "1.1", 2)
+ATTACH_WITH_TAG: Final = Capability("attach a volume with a device tag", "1.2", 3)
+ATTACH_DELETE_ON_TERMINATION: Final = Capability(
+    "attach a volume deleted with its server", "1.2", 3
+)
+
+CAPABILITIES: Final[tuple[Capability, ...]] = (
+    ATTACH_READ_ONLY,
+    CONSOLE_OUTPUT,
+    ATTACH_WITH_TAG,
+    ATTACH_DELETE_ON_TERMINATION,
+)
+"""Every capability newer than level 1, oldest first."""
+
+
+def missing_capabilities(version: int) -> list[Capability]:
+    """What a compute at level ``version`` cannot do that this code's level can."""
+    return [c for c in CAPABILITIES if c.since > version]
+
+
+def support_status(version: int) -> str:
+    """How this code sees a compute at level ``version``, for operators: its place in
+    the skew window and the release that stops serving it."""
+    release = release_of(version)
+    place = SKEW_POLICY.behind(version, SERVICE_VERSION)
+    if version > SERVICE_VERSION:
+        return f"level {version} (release {release}), newer than this code: upgrade it first"
+    if version < OLDEST_SUPPORTED_SERVICE_VERSION:
+        return (
+            f"level {version} (release {release}), {place}: unsupported since release "
+            f"{release_of(SKEW_POLICY.first_level_without(version))}"
+        )
+    if version == SERVICE_VERSION:
+        return f"level {version} (release {release}), N: current"
+    ends = SKEW_POLICY.first_level_without(version)
+    return (
+        f"level {version} (release {release}), {place}: supported; release "
+        f"{release_of(ends)} (level {ends}) will refuse it"
+    )
 
 
 def levels_summary() -> list[str]:
@@ -219,8 +349,10 @@ def check_compute_level(host: str, version: int) -> None:
     if version < OLDEST_SUPPORTED_SERVICE_VERSION:
         raise UnsupportedServiceVersion(
             f"compute {host} is at service level {version}, below the oldest level this "
-            f"release supports ({OLDEST_SUPPORTED_SERVICE_VERSION}): upgrade it to a "
-            f"release at level {OLDEST_SUPPORTED_SERVICE_VERSION} or newer"
+            f"release supports ({OLDEST_SUPPORTED_SERVICE_VERSION}, release "
+            f"{release_of(OLDEST_SUPPORTED_SERVICE_VERSION)}; the skew policy serves "
+            f"N-{SKEW_POLICY.releases_behind}): upgrade it to a release at level "
+            f"{OLDEST_SUPPORTED_SERVICE_VERSION} or newer"
         )
     if version > SERVICE_VERSION:
         raise UnsupportedServiceVersion(

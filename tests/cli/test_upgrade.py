@@ -77,10 +77,38 @@ def test_check_an_unsynced_database_is_a_usage_error(capsys, tmp_path):
 def test_check_a_current_fleet(capsys, deployment):
     code, out, err = run(capsys, "upgrade", "check", "--database-url", _url(deployment))
     assert (code, err) == (0, "")
-    assert f"this code: service level {SERVICE_VERSION} (compute RPC 1.1)" in out
+    assert f"this code: service level {SERVICE_VERSION} (compute RPC 1.2)" in out
     assert "host-a" in out and "host-b" in out
-    assert f"minimum compute level: {SERVICE_VERSION} -> compute RPC pin 1.1 (no pin" in out
+    assert f"minimum compute level: {SERVICE_VERSION} -> compute RPC pin 1.2 (no pin" in out
     assert "blocked" not in out
+    assert "computes behind this code" not in out and "warning" not in out
+
+
+def test_check_a_fleet_on_three_releases(capsys, deployment):
+    # N-2 and N-1 beside this code: each old host's place in the policy, what it
+    # cannot do, and the release that will refuse it.
+    _add_compute(deployment, "host-old", 1)
+    _add_compute(deployment, "host-mid", 2)
+    code, out, _ = run(capsys, "upgrade", "check", "--database-url", _url(deployment))
+    assert code == 0, out
+    assert (
+        "skew policy: N-2, computes on release 0.1 (level 1) to 0.3 (level 3) are served"
+    ) in out
+    assert "minimum compute level: 1 -> compute RPC pin 1.0" in out
+    lines = out.splitlines()
+    at = lines.index("computes behind this code:")
+    assert lines[at + 1 : at + 5] == [
+        "  host-old: level 1 (release 0.1), N-2: supported; release 0.4 (level 4) will refuse it",
+        "    cannot: attach a volume read-only; show a console output; attach a volume "
+        "with a device tag; attach a volume deleted with its server",
+        "  host-mid: level 2 (release 0.2), N-1: supported; release 0.5 (level 5) will refuse it",
+        "    cannot: attach a volume with a device tag; attach a volume deleted with its server",
+    ]
+    assert (
+        "warning: compute host-old runs release 0.1, the oldest this release serves: "
+        "upgrade it before release 0.4, which refuses it"
+    ) in out
+    assert out.endswith("result: OK\n")
 
 
 def test_check_through_the_conductor(capsys, deployment):
