@@ -107,13 +107,17 @@ class ComputeTooOld(ComputeError):
     """The addressed compute host speaks an older compute RPC API than a request
     needs (a rolling upgrade has not reached it yet)."""
 
-    def __init__(self, host: str, speaks: str | None, needs: str, what: str) -> None:
+    def __init__(
+        self, host: str, speaks: str | None, needs: str, what: str, *, release: str | None = None
+    ) -> None:
         self.host = host
         self.speaks = speaks
         self.needs = needs
         self.what = what
+        self.release = release
+        on = f" (release {release})" if release else ""
         super().__init__(
-            f"compute {host} speaks compute RPC {speaks or 'of an unknown version'} and "
+            f"compute {host}{on} speaks compute RPC {speaks or 'of an unknown version'} and "
             f"cannot {what}, which needs {needs}: upgrade {host} first "
             "(`cumulo upgrade check` shows each host's level)"
         )

@@ -43,12 +43,15 @@ class GuestFlows(ManagerBase):
         volume_id: str,
         mountpoint: str | None = None,
         read_only: bool = False,
+        tag: str | None = None,
+        delete_on_termination: bool = False,
     ) -> BlockDeviceMapping:
         """Attach a volume of the store: a new mapping (named after the guest's other
-        disks when ``mountpoint`` is ``None``; write-protected when ``read_only``),
-        the store's attachment, and the driver's connection. Returns the stored
-        mapping with its connection info. Nothing is left half done when a step
-        fails."""
+        disks when ``mountpoint`` is ``None``; write-protected when ``read_only``;
+        carrying the device ``tag``; the volume deleted with the server when
+        ``delete_on_termination``), the store's attachment, and the driver's
+        connection. Returns the stored mapping with its connection info. Nothing is
+        left half done when a step fails."""
         volume_uuid = uuid.UUID(volume_id)
         with (
             self._instance_lock(instance.uuid),
@@ -67,6 +70,8 @@ class GuestFlows(ManagerBase):
                 volume_size=volume.size_gb,
                 device_name=None if mountpoint is None else device_names.normalize(mountpoint),
                 read_only=read_only,
+                tag=tag,
+                delete_on_termination=delete_on_termination,
             )
             bdm.obj_set_context(context)
             if mountpoint is None:

@@ -36,13 +36,23 @@ from cumulo.model import (
 from cumulo.model import exceptions as model_exceptions
 from cumulo.model.base import CumuloObject
 from cumulo.model.service import Service, ServiceBinary, ServiceList
-from cumulo.objects import versions
+from cumulo.objects import BackportError, versions
 from cumulo.rpc import ALLOWED_EXCEPTIONS, BacklevelSerializer, RPCClient, Target, Transport
 from cumulo.rpc.client import CallContext
 from cumulo.rpc.remote_errors import ExceptionAllowList
 
 from .exceptions import COMPUTE_EXCEPTIONS, ComputeTooOld
-from .version import SERVICE_VERSION, ServiceTooNew, level
+from .version import (
+    ATTACH_DELETE_ON_TERMINATION,
+    ATTACH_READ_ONLY,
+    ATTACH_WITH_TAG,
+    CONSOLE_OUTPUT,
+    SERVICE_VERSION,
+    Capability,
+    ServiceTooNew,
+    level,
+    release_of,
+)
 
 __all__ = ["API_VERSION", "AUTO", "TOPIC", "ComputeAPI", "Pin", "allowed_exceptions"]
 
@@ -50,7 +60,7 @@ AUTO: Final = "auto"
 """``version_cap`` value: cap and backlevel per message from the service rows."""
 
 TOPIC: Final = "compute"
-API_VERSION: Final = "1.1"
+API_VERSION: Final = "1.2"
 """The compute RPC API. 1.0: build_and_run_instance, terminate_instance,
 reboot/stop/start/pause/unpause/suspend/resume_instance, attach_volume,
 detach_volume, get_diagnostics, inject_file, inject_network_info, reset_network,
@@ -59,6 +69,7 @@ check_instance_shared_storage(+_remote), check_can_live_migrate_destination,
 check_can_live_migrate_source, pre_live_migration, live_migration,
 post_live_migration_at_destination, rollback_live_migration_at_destination.
 1.1 (release 0.2): attach_volume takes ``read_only``; get_console_output.
+1.2 (release 0.3): attach_volume takes ``tag`` and ``delete_on_termination``.
 
 Methods that have a newer version try it first and step down for an older host
 (``can_send_version``), adapting the arguments, or raise :class:`ComputeTooOld`
@@ -100,6 +111,8 @@ class Pin:
 
     version_cap: str | None
     object_manifest: Mapping[str, str] | None
+    level: int | None = None
+    """The service level the pin comes from (``None``: a static cap, or no pin)."""
 
 
 def _manifest_of(row: Service) -> Mapping[str, str]:
@@ -124,21 +137,28 @@ def _pin_of(rows: list[Service], *, accept_newer: bool = False) -> Pin:
         for name, version in _manifest_of(row).items():
             if name not in manifest or versions.parse(version) < versions.parse(manifest[name]):
                 manifest[name] = version
-    return Pin(level(lowest).compute_rpc, manifest)
+    return Pin(level(lowest).compute_rpc, manifest, lowest)
 
 
 class _Pinned:
-    """A prepared call context whose messages backlevel objects to ``manifest``."""
+    """A prepared call context to ``host`` (``None``: fanout) whose messages
+    backlevel objects to the pin's manifest."""
 
     def __init__(
         self,
         cctxt: CallContext,
         serializer: BacklevelSerializer,
-        manifest: Mapping[str, str] | None,
+        pin: Pin,
+        host: str | None,
     ) -> None:
         self.cctxt = cctxt
         self.serializer = serializer
-        self.manifest = manifest
+        self.pin = pin
+        self.host = host
+
+    @property
+    def manifest(self) -> Mapping[str, str] | None:
+        return self.pin.object_manifest
 
     @property
     def version_cap(self) -> str | None:
@@ -147,14 +167,39 @@ class _Pinned:
     def can_send_version(self, version: str | None = None) -> bool:
         return self.cctxt.can_send_version(version)
 
+    def can(self, capability: Capability) -> bool:
+        """Whether the peer can serve ``capability`` (its compute RPC version)."""
+        return self.can_send_version(capability.compute_rpc)
+
+    def refuse(self, capability: Capability) -> ComputeTooOld:
+        """The error for asking ``capability`` of this older peer (raise it)."""
+        return ComputeTooOld(
+            self.host or "(every host)",
+            self.version_cap,
+            capability.compute_rpc,
+            capability.what,
+            release=None if self.pin.level is None else release_of(self.pin.level),
+        )
+
     def at(self, version: str) -> _Pinned:
         """The same peer and pin, sending at ``version`` (a step down)."""
-        return _Pinned(self.cctxt.prepare(version=version), self.serializer, self.manifest)
+        return _Pinned(self.cctxt.prepare(version=version), self.serializer, self.pin, self.host)
 
     @contextlib.contextmanager
     def _pinned(self) -> Iterator[None]:
-        with self.serializer.backlevel_to(self.manifest):
-            yield
+        label = None if self.pin.level is None else f"level_{self.pin.level}"
+        try:
+            with self.serializer.backlevel_to(self.manifest, label=label):
+                yield
+        except BackportError as exc:
+            # An object the peer's versions cannot carry: nothing was sent.
+            raise ComputeTooOld(
+                self.host or "(every host)",
+                self.version_cap,
+                "a newer object version",
+                f"take this request ({exc})",
+                release=None if self.pin.level is None else release_of(self.pin.level),
+            ) from None
 
     def call(self, ctx: Any, method: str, /, **kwargs: Any) -> Any:
         with self._pinned():
@@ -245,7 +290,7 @@ class ComputeAPI:
             cctxt = self.client.prepare(fanout=True, version=version, version_cap=pin.version_cap)
         else:
             cctxt = self.client.prepare(server=host, version=version, version_cap=pin.version_cap)
-        return _Pinned(cctxt, self.serializer, pin.object_manifest)
+        return _Pinned(cctxt, self.serializer, pin, host)
 
     def pin_for(self, ctxt: Any, host: str | None = None) -> Pin:
         """What may be sent to ``host`` (``None``: to every compute).
@@ -354,27 +399,41 @@ class ComputeAPI:
         mountpoint: str | None = None,
         *,
         read_only: bool = False,
+        tag: str | None = None,
+        delete_on_termination: bool = False,
     ) -> BlockDeviceMapping:
         """Call: attach a volume of the volume store (``mountpoint`` ``None``: the next
-        free device; ``read_only``: the guest cannot write to it); returns the new
-        mapping.
+        free device; ``read_only``: the guest cannot write to it; ``tag``: the device
+        tag the guest's metadata names it by; ``delete_on_termination``: the volume is
+        deleted with the server); returns the new mapping.
+
+        Steps down to what the host speaks (1.1 without a tag, 1.0 without read-only).
 
         Raises:
-            ComputeTooOld: ``read_only`` asked of a host older than 1.1 (a plain
-                attach steps down to 1.0).
+            ComputeTooOld: something asked that the host's release cannot do (a tag or
+                delete-on-termination below 1.2, read-only below 1.1), naming the host
+                and its release; nothing was sent.
         """
-        host = _host_of(instance)
         kwargs: dict[str, Any] = {
             "instance": instance,
             "volume_id": str(volume_id),
             "mountpoint": mountpoint,
+            "read_only": read_only,
+            "tag": tag,
+            "delete_on_termination": delete_on_termination,
         }
-        cctxt = self._to(ctxt, host, version="1.1")
-        if cctxt.can_send_version("1.1"):
-            kwargs["read_only"] = read_only
-        elif read_only:
-            raise ComputeTooOld(host, cctxt.version_cap, "1.1", "attach a volume read-only")
-        else:
+        cctxt = self._to(ctxt, _host_of(instance), version="1.2")
+        if not cctxt.can(ATTACH_WITH_TAG):
+            if tag is not None:
+                raise cctxt.refuse(ATTACH_WITH_TAG)
+            if delete_on_termination:
+                raise cctxt.refuse(ATTACH_DELETE_ON_TERMINATION)
+            del kwargs["tag"], kwargs["delete_on_termination"]
+            cctxt = cctxt.at("1.1")
+        if not cctxt.can(ATTACH_READ_ONLY):
+            if read_only:
+                raise cctxt.refuse(ATTACH_READ_ONLY)
+            del kwargs["read_only"]
             cctxt = cctxt.at("1.0")
         result: BlockDeviceMapping = cctxt.call(ctxt, "attach_volume", **kwargs)
         return result
@@ -403,10 +462,9 @@ class ComputeAPI:
         Raises:
             ComputeTooOld: the host is older than 1.1.
         """
-        host = _host_of(instance)
-        cctxt = self._to(ctxt, host, version="1.1")
-        if not cctxt.can_send_version("1.1"):
-            raise ComputeTooOld(host, cctxt.version_cap, "1.1", "show a console output")
+        cctxt = self._to(ctxt, _host_of(instance), version="1.1")
+        if not cctxt.can(CONSOLE_OUTPUT):
+            raise cctxt.refuse(CONSOLE_OUTPUT)
         result: str = cctxt.call(
             ctxt, "get_console_output", instance=instance, tail_lines=tail_lines
         )

@@ -9,7 +9,8 @@ During a rolling upgrade two counters (in :data:`cumulo.rpc.METRICS`, served by
 the ``admin`` endpoint) show the work done for older computes:
 ``conductor.backports_served`` (``object_backport_versions`` answered) and
 ``conductor.result_backports`` (classmethod results sent back at a caller's older
-versions).
+versions), each also counted per peer level as ``<name>.level_N`` (the oldest level
+whose object versions the caller's match).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cumulo.compute.version import check_compute_level
+from cumulo.compute.version import check_compute_level, level_of_manifest
 from cumulo.model.base import CumuloObject
 from cumulo.model.service import Service, ServiceBinary
 from cumulo.objects import (
@@ -103,7 +104,7 @@ class ConductorManager:
     ) -> dict[str, Any]:
         """``objinst`` (a primitive, or an object this newer conductor could load) as
         a primitive at ``object_versions``."""
-        self.metrics.incr("conductor.backports_served")
+        self._count("conductor.backports_served", object_versions)
         LOG.debug(
             "backport for a peer to %s",
             dict(object_versions),
@@ -116,13 +117,20 @@ class ConductorManager:
             )
         return backport_primitive(objinst, object_versions, self.registry, self.base)
 
+    def _count(self, name: str, object_versions: Mapping[str, str]) -> None:
+        """Bump ``name``, and ``name.level_N`` for the peer level the versions match."""
+        self.metrics.incr(name)
+        peer_level = level_of_manifest(object_versions)
+        if peer_level is not None:
+            self.metrics.incr(f"{name}.level_{peer_level}")
+
     def _at_versions(self, result: Any, object_versions: Mapping[str, str]) -> Any:
         """Objects the caller asked for at older versions go back as primitives made at
         those versions (the caller cannot load ours)."""
         if isinstance(result, VersionedObject):
             wanted = object_versions.get(result.obj_name())
             if wanted is not None and wanted != result.VERSION:
-                self.metrics.incr("conductor.result_backports")
+                self._count("conductor.result_backports", object_versions)
                 return result.obj_to_primitive(
                     target_version=wanted, version_manifest=object_versions
                 )

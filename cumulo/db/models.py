@@ -144,6 +144,10 @@ class InstanceRow(Timestamps, SoftDelete, Base):
     locked_by: Mapped[str | None] = mapped_column(String(NAME))
     locked_reason: Mapped[str | None] = mapped_column(String(NAME))  # 0002
     description: Mapped[str | None] = mapped_column(String(NAME))  # 0002
+    access_ip_v4: Mapped[IPAddress | None] = mapped_column(IPAddressString())  # 0003
+    access_ip_v6: Mapped[IPAddress | None] = mapped_column(IPAddressString())  # 0003
+    reservation_id: Mapped[str | None] = mapped_column(String(NAME))  # 0003
+    launch_index: Mapped[int | None] = mapped_column(Integer)  # 0003
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The instance's own copy of its flavor; read only when asked for.

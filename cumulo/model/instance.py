@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Final
 from uuid import UUID
 
@@ -58,9 +59,10 @@ class Instance(CumuloObject):
     up front when named in ``expected_attrs``.
 
     History: 1.0 first version. 1.1: ``description`` and ``locked_reason``.
+    1.2: ``access_ip_v4``, ``access_ip_v6``, ``reservation_id``, ``launch_index``.
     """
 
-    VERSION = "1.1"
+    VERSION = "1.2"
 
     id: int = field(default=NO_DEFAULT, read_only=True)
     uuid: UUID = field(read_only=True)
@@ -105,6 +107,14 @@ class Instance(CumuloObject):
     """Why the instance is locked (free text from whoever locked it)."""
     description: str | None = field(default=None, added="1.1")
     """The owner's free-text description of the server."""
+    access_ip_v4: IPv4Address | None = field(default=None, added="1.2")
+    """The address the owner says the server is reached at (not necessarily one of
+    its ports')."""
+    access_ip_v6: IPv6Address | None = field(default=None, added="1.2")
+    reservation_id: str | None = field(default=None, added="1.2")
+    """``r-`` and 8 characters, shared by the instances of one build request."""
+    launch_index: int | None = field(default=None, added="1.2")
+    """This instance's place (from 0) among those of its build request."""
 
     launched_at: datetime | None = None
     terminated_at: datetime | None = None
@@ -264,10 +274,10 @@ def _vm_states(expected: ExpectedVmState | Unchecked) -> tuple[VmState, ...] | N
 class InstanceList(CumuloObject):
     """A list of instances, as one object (what a query returns over RPC).
 
-    History: 1.0 first version. 1.1: Instance 1.1.
+    History: 1.0 first version. 1.1: Instance 1.1. 1.2: Instance 1.2.
     """
 
-    VERSION = "1.1"
+    VERSION = "1.2"
 
     objects: list[Instance] = field(default_factory=list)
 

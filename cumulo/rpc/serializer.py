@@ -154,8 +154,9 @@ class BacklevelSerializer(ObjectSerializer):
     lists and dicts) goes out at the versions ``manifest`` names
     (``obj_to_primitive(target_version=manifest[name], version_manifest=manifest)``),
     so a known older peer can load it without asking the conductor. Each object whose
-    tree had to change bumps ``rpc.sender_backlevels`` in ``metrics``. Outside it
-    (or with ``None``), objects go at their current versions.
+    tree had to change bumps ``rpc.sender_backlevels`` in ``metrics`` (and
+    ``rpc.sender_backlevels.<label>`` when the peer is labelled, e.g. by its level).
+    Outside it (or with ``None``), objects go at their current versions.
     """
 
     def __init__(
@@ -167,26 +168,29 @@ class BacklevelSerializer(ObjectSerializer):
         metrics: Counters = METRICS,
     ) -> None:
         super().__init__(base, registry=registry, indirection=indirection, metrics=metrics)
-        self._manifest: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-            f"backlevel-{id(self)}", default=None
+        self._peer: contextvars.ContextVar[tuple[Mapping[str, str], str | None] | None] = (
+            contextvars.ContextVar(f"backlevel-{id(self)}", default=None)
         )
 
     @contextlib.contextmanager
-    def backlevel_to(self, manifest: Mapping[str, str] | None) -> Iterator[None]:
-        """Serialize for a peer that understands ``manifest`` (``None``: anything)."""
-        token = self._manifest.set(manifest)
+    def backlevel_to(
+        self, manifest: Mapping[str, str] | None, *, label: str | None = None
+    ) -> Iterator[None]:
+        """Serialize for a peer that understands ``manifest`` (``None``: anything);
+        ``label`` names the peer's kind in the per-peer counter."""
+        token = self._peer.set((manifest, label) if manifest else None)
         try:
             yield
         finally:
-            self._manifest.reset(token)
+            self._peer.reset(token)
 
     def serialize_entity(self, ctx: Any, entity: Any, /) -> Any:
-        manifest = self._manifest.get()
-        if manifest:
-            entity = self._backlevel(entity, manifest)
+        peer = self._peer.get()
+        if peer is not None:
+            entity = self._backlevel(entity, *peer)
         return serialize_entity(entity)
 
-    def _backlevel(self, value: Any, manifest: Mapping[str, str]) -> Any:
+    def _backlevel(self, value: Any, manifest: Mapping[str, str], label: str | None) -> Any:
         if isinstance(value, VersionedObject):
             if not _needs_backlevel(type(value), manifest):
                 return value
@@ -195,11 +199,13 @@ class BacklevelSerializer(ObjectSerializer):
                 target_version=manifest.get(name), version_manifest=manifest
             )
             self.metrics.incr("rpc.sender_backlevels")
+            if label is not None:
+                self.metrics.incr(f"rpc.sender_backlevels.{label}")
             return primitive
         if isinstance(value, (list, tuple)):
-            return [self._backlevel(v, manifest) for v in value]
+            return [self._backlevel(v, manifest, label) for v in value]
         if isinstance(value, dict):
-            return {k: self._backlevel(v, manifest) for k, v in value.items()}
+            return {k: self._backlevel(v, manifest, label) for k, v in value.items()}
         return value
 
 

@@ -196,7 +196,9 @@ def _console(capsys, url: str, instance_uuid: uuid.UUID) -> None:
     service.save()
     code, out, err = run(capsys, "server", "console", str(instance_uuid), "--transport-url", url)
     assert (code, out) == (2, "")
-    assert err.startswith("cumulo: error: compute cli-host speaks compute RPC 1.0 and cannot")
+    assert err.startswith(
+        "cumulo: error: compute cli-host (release 0.1) speaks compute RPC 1.0 and cannot"
+    )
     assert err.count("\n") == 1
 
 

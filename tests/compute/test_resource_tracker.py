@@ -20,7 +20,7 @@ def test_every_host_records_its_service(deployment):
     services = ServiceList.get_all(deployment.ctx(), ServiceBinary.COMPUTE).objects
     assert [s.host for s in services] == ["host-a", "host-b", "host-c"]
     for service in services:
-        assert service.topic == "compute" and service.version == SERVICE_VERSION == 2
+        assert service.topic == "compute" and service.version == SERVICE_VERSION == 3
         assert service.rpc_api_version == API_VERSION
         assert service.object_manifest == object_manifest()
         assert service.object_manifest["Instance"] == Instance.VERSION

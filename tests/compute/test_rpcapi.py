@@ -13,7 +13,7 @@ from cumulo.virt.exceptions import InjectedFailure, MigrationError
 
 def test_can_send_version_follows_the_cap(deployment):
     capped = ComputeAPI(deployment.transport, version_cap="1.0")
-    assert API_VERSION == "1.1"
+    assert API_VERSION == "1.2"
     assert capped.can_send_version("1.0")
     assert not capped.can_send_version(API_VERSION)
     assert ComputeAPI(deployment.transport).can_send_version("1.7")  # no cap: any 1.x

@@ -11,6 +11,7 @@ attach steps down to 1.0.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,17 @@ from cumulo.compute.version import (
     ServiceTooNew,
     UnsupportedServiceVersion,
 )
-from cumulo.model import AccessMode, Instance, Service, ServiceBinary
+from cumulo.model import (
+    AccessMode,
+    BlockDeviceMapping,
+    BlockDeviceMappingList,
+    DestinationType,
+    ImageMeta,
+    Instance,
+    Service,
+    ServiceBinary,
+    SourceType,
+)
 from cumulo.objects import Registry, VersionedObject, field, register
 from cumulo.rpc import METRICS, BacklevelSerializer, Counters
 from cumulo.rpc.wire import decode_request
@@ -123,7 +134,7 @@ def test_all_computes_current_cap_is_current(deployment: Deployment, auto_api: C
         pin = auto_api.pin_for(ctx, host)
         assert pin.version_cap == API_VERSION
         assert pin.object_manifest is not None
-        assert pin.object_manifest["Instance"] == Instance.VERSION == "1.1"
+        assert pin.object_manifest["Instance"] == Instance.VERSION == "1.2"
     assert auto_api.pin_for(ctx).version_cap == API_VERSION
     assert auto_api.can_send_version(API_VERSION, ctx, "host-a")
 
@@ -141,11 +152,11 @@ def test_cap_and_manifest_follow_the_target_host(
     deployment: Deployment, auto_api: ComputeAPI
 ) -> None:
     ctx = deployment.ctx()
-    new, old = SERVICE_VERSION, 1  # release 0.2 and release 0.1
+    new, old = SERVICE_VERSION, 1  # release 0.3 and release 0.1
     edit_service(deployment, "host-b", version=old, PinProbe="1.0")
 
     a, b = auto_api.pin_for(ctx, "host-a"), auto_api.pin_for(ctx, "host-b")
-    assert a.version_cap == API_VERSION == "1.1"
+    assert a.version_cap == API_VERSION == "1.2"
     assert b.version_cap == SERVICE_VERSION_HISTORY[old].compute_rpc == "1.0"
     assert a.object_manifest is not None and "PinProbe" not in a.object_manifest
     assert b.object_manifest is not None and b.object_manifest["PinProbe"] == "1.0"
@@ -164,8 +175,8 @@ def test_cap_and_manifest_follow_the_target_host(
 
     # host-b is upgraded: picked up without a restart (cap_ttl=0).
     edit_service(deployment, "host-b", version=new, PinProbe="1.2")
-    assert auto_api.pin_for(ctx, "host-b").version_cap == "1.1"
-    assert auto_api.pin_for(ctx).version_cap == "1.1"
+    assert auto_api.pin_for(ctx, "host-b").version_cap == "1.2"
+    assert auto_api.pin_for(ctx).version_cap == "1.2"
 
 
 def test_the_fleet_is_cached_for_cap_ttl(deployment: Deployment) -> None:
@@ -273,17 +284,21 @@ def test_real_calls_work_with_the_auto_cap(
     assert METRICS.get("rpc.sender_backlevels") == before
 
 
-# --- release 0.2 against a host at release 0.1's level -----------------------------------
+# --- this release against hosts at release 0.1's and 0.2's levels -------------------------
+
+
+def as_release(deployment: Deployment, host: str, level: int) -> None:
+    """Make ``host``'s service row say what a compute of that level's release writes."""
+    ctx = deployment.ctx()
+    row = Service.get_by_host_and_binary(ctx, host, ServiceBinary.COMPUTE)
+    row.version = level
+    row.rpc_api_version = SERVICE_VERSION_HISTORY[level].compute_rpc
+    row.object_manifest = dict(SERVICE_VERSION_HISTORY[level].object_manifest)
+    row.save()
 
 
 def as_release_0_1(deployment: Deployment, host: str) -> None:
-    """Make ``host``'s service row say what a 0.1 compute writes."""
-    ctx = deployment.ctx()
-    row = Service.get_by_host_and_binary(ctx, host, ServiceBinary.COMPUTE)
-    row.version = 1
-    row.rpc_api_version = "1.0"
-    row.object_manifest = dict(SERVICE_VERSION_HISTORY[1].object_manifest)
-    row.save()
+    as_release(deployment, host, 1)
 
 
 def test_new_requests_step_down_or_are_refused_for_an_old_host(
@@ -307,7 +322,9 @@ def test_new_requests_step_down_or_are_refused_for_an_old_host(
 
     monkeypatch.setattr(channel, "call", spy)
 
-    with pytest.raises(ComputeTooOld, match=r"host-a speaks compute RPC 1\.0 .* read-only"):
+    with pytest.raises(
+        ComputeTooOld, match=r"host-a \(release 0\.1\) speaks compute RPC 1\.0 .* read-only"
+    ):
         auto_api.attach_volume(ctx, vm_a, volume.id, read_only=True)
     with pytest.raises(ComputeTooOld, match=r"cannot show a console output, which needs 1\.1"):
         auto_api.get_console_output(ctx, vm_a)
@@ -320,10 +337,106 @@ def test_new_requests_step_down_or_are_refused_for_an_old_host(
     assert METRICS.get("rpc.sender_backlevels") > before  # the Instance went at 1.0
     auto_api.detach_volume(ctx, vm_a, volume.id)
 
-    # host-b is at this code's level: 1.1, read-only honoured, console output served.
+    # host-b is at this code's level: 1.2, read-only honoured, console output served.
     sent.clear()
     ro = auto_api.attach_volume(ctx, vm_b, volume.id, read_only=True)
-    assert sent == [("attach_volume", "1.1")]
+    assert sent == [("attach_volume", "1.2")]
     assert ro.read_only and ro.connection_info is not None
     assert ro.connection_info.access_mode is AccessMode.READ_ONLY
     assert str(vm_b.uuid) in auto_api.get_console_output(ctx, vm_b)
+
+
+def test_each_old_release_gets_what_it_speaks(
+    deployment: Deployment, auto_api: ComputeAPI, flavor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # N-2 and N-1 side by side: host-a at release 0.1's level, host-b at 0.2's, host-c
+    # at this code's. Each attach steps down to what its host speaks, each refusal
+    # names the host and its release, and the objects go at each peer's versions.
+    ctx = deployment.ctx()
+    vms = {h: deployment.boot(flavor, host=h) for h in ("host-a", "host-b", "host-c")}
+    as_release(deployment, "host-a", 1)
+    as_release(deployment, "host-b", 2)
+    volume = deployment.store.create(1, "data", project_id="p1")
+
+    sent: list[tuple[str, str | None, str]] = []
+    channel = type(deployment.transport.reply_channel())
+    real_call = channel.call
+
+    def spy(self: Any, target: Any, body: bytes, *args: Any, **kwargs: Any) -> Any:
+        request = decode_request(body)
+        if target.topic == "compute" and request.method == "attach_volume":
+            version = request.args["instance"]["cumulo_object.version"]
+            sent.append((target.server, request.version, version))
+        return real_call(self, target, body, *args, **kwargs)
+
+    monkeypatch.setattr(channel, "call", spy)
+
+    for host, release in (("host-a", "0.1"), ("host-b", "0.2")):
+        with pytest.raises(
+            ComputeTooOld,
+            match=rf"compute {host} \(release {release}\) .* cannot attach a volume with a "
+            r"device tag, which needs 1\.2",
+        ):
+            auto_api.attach_volume(ctx, vms[host], volume.id, tag="db")
+        with pytest.raises(ComputeTooOld, match=rf"{host} \(release {release}\).*deleted with"):
+            auto_api.attach_volume(ctx, vms[host], volume.id, delete_on_termination=True)
+    assert sent == [] and deployment.store.get(volume.id).attached_to is None
+
+    before = {n: METRICS.get(f"rpc.sender_backlevels.level_{n}") for n in (1, 2, 3)}
+    for host, vm in vms.items():
+        bdm = auto_api.attach_volume(ctx, vm, volume.id, read_only=host != "host-a")
+        assert bdm.read_only is (host != "host-a")
+        auto_api.detach_volume(ctx, vm, volume.id)
+    # 0.1 gets 1.0 messages and Instance 1.0, 0.2 gets 1.1 and Instance 1.1, and a
+    # current host everything at once.
+    assert sent == [
+        ("host-a", "1.0", "1.0"),
+        ("host-b", "1.1", "1.1"),
+        ("host-c", "1.2", Instance.VERSION),
+    ]
+    after = {n: METRICS.get(f"rpc.sender_backlevels.level_{n}") for n in (1, 2, 3)}
+    assert after[1] > before[1] and after[2] > before[2] and after[3] == before[3]
+
+    tagged = auto_api.attach_volume(
+        ctx, vms["host-c"], volume.id, tag="db", delete_on_termination=True
+    )
+    (stored,) = BlockDeviceMappingList.get_by_instance_uuid(ctx, vms["host-c"].uuid).volumes()
+    assert (tagged.tag, stored.tag, stored.delete_on_termination) == ("db", "db", True)
+
+
+def test_an_object_an_old_host_cannot_read_is_refused_before_sending(
+    deployment: Deployment, auto_api: ComputeAPI, flavor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only mapping cannot be said at BlockDeviceMapping 1.0: building with one
+    # on a 0.1 host is refused, naming the host, its release and the object.
+    ctx = deployment.ctx()
+    as_release(deployment, "host-a", 1)
+    casts: list[str] = []
+    monkeypatch.setattr(
+        deployment.transport, "cast", lambda target, body, timeout: casts.append(target.server)
+    )
+    template = deployment.template(flavor, name="ro")
+    bdm = BlockDeviceMapping(
+        uuid=uuid.uuid4(),
+        instance_uuid=template.uuid,
+        source_type=SourceType.VOLUME,
+        destination_type=DestinationType.VOLUME,
+        volume_id=uuid.uuid4(),
+        read_only=True,
+    )
+    template.host = "host-a"
+    with pytest.raises(
+        ComputeTooOld,
+        match=r"compute host-a \(release 0\.1\) .* cannot take this request "
+        r"\(BlockDeviceMapping .* is read-only",
+    ):
+        auto_api.build_and_run_instance(
+            ctx,
+            "host-a",
+            template,
+            BlockDeviceMappingList(objects=[bdm]),
+            ImageMeta(),
+            [],
+            None,
+        )
+    assert casts == []

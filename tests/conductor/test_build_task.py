@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cumulo.conductor.tasks.exceptions import NoValidHost
@@ -40,6 +42,24 @@ def test_one_request_for_several_instances_spreads_them(deployment):
     for inst in built:
         deployment.wait_action(ctx, inst.uuid)
         assert deployment.instance(inst.uuid).vm_state is VmState.ACTIVE
+
+
+def test_one_request_shares_a_reservation_and_numbers_its_instances(deployment, flavor):
+    ctx = deployment.ctx()
+    first = deployment.tasks.build_instances(
+        ctx, [deployment.template(flavor, name=f"vm{i}") for i in range(3)]
+    )
+    stored = [deployment.instance(i.uuid) for i in first]
+    (reservation,) = {i.reservation_id for i in stored}
+    assert re.fullmatch(r"r-[a-z0-9]{8}", reservation)
+    assert [i.launch_index for i in stored] == [0, 1, 2]
+    # Another request, another reservation; one the caller chose is kept.
+    (other,) = deployment.tasks.build_instances(ctx, [deployment.template(flavor)])
+    assert deployment.instance(other.uuid).reservation_id not in (None, reservation)
+    chosen = deployment.template(flavor, name="chosen")
+    chosen.reservation_id = "r-chosen01"
+    (kept,) = deployment.tasks.build_instances(ctx, [chosen])
+    assert (deployment.instance(kept.uuid).reservation_id, kept.launch_index) == ("r-chosen01", 0)
 
 
 def test_the_requested_host_is_honoured(deployment, flavor):

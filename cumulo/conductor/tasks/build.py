@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
+import string
 import uuid
 from typing import Any
 
@@ -87,6 +89,12 @@ def default_mappings(
     return bdms
 
 
+def new_reservation_id() -> str:
+    """``r-`` and 8 random lowercase letters and digits, as Nova names a build request."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "r-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
 class BuildTask:
     """One ``build_instances`` request (see the module docstring)."""
 
@@ -123,8 +131,11 @@ class BuildTask:
         placement = Placement(self.context)
         built: list[Instance] = []
         unplaced: list[str] = []
-        for template in instances:
-            instance = self._create(template)
+        # One reservation for the request (an API may have chosen it already).
+        given = {t.reservation_id for t in instances if t.reservation_id is not None}
+        reservation = given.pop() if len(given) == 1 else new_reservation_id()
+        for index, template in enumerate(instances):
+            instance = self._create(template, reservation, index)
             try:
                 self._place_and_build(instance, placement)
             except NoValidHost as error:
@@ -137,11 +148,13 @@ class BuildTask:
             )
         return built
 
-    def _create(self, template: Instance) -> Instance:
+    def _create(self, template: Instance, reservation_id: str, launch_index: int) -> Instance:
         if not template.obj_attr_is_set("flavor"):
             raise ValueError(f"instance {template.uuid}: a flavor is needed to build it")
         instance = template.obj_clone()
         instance.obj_set_context(self.context)
+        instance.reservation_id = reservation_id
+        instance.launch_index = launch_index
         flavor = instance.flavor
         instance.memory_mb = flavor.memory_mb
         instance.vcpus = flavor.vcpus

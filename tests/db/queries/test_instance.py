@@ -4,6 +4,7 @@ save, atomic writes. Each test runs on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import uuid
 from datetime import timedelta
@@ -92,6 +93,10 @@ def test_create_assigns_id_and_created_at_and_keeps_every_field(storage, ctx):
         config_drive=True,
         locked=True,
         locked_by="admin",
+        access_ip_v4="203.0.113.7",
+        access_ip_v6="2001:db8::7",
+        reservation_id="r-abcd1234",
+        launch_index=2,
     )
     created = storage.instance_create(ctx, inst)
     assert created.id > 0
@@ -104,6 +109,7 @@ def test_create_assigns_id_and_created_at_and_keeps_every_field(storage, ctx):
             continue
         assert getattr(fetched, name) == getattr(inst, name), name
     assert fetched.launched_at == NOW  # microseconds and UTC survive every backend
+    assert fetched.access_ip_v6 == ipaddress.IPv6Address("2001:db8::7")
     assert fetched.vm_state is VmState.ACTIVE and fetched.power_state is PowerState.RUNNING
     for lazy in LAZY_FIELDS:
         assert not fetched.obj_attr_is_set(lazy)
