@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,9 @@ class Processes:
 
 @dataclass
 class Fleet:
-    """The service processes of the deployment, each started as release 0.1 or as
-    the current code, and what the test process talks to them with."""
+    """The service processes of the deployment, each started as the current code or
+    as a previous release (``release="0.1"``), and what the test process talks to
+    them with."""
 
     processes: Processes
     transport: Transport
@@ -110,21 +111,33 @@ class Fleet:
     database_url: str
     work: Path
     store: VolumeStore
-    old_tree: Path | None = None
-    """The previous release's extracted tree, for services started with ``current=False``."""
+    trees: Mapping[str, Path] = field(default_factory=dict)
+    """Each previous release's extracted tree (``upgrade.releases.materialize``)."""
 
-    def _run_as(self, name: str, args: list[str], *, current: bool, ready: str) -> None:
-        if current:
+    def _run_as(self, name: str, args: list[str], *, release: str | None, ready: str) -> None:
+        if release is None:
             self.processes.start(name, args, ready=ready, cwd=REPO)
         else:
-            assert self.old_tree is not None, "this fleet has no previous release"
-            # Release 0.1's directory first on PYTHONPATH, started outside this
+            # The release's directory first on PYTHONPATH, started outside this
             # repository so the current package cannot shadow it.
             self.processes.start(
-                name, args, ready=ready, env=release_env(self.old_tree), cwd=self.work
+                name, args, ready=ready, env=release_env(self.tree(release)), cwd=self.work
             )
 
-    def start_conductor(self, *, current: bool) -> str:
+    def tree(self, release: str) -> Path:
+        assert release in self.trees, f"this fleet has no release {release}"
+        return self.trees[release]
+
+    @staticmethod
+    def _name(base: str, release: str | None) -> str:
+        return base if release is None else f"{base} ({release})"
+
+    @staticmethod
+    def _pin_refresh(release: str | None) -> list[str]:
+        # Release 0.1 has no --pin-refresh (its peers are never older than itself).
+        return [] if release == "0.1" else ["--pin-refresh", "0.5"]
+
+    def start_conductor(self, *, release: str | None = None) -> str:
         args = [
             "-m",
             "cumulo",
@@ -133,14 +146,13 @@ class Fleet:
             self.transport_url,
             "--database-url",
             self.database_url,
+            *self._pin_refresh(release),
         ]
-        # Release 0.1 has no --pin-refresh (its peers are never older than itself).
-        name = "conductor" if current else "conductor (0.1)"
-        extra = ["--pin-refresh", "0.5"] if current else []
-        self._run_as(name, [*args, *extra], current=current, ready="conductor started")
+        name = self._name("conductor", release)
+        self._run_as(name, args, release=release, ready="conductor started")
         return name
 
-    def start_compute(self, host: str, *, current: bool, driver: str = "fake") -> str:
+    def start_compute(self, host: str, *, release: str | None = None, driver: str = "fake") -> str:
         args = [
             str(CHILD),  # ``cumulo compute`` with the database layer blocked
             "compute",
@@ -162,15 +174,14 @@ class Fleet:
             state = self.work / host
             args += ["--state-dir", str(state), "--images-dir", str(self.work / "images")]
             args += ["--vcpus", "4", "--memory-mb", "2048", "--disk-gb", "20"]
-        name = host if current else f"{host} (0.1)"
-        extra = ["--pin-refresh", "0.5"] if current else []
-        self._run_as(name, [*args, *extra], current=current, ready="compute started")
+        name = self._name(host, release)
+        args += self._pin_refresh(release)
+        self._run_as(name, args, release=release, ready="compute started")
         return name
 
-    def run_old(self, *args: str) -> str:
-        """Run ``python ARGS`` with release 0.1's code; its stdout."""
-        assert self.old_tree is not None, "this fleet has no previous release"
-        return _run([sys.executable, *args], env=release_env(self.old_tree), cwd=self.work)
+    def run_release(self, release: str, *args: str) -> str:
+        """Run ``python ARGS`` with ``release``'s code; its stdout."""
+        return _run([sys.executable, *args], env=release_env(self.tree(release)), cwd=self.work)
 
     def run_current(self, *args: str) -> str:
         """Run ``python -m cumulo ARGS`` with the current code; its stdout."""

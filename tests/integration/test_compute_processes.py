@@ -89,9 +89,9 @@ def deployment(
         volume_store,
     )
     try:
-        fleet.start_conductor(current=True)
+        fleet.start_conductor()
         for host in HOSTS:
-            fleet.start_compute(host, current=True)
+            fleet.start_compute(host)
         probe = ConductorAPI(fleet.transport, timeout=20)
         try:
             probe.wait_until_ready(_ctx(), timeout=60)
