@@ -90,7 +90,3 @@ class BackportError(ObjectError, ValueError):
 
 class OrphanedObjectError(ObjectError):
     """A remotable method was called on an object that has no context."""
-
-
-class ObjectActionError(ObjectError):
-    """An object method cannot do what was asked."""
