@@ -6,15 +6,7 @@ backports generated from each field's declared history, remotable methods, and
 canonical fingerprints. It imports nothing from the rest of Cumulo.
 """
 
-from .base import (
-    TrackedDict,
-    TrackedList,
-    TrackedSet,
-    VersionedObject,
-    lazy_load_counts,
-    obj_to_loggable,
-    reset_lazy_load_counts,
-)
+from .base import VersionedObject, lazy_load_counts, obj_to_loggable, reset_lazy_load_counts
 from .codec import (
     backport,
     decode_json,
@@ -24,6 +16,7 @@ from .codec import (
     encode_msgpack,
     serialize_entity,
 )
+from .containers import TrackedDict, TrackedList, TrackedSet
 from .exceptions import (
     BackportError,
     DeserializationError,

@@ -1,4 +1,6 @@
-"""Building a class: resolved fields, and the msgspec types of its wire envelope.
+"""Building a class: :class:`ObjectMeta` collects the declared fields when the class
+statement runs; :func:`build_class` resolves them and generates the msgspec types
+of the class's wire envelope on first use.
 
 Two families of wire types are generated:
 
@@ -20,18 +22,55 @@ import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, dataclass_transform
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from . import versions
+from .descriptors import FieldDescriptor, ObjectFieldDescriptor
 from .exceptions import IncompatibleObjectVersion, ObjectDeclarationError
-from .fields import FieldSpec
-from .types import from_annotation
+from .fields import MISSING, FieldInfo, FieldSpec, field
+from .types import IPType, MACType, from_annotation
 
 if TYPE_CHECKING:
     from .base import VersionedObject
+
+# --- the class statement --------------------------------------------------------------------
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+    return typing.get_origin(annotation) is ClassVar
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+class ObjectMeta(type):
+    """Turns annotated class attributes into field descriptors."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> ObjectMeta:
+        namespace.setdefault("__slots__", ())
+        own: dict[str, FieldInfo] = {}
+        for fname, annotation in namespace.get("__annotations__", {}).items():
+            if fname.startswith("_") or _is_classvar(annotation):
+                continue
+            declared = namespace.pop(fname, MISSING)
+            if isinstance(declared, FieldInfo):
+                info = declared
+            else:
+                info = FieldInfo(declared, None, None, None, False, False, False, None)
+            own[fname] = info
+            namespace[fname] = FieldDescriptor(fname)
+        namespace["_obj_own_infos"] = own
+        namespace["_obj_built"] = False
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        return cls
+
+
+# --- building on first use -----------------------------------------------------------------
 
 _build_lock = threading.RLock()
 _building: set[type[Any]] = set()
@@ -81,8 +120,6 @@ def _evaluate(tp: Any, globalns: dict[str, Any], localns: dict[str, Any]) -> Any
 
 
 def build_class(cls: type[VersionedObject]) -> None:
-    from .base import FieldDescriptor, ObjectFieldDescriptor
-
     with _build_lock:
         if cls.__dict__.get("_obj_built"):
             return
@@ -93,14 +130,12 @@ def build_class(cls: type[VersionedObject]) -> None:
             )
         _building.add(cls)
         try:
-            _build(cls, FieldDescriptor, ObjectFieldDescriptor)
+            _build(cls)
         finally:
             _building.discard(cls)
 
 
-def _build(
-    cls: type[VersionedObject], descriptor_cls: type[Any], object_descriptor_cls: type[Any]
-) -> None:
+def _build(cls: type[VersionedObject]) -> None:
     name = cls.obj_name()
     if not versions.is_valid(cls.VERSION):
         raise ObjectDeclarationError(f"{name}.VERSION {cls.VERSION!r} is not 'X.Y'")
@@ -120,11 +155,11 @@ def _build(
     fields = {n: s for n, s in all_specs.items() if s.exists_at(current)}
     for fname, spec in all_specs.items():
         if fname not in fields:
-            if isinstance(cls.__dict__.get(fname), descriptor_cls):
+            if isinstance(cls.__dict__.get(fname), FieldDescriptor):
                 delattr(cls, fname)  # removed in an earlier major: no attribute any more
             continue
         # A descriptor of this class's own (inherited fields are shadowed, not shared).
-        desc = (object_descriptor_cls if spec.type.has_objects else descriptor_cls)(fname)
+        desc = (ObjectFieldDescriptor if spec.type.has_objects else FieldDescriptor)(fname)
         desc.spec = spec
         desc.adopt = spec.adopt
         setattr(cls, fname, desc)
@@ -166,8 +201,6 @@ def _build(
 
 def _needs_dec_hook(cls: type[VersionedObject]) -> bool:
     """Whether ``cls`` or any object it can hold has an address or MAC field."""
-    from .types import IPType, MACType
-
     seen: set[type[Any]] = set()
     pending: list[type[VersionedObject]] = [cls]
     while pending:
