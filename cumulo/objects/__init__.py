@@ -33,7 +33,7 @@ from .exceptions import (
 )
 from .fields import NO_DEFAULT, field
 from .fingerprint import Change, diff_schemas, normalized_schema, remotable_added
-from .history import backport_hook
+from .history import backport_hook, fields_at, historical_envelope
 from .jsonschema import json_schema
 from .lockfile import LockfileError, Problem, build_lock, check_lock, read_lock, write_lock
 from .registry import REGISTRY, Registry, register
@@ -45,7 +45,6 @@ from .remote import (
     run_class_action,
     run_object_action,
 )
-from .schema import fields_at, historical_envelope
 from .types import MACAddress
 
 __all__ = [

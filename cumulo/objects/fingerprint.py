@@ -28,7 +28,7 @@ from . import versions
 from .base import VersionedObject
 from .exceptions import ObjectDeclarationError, ObjectError
 from .fields import FieldSpec
-from .schema import check_version_in_history, fields_at
+from .history import check_version_in_history, fields_at
 
 FORMAT = 1
 """Version of the normalization below; stored in every schema so that a lockfile made

@@ -2,14 +2,11 @@
 statement runs; :func:`build_class` resolves them and generates the msgspec types
 of the class's wire envelope on first use.
 
-Two families of wire types are generated:
-
-- the *current* envelope of a class, used for every decode: lenient about older
-  versions of the same major (it fills in defaults of fields added since), and
-  refusing newer minors with :class:`IncompatibleObjectVersion`;
-- *historical* envelopes, one per (version, manifest): the exact shape an older
-  release reads, strict about unknown fields, enum values and the version string.
-  Tests load backported primitives into them.
+The *current* envelope of a class is used for every decode: lenient about older
+versions of the same major (it fills in defaults of fields added since), and
+refusing newer minors with :class:`IncompatibleObjectVersion`. The *historical*
+envelopes (the exact shape an older release reads) are made from the same
+:func:`envelope_struct` in ``history.py``.
 """
 
 from __future__ import annotations
@@ -179,15 +176,15 @@ def _build(cls: type[VersionedObject]) -> None:
     # and unknown change names, and words the errors (schema.py's __post_init__).
     fast_data = _data_struct(cls, fields, current_envelope, "")
     cls._obj_data_cls = fast_data
-    cls._obj_envelope_cls = _envelope_struct(
+    cls._obj_envelope_cls = envelope_struct(
         cls, fast_data, None, header=(name, cls.OBJ_PROJECT_NAMESPACE, tuple(cls.obj_history()))
     )
     lenient_data = _data_struct(cls, fields, lenient_envelope, "Lenient")
-    cls._obj_lenient_envelope_cls = _envelope_struct(
+    cls._obj_lenient_envelope_cls = envelope_struct(
         cls, lenient_data, _current_post_init(cls, fields), tag="Lenient"
     )
     # Encoding builds an envelope per new object: a twin type without decode checks.
-    encode_envelope = _envelope_struct(cls, fast_data, None, tag="Out")
+    encode_envelope = envelope_struct(cls, fast_data, None, tag="Out")
     cls._obj_wire = (encode_envelope, name, cls.OBJ_PROJECT_NAMESPACE, cls.VERSION)
     sns = cls.OBJ_SERIAL_NAMESPACE
     cls._obj_wire_keys = (f"{sns}.name", f"{sns}.namespace", f"{sns}.version")
@@ -310,7 +307,7 @@ def _data_struct(
     )
 
 
-def _envelope_struct(
+def envelope_struct(
     cls: type[VersionedObject],
     data_cls: Any,
     post_init: Callable[[Any], None] | None,
@@ -405,71 +402,3 @@ def _current_post_init(
             upgrade_envelope(cls, self)
 
     return __post_init__
-
-
-# --- historical schemas -------------------------------------------------------------------
-
-_historical: dict[tuple[type[Any], str, tuple[tuple[str, str], ...]], Any] = {}
-
-
-def fields_at(cls: type[VersionedObject], version: str) -> dict[str, FieldSpec]:
-    """The fields ``cls`` had at ``version``."""
-    cls._obj_build()
-    v = versions.parse(version)
-    all_specs = cls._obj_all_fields
-    return {n: s for n, s in all_specs.items() if s.exists_at(v)}
-
-
-def check_version_in_history(cls: type[VersionedObject], version: str) -> None:
-    if version not in cls.obj_history():
-        raise ObjectDeclarationError(
-            f"{cls.obj_name()} has no version {version!r} (history: {cls.obj_history()})"
-        )
-
-
-def historical_envelope(
-    cls: type[VersionedObject], version: str, manifest: Mapping[str, str] | None = None
-) -> Any:
-    """The exact envelope type an older release reads ``cls`` with, at ``version``.
-
-    Children take the versions ``manifest`` names (their current one otherwise).
-    Decoding with it refuses unknown fields, enum values the version did not know,
-    and any other version string.
-    """
-    cls._obj_build()
-    check_version_in_history(cls, version)
-    manifest = dict(manifest or {})
-    key = (cls, version, tuple(sorted(manifest.items())))
-    cached = _historical.get(key)
-    if cached is not None:
-        return cached
-    v = versions.parse(version)
-
-    def child_envelope(child: type[VersionedObject]) -> Any:
-        return historical_envelope(child, manifest.get(child.obj_name(), child.VERSION), manifest)
-
-    data_fields = []
-    for n, spec in fields_at(cls, version).items():
-        wire = spec.type.wire(child_envelope, spec.values_at(v))
-        data_fields.append((n, wire | UnsetType, UNSET))
-    data_cls = msgspec.defstruct(
-        f"{cls.obj_name()}Data_{version.replace('.', '_')}",
-        data_fields,
-        kw_only=True,
-        forbid_unknown_fields=True,
-        gc=False,
-    )
-    name = cls.obj_name()
-    namespace = cls.OBJ_PROJECT_NAMESPACE
-
-    def __post_init__(self: Any) -> None:
-        if self.name != name:
-            raise ValueError(f"Expected a `{name}` object, got `{self.name}`")
-        if self.namespace != namespace:
-            raise ValueError(f"Object namespace `{self.namespace}` is not `{namespace}`")
-        if self.version != version:
-            raise ValueError(f"Expected {name} version {version}, got {self.version}")
-
-    env = _envelope_struct(cls, data_cls, __post_init__, tag=f"_{version.replace('.', '_')}")
-    _historical[key] = env
-    return env
