@@ -32,7 +32,7 @@ from .exceptions import (
     UnsupportedObjectError,
 )
 from .fields import NO_DEFAULT, field
-from .fingerprint import Change, diff_schemas, normalized_schema, remotable_added
+from .fingerprint import normalized_schema, remotable_added
 from .history import backport_hook, fields_at, historical_envelope
 from .jsonschema import json_schema
 from .lockfile import LockfileError, Problem, build_lock, check_lock, read_lock, write_lock
@@ -45,6 +45,7 @@ from .remote import (
     run_class_action,
     run_object_action,
 )
+from .schema_diff import Change, diff_schemas
 from .types import MACAddress
 
 __all__ = [

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from . import versions
+from .addresses import MACWire, dec_hook
 from .base import VersionedObject
 from .exceptions import (
     DeserializationError,
@@ -29,15 +30,11 @@ from .history import backport_primitive
 from .registry import Registry
 from .schema import current_envelope, lenient_envelope
 from .types import (
-    IP_WIRE_TYPES,
     DictType,
     FieldType,
     ListType,
-    MACWire,
     NullableType,
     ObjectType,
-    decode_ip,
-    decode_mac,
     from_annotation,
 )
 
@@ -61,19 +58,6 @@ def enc_hook(value: Any) -> Any:
     if isinstance(value, _STRING_LIKE):
         return str(value)
     raise NotImplementedError(f"cannot encode a `{type(value).__name__}`")
-
-
-def dec_hook(tp: Any, value: Any) -> Any:
-    """msgspec hook for the types msgspec does not know (IP addresses and networks)."""
-    if tp is MACWire:
-        if not isinstance(value, str):
-            raise ValueError(f"Expected `str`, got `{type(value).__name__}`")
-        return decode_mac(value)
-    if tp in IP_WIRE_TYPES:
-        if not isinstance(value, str):
-            raise ValueError(f"Expected `str` holding an address, got `{type(value).__name__}`")
-        return decode_ip(tp, value)
-    raise NotImplementedError(f"cannot decode a `{tp!r}`")
 
 
 _json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)

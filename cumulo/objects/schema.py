@@ -25,6 +25,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from . import versions
+from .addresses import dec_hook
 from .descriptors import FieldDescriptor, ObjectFieldDescriptor
 from .exceptions import IncompatibleObjectVersion, ObjectDeclarationError
 from .fields import MISSING, FieldInfo, FieldSpec, field
@@ -190,8 +191,6 @@ def _build(cls: type[VersionedObject]) -> None:
     cls._obj_wire_keys = (f"{sns}.name", f"{sns}.namespace", f"{sns}.version")
     # Passing a dec_hook costs msgspec time even when unused: only trees holding
     # addresses or MACs (types msgspec does not know) get one.
-    from .codec import dec_hook
-
     cls._obj_dec_hook = dec_hook if _needs_dec_hook(cls) else None
     cls._obj_built = True
 

@@ -26,7 +26,7 @@ from cumulo.objects import (
     register,
     versions,
 )
-from cumulo.objects import codec as objects_codec
+from cumulo.objects.addresses import dec_hook
 from tests.objects.sample_objects import (
     SAMPLE_NAMESPACE,
     SAMPLE_REGISTRY,
@@ -62,7 +62,7 @@ def load_at(
 ) -> Any:
     """Load ``primitive`` the way a peer running ``cls`` at ``version`` would."""
     envelope = historical_envelope(cls, version, manifest)
-    return msgspec.convert(primitive, envelope, dec_hook=objects_codec.dec_hook)
+    return msgspec.convert(primitive, envelope, dec_hook=dec_hook)
 
 
 def fresh_instance(**overrides: Any) -> Instance:
