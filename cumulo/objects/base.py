@@ -9,7 +9,8 @@ child changed; list, dict and set values are tracked containers (``containers.py
 
 The ``obj_to_*`` / ``obj_from_*`` methods hand over to ``codec.py``, which needs
 this class in turn: ``codec`` is imported at the end of this module, once
-``VersionedObject`` exists. That is the one import circle in ``cumulo.objects``.
+``VersionedObject`` exists. That is the one import circle in ``cumulo.objects``
+(``tests/test_layering.py`` allows it and no other).
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ namespace, version, the field Struct, changes) through ``enc_hook``. Decoding
 goes straight into the generated envelope types, so the values are validated in
 C and an error names the path of the bad value; envelopes become objects only
 at the top level, children on first access.
+
+This module and ``base.py`` import each other, the one import circle in
+``cumulo.objects``: ``VersionedObject``'s ``obj_to_*`` / ``obj_from_*`` methods hand
+over to the functions here, which need ``VersionedObject``. ``base.py`` imports this
+module at its end, so either can be imported first.
 """
 
 from __future__ import annotations
