@@ -25,7 +25,7 @@ import msgspec
 from msgspec import UNSET
 
 from . import schema, versions
-from .containers import adopt_value
+from .containers import adopt_value, at_user_path
 from .exceptions import (
     FieldNotSetError,
     FieldValueError,
@@ -262,14 +262,18 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
 
     def _obj_assign(self, name: str, value: Any) -> None:
         spec = self._obj_fields[name]
-        if value is None and not spec.nullable:
-            # Like oslo.versionedobjects: None means "the default" for a field that has one.
-            if not spec.has_default:
-                raise FieldValueError(
-                    spec.where, "Expected a value, got `None` (field not nullable)"
-                )
-            value = spec.make_default()
-        value = spec.type.coerce(value, spec.where)
+        try:
+            if value is None and not spec.nullable:
+                # Like oslo.versionedobjects: None means "the default" for a field that has one.
+                if not spec.has_default:
+                    raise FieldValueError(
+                        spec.where, "Expected a value, got `None` (field not nullable)"
+                    )
+                value = spec.make_default()
+            value = spec.type.coerce(value, spec.where)
+        except FieldValueError as exc:
+            # Named from the root object the user reached this one through.
+            raise at_user_path(exc, self) from None
         if spec.read_only:
             current = getattr(self._data, name)
             if current is not UNSET and current != value:

@@ -40,6 +40,7 @@ from .types import (
     ListType,
     NullableType,
     ObjectType,
+    SetType,
     from_annotation,
 )
 
@@ -78,13 +79,57 @@ _AT = re.compile(r"^(.*) - at `(\$.*)`$", re.S)
 _UNSUPPORTED = re.compile(r"^(Expected a `[^`]*` object, got|Object namespace `)")
 
 
-def _translate(exc: msgspec.ValidationError) -> DeserializationError:
+def _translate(exc: msgspec.ValidationError, target: FieldType) -> DeserializationError:
+    """msgspec's error on decoding into ``target``, at the user's path of the bad value."""
     message = str(exc)
     match = _AT.match(message)
-    reason, path = (match.group(1), match.group(2)) if match else (message, "$")
+    reason, path = (match.group(1), _user_path(match.group(2), target)) if match else (message, "$")
     if _UNSUPPORTED.match(reason):
         return UnsupportedObjectError(reason, path)
     return DeserializationError(reason, path)
+
+
+_FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+_ITEM = re.compile(r"\[(?:[0-9]+|\.\.\.)\]")
+
+
+def _user_path(wire_path: str, target: FieldType) -> str:
+    """The path of a value in the objects the user sees, from its path in the wire form
+    of ``target``: ``$.flavor.vcpus``, not ``$.<ns>.data.flavor.<ns>.data.vcpus``.
+
+    Each object's ``<ns>.data`` step is left out. A step into an envelope's header
+    (``$.flavor.<ns>.version``) stays: the bad value is there, and the user's objects
+    have no name for it. The rest of a path that does not fit ``target`` stays as is.
+    """
+    out = ["$"]
+    rest = wire_path[1:]
+    ftype = target
+    while rest:
+        if isinstance(ftype, NullableType):
+            ftype = ftype.inner
+            continue
+        if isinstance(ftype, ObjectType):
+            data_key = f".{ftype.cls.OBJ_SERIAL_NAMESPACE}.data"
+            if rest != data_key and not rest.startswith(data_key + "."):
+                break  # a header key, kept with whatever follows it
+            rest = rest[len(data_key) :]
+            field = _FIELD.match(rest)
+            spec = ftype.cls.obj_fields().get(field.group(1)) if field else None
+            if field is None or spec is None:
+                break  # the error is about the data as a whole
+            out.append(field.group(0))
+            rest = rest[field.end() :]
+            ftype = spec.type
+        elif isinstance(ftype, ListType | SetType | DictType):
+            item = _ITEM.match(rest)
+            if item is None:
+                break
+            out.append(item.group(0))
+            rest = rest[item.end() :]
+            ftype = ftype.value if isinstance(ftype, DictType) else ftype.item
+        else:
+            break
+    return "".join(out) + rest
 
 
 def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str = "$") -> None:
@@ -126,7 +171,7 @@ def _guarded_convert(primitive: Any, cls: type[VersionedObject]) -> Any:
         return msgspec.convert(primitive, lenient_envelope(cls), dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
         _diagnose_versions(primitive, cls.OBJ_REGISTRY, cls.OBJ_SERIAL_NAMESPACE)
-        raise _translate(exc) from None
+        raise _translate(exc, ObjectType(cls)) from None
     except RecursionError:
         raise DeserializationError("input is too deeply nested") from None
 
@@ -356,7 +401,7 @@ def _decode(data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: s
         except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             raw = None
         _diagnose_versions(raw, decoder.base.OBJ_REGISTRY, decoder.base.OBJ_SERIAL_NAMESPACE)
-        raise _translate(exc) from None
+        raise _translate(exc, decoder.ftype) from None
     except msgspec.DecodeError as exc:
         raise DeserializationError(f"malformed {fmt}: {exc}") from None
     except UnicodeDecodeError as exc:

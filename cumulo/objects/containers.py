@@ -2,7 +2,8 @@
 put into them and report in-place mutation to the object holding them.
 
 Also the links from a child object to the parents holding it, along which those
-reports travel. Nothing here imports the object class (``base.py`` imports this).
+reports travel, and the path they give a bad value (``Instance.flavor.vcpus``).
+Nothing here imports the object class (``base.py`` imports this).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def _adopt_item(container: Any, value: Any) -> Any:
     item: FieldType = container._item
     owner = container._obj()
     where = f"{owner.obj_name() if owner else '?'}.{container._field}[]"
-    value = item.coerce(value, where)
+    try:
+        value = item.coerce(value, where)
+    except FieldValueError as exc:
+        raise at_user_path(exc, owner) from None
     if container._adopt_items and owner is not None:
         return adopt_value(value, item, owner, container._field)
     return value
@@ -59,6 +63,50 @@ def _add_owner(child: VersionedObject, owner: VersionedObject, fname: str) -> No
     if not any(ref() is owner and f == fname for ref, f in owners):
         # The same object held by a second parent: both hear of its changes.
         owners.append((weakref.ref(owner), fname))
+
+
+def owner_path(obj: VersionedObject) -> str:
+    """How the user reaches ``obj``: ``Instance.flavor``, ``InstanceList.objects[3]``.
+
+    Just the class name when no live parent holds it; a child held by two parents
+    is named through the first. Walks the parents, so it is for error messages only.
+    """
+    for ref, fname in obj._owner or ():
+        parent = ref()
+        held = parent._children.get(fname) if parent is not None and parent._children else None
+        step = _step_to(held, obj)
+        if parent is not None and step is not None:
+            return f"{owner_path(parent)}.{fname}{step}"
+    return obj.obj_name()
+
+
+def _step_to(held: Any, obj: VersionedObject) -> str | None:
+    """The index or key path from a field's value down to ``obj`` ("" when it is
+    ``obj``), None when ``obj`` is not in it (any more)."""
+    if held is obj:
+        return ""
+    items: Iterable[tuple[str, Any]] = ()
+    if isinstance(held, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(held))
+    elif isinstance(held, dict):
+        items = ((f"[{k!r}]", v) for k, v in held.items())
+    for step, value in items:
+        rest = _step_to(value, obj)
+        if rest is not None:
+            return step + rest
+    return None
+
+
+def at_user_path(exc: FieldValueError, obj: VersionedObject | None) -> FieldValueError:
+    """``exc``, which names a field of ``obj`` from its class (``Flavor.vcpus``), naming
+    it from where the user reached ``obj`` instead (``Instance.flavor.vcpus``)."""
+    if obj is None or obj._owner is None:
+        return exc
+    name = obj.obj_name()
+    path = owner_path(obj)
+    if path == name or not exc.where.startswith(name):
+        return exc
+    return FieldValueError(path + exc.where[len(name) :], exc.reason)
 
 
 class TrackedList(list[Any], _Tracked):
@@ -156,10 +204,11 @@ class TrackedDict(dict[str, Any], _Tracked):
     def _key(self, key: Any) -> str:
         if not isinstance(key, str):
             owner = self._obj()
-            raise FieldValueError(
+            error = FieldValueError(
                 f"{owner.obj_name() if owner else '?'}.{self._field}[{key!r}]",
                 f"Expected `str` key, got `{type(key).__name__}`",
             )
+            raise at_user_path(error, owner)
         return key
 
     def __setitem__(self, key: Any, value: Any) -> None:

@@ -143,6 +143,8 @@ def backport_primitive(
     Fields added after the target are dropped, enum values the target did not know
     are refused, ``@backport`` hooks run for the versions crossed, and every child
     object goes to the version the manifest names (children it does not name stay).
+    ``path`` is where the user's objects hold this one (``$.objects[1]``): errors
+    name it, not the primitive's keys.
     """
     ver_key, data_key, changes_key = f"{sns}.version", f"{sns}.data", f"{sns}.changes"
     try:
@@ -166,9 +168,7 @@ def backport_primitive(
             getattr(cls, attr)(data, target)
         for spec in enum_specs:
             if spec.name in data:
-                _check_enum_values(
-                    cls, spec, data[spec.name], wanted, f"{path}.{data_key}.{spec.name}"
-                )
+                _check_enum_values(cls, spec, data[spec.name], wanted, f"{path}.{spec.name}")
         for fname in dropped:
             data.pop(fname, None)
         primitive[ver_key] = target
@@ -185,9 +185,7 @@ def backport_primitive(
         value = data.get(fname)
         if value is not None:
             spec = cls._obj_fields[fname]
-            _backport_children(
-                value, spec.type, manifest, sns, cls.OBJ_REGISTRY, f"{path}.{data_key}.{fname}"
-            )
+            _backport_children(value, spec.type, manifest, sns, cls.OBJ_REGISTRY, f"{path}.{fname}")
 
 
 _descendants: dict[type[Any], tuple[tuple[str, str], ...]] = {}
@@ -259,7 +257,7 @@ def _backport_children(
             _backport_children(item, ftype.item, manifest, sns, registry, f"{path}[{i}]")
     elif isinstance(ftype, DictType):
         for k, item in value.items():
-            _backport_children(item, ftype.value, manifest, sns, registry, f"{path}.{k}")
+            _backport_children(item, ftype.value, manifest, sns, registry, f"{path}[{k!r}]")
 
 
 def _check_enum_values(

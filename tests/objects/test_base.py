@@ -25,6 +25,8 @@ from cumulo.objects import (
     register,
     reset_lazy_load_counts,
 )
+from tests.objects.sample_objects import InstanceList
+from tests.objects.test_codec import make_instance
 
 _REGISTRY = Registry()
 
@@ -825,6 +827,88 @@ class TestTrackedSet:
         assert "Expected `int`, got `str`" in str(info.value)
         assert obj.ports == {1}
         assert obj.obj_what_changed() == set()
+
+
+# --- where a bad value is --------------------------------------------------------------
+
+
+class TestErrorPaths:
+    """A bad value assigned to a nested object's field is named from the object the
+    user started from (``Instance.flavor.vcpus``), not only by the inner class."""
+
+    def test_nested_object_field_names_the_whole_path(self):
+        instance = make_instance()
+        with pytest.raises(FieldValueError) as info:
+            instance.flavor.vcpus = "two"
+        assert info.value.where == "Instance.flavor.vcpus"
+        assert str(info.value) == "Expected `int`, got `str` - at Instance.flavor.vcpus"
+        assert instance.flavor.vcpus == make_instance().flavor.vcpus
+
+    def test_none_for_a_nested_required_field_names_the_whole_path(self):
+        instance = make_instance()
+        with pytest.raises(FieldValueError) as info:
+            instance.flavor.vcpus = None
+        assert info.value.where == "Instance.flavor.vcpus"
+
+    def test_grandchild_field_names_every_step(self):
+        obj = machine(flavor=Disk(leaf=Leaf()))
+        with pytest.raises(FieldValueError) as info:
+            obj.flavor.leaf.value = "x"
+        assert info.value.where == "Machine.flavor.leaf.value"
+
+    def test_list_element_field_names_its_index(self):
+        obj = machine(disks=[Disk(size=i) for i in range(5)])
+        with pytest.raises(FieldValueError) as info:
+            obj.disks[3].size = "big"
+        assert info.value.where == "Machine.disks[3].size"
+
+    def test_decoded_list_element_field_names_its_index(self):
+        instances = InstanceList(objects=[make_instance() for _ in range(5)])
+        loaded = InstanceList.obj_from_json(instances.obj_to_json())
+        with pytest.raises(FieldValueError) as info:
+            loaded.objects[3].flavor.vcpus = "two"
+        assert str(info.value) == (
+            "Expected `int`, got `str` - at InstanceList.objects[3].flavor.vcpus"
+        )
+
+    def test_dict_element_field_names_its_key(self):
+        obj = machine(disk_map={"vda": Disk(), "vdb": Disk()})
+        with pytest.raises(FieldValueError) as info:
+            obj.disk_map["vdb"].size = "big"
+        assert info.value.where == "Machine.disk_map['vdb'].size"
+
+    def test_container_of_a_nested_object_names_the_whole_path(self):
+        instance = make_instance()
+        with pytest.raises(FieldValueError) as info:
+            instance.security_groups[0].rules.append(22)
+        assert info.value.where == "Instance.security_groups[0].rules[]"
+        with pytest.raises(FieldValueError) as info:
+            instance.flavor.extra_specs[1] = "x"
+        assert info.value.where == "Instance.flavor.extra_specs[1]"
+
+    def test_top_level_object_is_named_by_its_class(self):
+        with pytest.raises(FieldValueError) as info:
+            machine().name = 5
+        assert info.value.where == "Machine.name"
+
+    def test_object_taken_out_of_its_parent_is_named_by_its_class(self):
+        obj = machine(disks=[Disk(), Disk()])
+        disk = obj.disks.pop(1)
+        with pytest.raises(FieldValueError) as info:
+            disk.size = "big"
+        assert info.value.where == "Disk.size"
+
+    def test_object_held_by_two_parents_is_named_through_the_first(self):
+        disk = Disk()
+        first, second = machine(name="a", flavor=disk), machine(name="b", disks=[disk])
+        assert second.disks[0] is disk
+        with pytest.raises(FieldValueError) as info:
+            disk.size = "big"
+        assert info.value.where == "Machine.flavor.size"
+        del first
+        with pytest.raises(FieldValueError) as info:
+            disk.size = "big"
+        assert info.value.where == "Machine.disks[0].size"
 
 
 # --- copies, equality, pickle -------------------------------------------------------------
