@@ -15,15 +15,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from cumulo.objects import REGISTRY, Registry, VersionedObject, versions
-from cumulo.objects.fingerprint import (
-    default_label,
-    diff_schemas,
-    field_type_label,
-    fingerprint,
-    fingerprint_of,
-    normalized_schema,
-    signature_label,
-)
+from cumulo.objects.fingerprint import fingerprint, fingerprint_of, normalized_schema
 from cumulo.objects.jsonschema import json_schema
 from cumulo.objects.lockfile import (
     LockfileError,
@@ -32,6 +24,12 @@ from cumulo.objects.lockfile import (
     check_lock,
     dump_lock,
     read_lock,
+)
+from cumulo.objects.schema_diff import (
+    default_label,
+    diff_schemas,
+    field_type_label,
+    signature_label,
 )
 
 from .common import Handler, UsageError, _Parser

@@ -6,15 +6,7 @@ backports generated from each field's declared history, remotable methods, and
 canonical fingerprints. It imports nothing from the rest of Cumulo.
 """
 
-from .base import (
-    TrackedDict,
-    TrackedList,
-    TrackedSet,
-    VersionedObject,
-    lazy_load_counts,
-    obj_to_loggable,
-    reset_lazy_load_counts,
-)
+from .base import VersionedObject, lazy_load_counts, obj_to_loggable, reset_lazy_load_counts
 from .codec import (
     backport,
     decode_json,
@@ -24,6 +16,7 @@ from .codec import (
     encode_msgpack,
     serialize_entity,
 )
+from .containers import TrackedDict, TrackedList, TrackedSet
 from .exceptions import (
     BackportError,
     DeserializationError,
@@ -32,7 +25,6 @@ from .exceptions import (
     IncompatibleObjectVersion,
     InvalidTargetVersion,
     LazyLoadError,
-    ObjectActionError,
     ObjectDeclarationError,
     ObjectError,
     OrphanedObjectError,
@@ -40,8 +32,8 @@ from .exceptions import (
     UnsupportedObjectError,
 )
 from .fields import NO_DEFAULT, field
-from .fingerprint import Change, diff_schemas, normalized_schema, remotable_added
-from .history import backport_hook
+from .fingerprint import normalized_schema, remotable_added
+from .history import backport_hook, fields_at, historical_envelope
 from .jsonschema import json_schema
 from .lockfile import LockfileError, Problem, build_lock, check_lock, read_lock, write_lock
 from .registry import REGISTRY, Registry, register
@@ -53,7 +45,7 @@ from .remote import (
     run_class_action,
     run_object_action,
 )
-from .schema import fields_at, historical_envelope
+from .schema_diff import Change, diff_schemas
 from .types import MACAddress
 
 __all__ = [
@@ -70,7 +62,6 @@ __all__ = [
     "LazyLoadError",
     "LockfileError",
     "MACAddress",
-    "ObjectActionError",
     "ObjectDeclarationError",
     "ObjectError",
     "OrphanedObjectError",

@@ -3,23 +3,29 @@
 Field values live in a per-class msgspec Struct (``_data``), one attribute per
 field, ``UNSET`` while a field is unset. That keeps encoding native: msgspec
 writes the Struct straight into the wire envelope. Attribute access goes through
-one descriptor per field, which checks values on assignment and records the
-change in ObjT(1), telling the owning parent object (if any) that a child changed.
+one descriptor per field (``descriptors.py``), which checks values on assignment
+and records the change in O(1), telling the owning parent object (if any) that a
+child changed; list, dict and set values are tracked containers (``containers.py``).
+
+The ``obj_to_*`` / ``obj_from_*`` methods hand over to ``codec.py``, which needs
+this class in turn: ``codec`` is imported at the end of this module, once
+``VersionedObject`` exists. That is the one import circle in ``cumulo.objects``
+(``tests/test_layering.py`` allows it and no other).
 """
 
 from __future__ import annotations
 
-import copy
 import typing
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from msgspec import UNSET
 
-from . import versions
+from . import schema, versions
+from .containers import adopt_value, at_user_path
 from .exceptions import (
     FieldNotSetError,
     FieldValueError,
@@ -27,16 +33,9 @@ from .exceptions import (
     ObjectDeclarationError,
     ReadOnlyFieldError,
 )
-from .fields import MISSING, FieldInfo, FieldSpec, field
+from .fields import FieldInfo, FieldSpec
 from .registry import REGISTRY, Registry
-from .types import (
-    DictType,
-    FieldType,
-    ListType,
-    NullableType,
-    ObjectType,
-    SetType,
-)
+from .schema import ObjectMeta
 
 if typing.TYPE_CHECKING:
     from .remote import Indirection
@@ -54,312 +53,6 @@ def lazy_load_counts() -> dict[tuple[str, str], int]:
 
 def reset_lazy_load_counts() -> None:
     LAZY_LOADS.clear()
-
-
-# --- containers that report in-place mutation -------------------------------------------
-
-
-class _Tracked:
-    __slots__ = ()
-    # Weak, so that objects and their containers never form reference cycles.
-    _obj: weakref.ref[VersionedObject]
-    _field: str
-    _item: FieldType
-
-    def _changed(self) -> None:
-        owner = self._obj()
-        if owner is not None:
-            if self._item.has_objects:
-                # The parent's data holds the children's envelopes: keep them in step.
-                owner._obj_sync_wire(self._field)
-            owner._obj_mark(self._field)
-
-
-def _adopt_item(container: Any, value: Any) -> Any:
-    """Check a value put into a tracked container and give objects their owner."""
-    item: FieldType = container._item
-    owner = container._obj()
-    where = f"{owner.obj_name() if owner else '?'}.{container._field}[]"
-    value = item.coerce(value, where)
-    if container._adopt_items and owner is not None:
-        return _adopt(value, item, owner, container._field)
-    return value
-
-
-def _add_owner(child: VersionedObject, owner: VersionedObject, fname: str) -> None:
-    owners = child._owner
-    if owners is None:
-        child._owner = [(weakref.ref(owner), fname)]
-        return
-    # Drop parents that are gone, so a child reused by many short-lived parents
-    # does not collect an ever longer list.
-    owners[:] = [(ref, f) for ref, f in owners if ref() is not None]
-    if not any(ref() is owner and f == fname for ref, f in owners):
-        # The same object held by a second parent: both hear of its changes.
-        owners.append((weakref.ref(owner), fname))
-
-
-class TrackedList(list[Any], _Tracked):
-    """A list field's value: checks new items and marks the field changed on mutation."""
-
-    __slots__ = ("_adopt_items", "_field", "_item", "_obj")
-
-    def __init__(
-        self, items: Iterable[Any], obj: VersionedObject, fname: str, item: FieldType
-    ) -> None:
-        super().__init__(items)
-        self._obj = weakref.ref(obj)
-        self._field = fname
-        self._item = item
-        self._adopt_items = item.needs_adopt
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if isinstance(index, slice):
-            value = [_adopt_item(self, v) for v in value]
-        else:
-            value = _adopt_item(self, value)
-        super().__setitem__(index, value)
-        self._changed()
-
-    def __delitem__(self, index: Any) -> None:
-        super().__delitem__(index)
-        self._changed()
-
-    def __iadd__(self, other: Iterable[Any]) -> TrackedList:  # type: ignore[misc]
-        self.extend(other)
-        return self
-
-    def __imul__(self, n: Any) -> TrackedList:  # type: ignore[misc]
-        super().__imul__(n)
-        self._changed()
-        return self
-
-    def append(self, value: Any) -> None:
-        super().append(_adopt_item(self, value))
-        self._changed()
-
-    def extend(self, values: Iterable[Any]) -> None:
-        super().extend([_adopt_item(self, v) for v in values])
-        self._changed()
-
-    def insert(self, index: Any, value: Any) -> None:
-        super().insert(index, _adopt_item(self, value))
-        self._changed()
-
-    def pop(self, index: Any = -1) -> Any:
-        value = super().pop(index)
-        self._changed()
-        return value
-
-    def remove(self, value: Any) -> None:
-        super().remove(value)
-        self._changed()
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
-
-    def sort(self, *args: Any, **kwargs: Any) -> None:
-        super().sort(*args, **kwargs)
-        self._changed()
-
-    def reverse(self) -> None:
-        super().reverse()
-        self._changed()
-
-    def __reduce__(self) -> Any:
-        return (list, (list(self),))
-
-    def __copy__(self) -> list[Any]:
-        return list(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        return [copy.deepcopy(v, memo) for v in self]
-
-
-class TrackedDict(dict[str, Any], _Tracked):
-    """A dict field's value: checks new values and marks the field changed on mutation."""
-
-    __slots__ = ("_adopt_items", "_field", "_item", "_obj")
-
-    def __init__(
-        self, items: Iterable[Any], obj: VersionedObject, fname: str, item: FieldType
-    ) -> None:
-        super().__init__(items)
-        self._obj = weakref.ref(obj)
-        self._field = fname
-        self._item = item
-        self._adopt_items = item.needs_adopt
-
-    def _key(self, key: Any) -> str:
-        if not isinstance(key, str):
-            owner = self._obj()
-            raise FieldValueError(
-                f"{owner.obj_name() if owner else '?'}.{self._field}[{key!r}]",
-                f"Expected `str` key, got `{type(key).__name__}`",
-            )
-        return key
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(self._key(key), _adopt_item(self, value))
-        self._changed()
-
-    def __delitem__(self, key: Any) -> None:
-        super().__delitem__(key)
-        self._changed()
-
-    def __ior__(self, other: Any) -> TrackedDict:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        merged = dict(*args, **kwargs)
-        super().update({self._key(k): _adopt_item(self, v) for k, v in merged.items()})
-        self._changed()
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        value = super().pop(key, *default)
-        self._changed()
-        return value
-
-    def popitem(self) -> tuple[str, Any]:
-        item = super().popitem()
-        self._changed()
-        return item
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
-
-    def __reduce__(self) -> Any:
-        return (dict, (dict(self),))
-
-    def __copy__(self) -> dict[str, Any]:
-        return dict(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return {k: copy.deepcopy(v, memo) for k, v in self.items()}
-
-
-class TrackedSet(set[Any], _Tracked):
-    """A set field's value: checks new members and marks the field changed on mutation."""
-
-    __slots__ = ("_adopt_items", "_field", "_item", "_obj")
-
-    def __init__(
-        self, items: Iterable[Any], obj: VersionedObject, fname: str, item: FieldType
-    ) -> None:
-        super().__init__(items)
-        self._obj = weakref.ref(obj)
-        self._field = fname
-        self._item = item
-        self._adopt_items = False
-
-    def add(self, value: Any) -> None:
-        super().add(_adopt_item(self, value))
-        self._changed()
-
-    def update(self, *others: Iterable[Any]) -> None:
-        for other in others:
-            super().update([_adopt_item(self, v) for v in other])
-        self._changed()
-
-    def __ior__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
-        self.update(other)
-        return self
-
-    def __iand__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
-        super().__iand__(other)
-        self._changed()
-        return self
-
-    def __isub__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
-        super().__isub__(other)
-        self._changed()
-        return self
-
-    def __ixor__(self, other: Any) -> TrackedSet:  # type: ignore[misc]
-        super().__ixor__({_adopt_item(self, v) for v in other})
-        self._changed()
-        return self
-
-    def discard(self, value: Any) -> None:
-        super().discard(value)
-        self._changed()
-
-    def remove(self, value: Any) -> None:
-        super().remove(value)
-        self._changed()
-
-    def pop(self) -> Any:
-        value = super().pop()
-        self._changed()
-        return value
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
-
-    def difference_update(self, *others: Iterable[Any]) -> None:
-        super().difference_update(*others)
-        self._changed()
-
-    def intersection_update(self, *others: Iterable[Any]) -> None:
-        super().intersection_update(*others)
-        self._changed()
-
-    def symmetric_difference_update(self, other: Iterable[Any]) -> None:
-        super().symmetric_difference_update({_adopt_item(self, v) for v in other})
-        self._changed()
-
-    def __reduce__(self) -> Any:
-        return (set, (set(self),))
-
-    def __copy__(self) -> set[Any]:
-        return set(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> set[Any]:
-        return {copy.deepcopy(v, memo) for v in self}
-
-
-_TRACKED = (TrackedList, TrackedDict, TrackedSet)
-
-
-def _adopt(value: Any, ftype: FieldType, owner: VersionedObject, fname: str) -> Any:
-    """Turn a stored value into what the user sees.
-
-    Wire envelopes become objects owned by ``owner``; containers become tracked
-    containers. Values that need neither are returned as they are.
-    """
-    if value is None:
-        return None
-    if isinstance(ftype, NullableType):
-        ftype = ftype.inner
-    if isinstance(ftype, ObjectType):
-        if not isinstance(value, VersionedObject):
-            value = value._obj_cls._obj_from_envelope(value, owner._context)
-        _add_owner(value, owner, fname)
-        return value
-    if isinstance(ftype, ListType):
-        item = ftype.item
-        if item.needs_adopt:
-            return TrackedList((_adopt(v, item, owner, fname) for v in value), owner, fname, item)
-        return TrackedList(value, owner, fname, item)
-    if isinstance(ftype, DictType):
-        item = ftype.value
-        if item.needs_adopt:
-            return TrackedDict(
-                ((k, _adopt(v, item, owner, fname)) for k, v in value.items()), owner, fname, item
-            )
-        return TrackedDict(value, owner, fname, item)
-    if isinstance(ftype, SetType):
-        return TrackedSet(value, owner, fname, ftype.item)
-    return value
 
 
 def _wire_form(value: Any) -> Any:
@@ -395,110 +88,6 @@ def iter_objects(value: Any) -> Iterator[VersionedObject]:
     elif isinstance(value, dict):
         for v in value.values():
             yield from iter_objects(v)
-
-
-# --- field descriptors ---------------------------------------------------------------------
-
-
-class FieldDescriptor:
-    """Class attribute standing for one field; the value lives in ``obj._data``."""
-
-    __slots__ = ("adopt", "name", "spec")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.spec: FieldSpec | None = None
-        self.adopt = False  # the stored value may need wrapping when read
-
-    def __get__(self, obj: VersionedObject | None, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        value = getattr(obj._data, self.name)
-        if value is UNSET:
-            return obj._obj_read_unset(self.name)
-        if self.adopt and value is not None and type(value) not in _TRACKED:
-            assert self.spec is not None
-            value = _adopt(value, self.spec.type, obj, self.name)
-            setattr(obj._data, self.name, value)
-        return value
-
-    def __set__(self, obj: VersionedObject, value: Any) -> None:
-        obj._obj_assign(self.name, value)
-        obj._obj_mark(self.name)
-
-    def __delete__(self, obj: VersionedObject) -> None:
-        assert self.spec is not None
-        if self.spec.read_only and getattr(obj._data, self.name) is not UNSET:
-            raise ReadOnlyFieldError(obj.obj_name(), self.name)
-        setattr(obj._data, self.name, UNSET)
-        if obj._children:
-            obj._children.pop(self.name, None)
-        obj._obj_changes().discard(self.name)
-        if obj._dirty:
-            obj._dirty.discard(self.name)
-        obj._obj_refresh_wire_changes()
-
-
-class ObjectFieldDescriptor(FieldDescriptor):
-    """A field holding objects (directly, in a list or in a dict).
-
-    The parent's data holds the children's wire envelopes, so encoding a tree is
-    one native msgspec call; the objects themselves are made on first read and
-    kept in ``obj._children``.
-    """
-
-    __slots__ = ()
-
-    def __get__(self, obj: VersionedObject | None, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        children = obj._children
-        if children is not None and self.name in children:
-            return children[self.name]
-        value = getattr(obj._data, self.name)
-        if value is UNSET:
-            return obj._obj_read_unset(self.name)
-        if value is not None:
-            assert self.spec is not None
-            value = _adopt(value, self.spec.type, obj, self.name)
-        if children is None:
-            children = obj._children = {}
-        children[self.name] = value
-        return value
-
-
-# --- class construction --------------------------------------------------------------------
-
-
-def _is_classvar(annotation: Any) -> bool:
-    if isinstance(annotation, str):
-        return annotation.startswith(("ClassVar", "typing.ClassVar"))
-    return typing.get_origin(annotation) is ClassVar
-
-
-@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
-class ObjectMeta(type):
-    """Turns annotated class attributes into field descriptors."""
-
-    def __new__(
-        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
-    ) -> ObjectMeta:
-        namespace.setdefault("__slots__", ())
-        own: dict[str, FieldInfo] = {}
-        for fname, annotation in namespace.get("__annotations__", {}).items():
-            if fname.startswith("_") or _is_classvar(annotation):
-                continue
-            declared = namespace.pop(fname, MISSING)
-            if isinstance(declared, FieldInfo):
-                info = declared
-            else:
-                info = FieldInfo(declared, None, None, None, False, False, False, None)
-            own[fname] = info
-            namespace[fname] = FieldDescriptor(fname)
-        namespace["_obj_own_infos"] = own
-        namespace["_obj_built"] = False
-        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
-        return cls
 
 
 class _ObjectState:
@@ -585,8 +174,6 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
         """Resolve annotations and generate the wire types (once, on first use)."""
         if cls.__dict__.get("_obj_built"):
             return
-        from . import schema
-
         schema.build_class(cls)
 
     @classmethod
@@ -648,7 +235,7 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
     @classmethod
     def _obj_from_envelope(cls: type[ObjT], envelope: Any, context: Any = None) -> ObjT:
         if envelope.version != cls.VERSION:
-            _schema.upgrade_envelope(cls, envelope)
+            schema.upgrade_envelope(cls, envelope)
         obj = cls.__new__(cls)
         obj._data = envelope.data
         obj._env = envelope
@@ -675,20 +262,24 @@ class VersionedObject(_ObjectState, metaclass=ObjectMeta):
 
     def _obj_assign(self, name: str, value: Any) -> None:
         spec = self._obj_fields[name]
-        if value is None and not spec.nullable:
-            # Like oslo.versionedobjects: None means "the default" for a field that has one.
-            if not spec.has_default:
-                raise FieldValueError(
-                    spec.where, "Expected a value, got `None` (field not nullable)"
-                )
-            value = spec.make_default()
-        value = spec.type.coerce(value, spec.where)
+        try:
+            if value is None and not spec.nullable:
+                # Like oslo.versionedobjects: None means "the default" for a field that has one.
+                if not spec.has_default:
+                    raise FieldValueError(
+                        spec.where, "Expected a value, got `None` (field not nullable)"
+                    )
+                value = spec.make_default()
+            value = spec.type.coerce(value, spec.where)
+        except FieldValueError as exc:
+            # Named from the root object the user reached this one through.
+            raise at_user_path(exc, self) from None
         if spec.read_only:
             current = getattr(self._data, name)
             if current is not UNSET and current != value:
                 raise ReadOnlyFieldError(self.obj_name(), name)
         if spec.adopt and value is not None:
-            value = _adopt(value, spec.type, self, name)
+            value = adopt_value(value, spec.type, self, name)
         if spec.type.has_objects:
             children = self._children
             if children is None:
@@ -967,6 +558,6 @@ def _loggable(value: Any) -> Any:
     return value
 
 
-# The codec needs VersionedObject; imported last so both modules can refer to each other.
+# The documented circle (see the module docstring): the codec needs VersionedObject,
+# so it is imported last.
 from . import codec as _codec  # noqa: E402
-from . import schema as _schema  # noqa: E402

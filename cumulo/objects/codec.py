@@ -1,10 +1,15 @@
-"""Wire format: OVO-compatible primitives, JSON and msgpack, backports.
+"""Wire format: OVO-compatible primitives, JSON and msgpack.
 
 Encoding is native msgspec work: an object becomes its envelope Struct (name,
 namespace, version, the field Struct, changes) through ``enc_hook``. Decoding
 goes straight into the generated envelope types, so the values are validated in
 C and an error names the path of the bad value; envelopes become objects only
 at the top level, children on first access.
+
+This module and ``base.py`` import each other, the one import circle in
+``cumulo.objects``: ``VersionedObject``'s ``obj_to_*`` / ``obj_from_*`` methods hand
+over to the functions here, which need ``VersionedObject``. ``base.py`` imports this
+module at its end, so either can be imported first.
 """
 
 from __future__ import annotations
@@ -18,29 +23,24 @@ from typing import Any
 import msgspec
 
 from . import versions
+from .addresses import MACWire, dec_hook
 from .base import VersionedObject
 from .exceptions import (
-    BackportError,
     DeserializationError,
     IncompatibleObjectVersion,
-    InvalidTargetVersion,
-    ObjectDeclarationError,
     ObjectError,
     UnsupportedObjectError,
 )
-from .fields import FieldSpec
+from .history import backport_primitive
 from .registry import Registry
 from .schema import current_envelope, lenient_envelope
 from .types import (
-    IP_WIRE_TYPES,
     DictType,
     FieldType,
     ListType,
-    MACWire,
     NullableType,
     ObjectType,
-    decode_ip,
-    decode_mac,
+    SetType,
     from_annotation,
 )
 
@@ -66,19 +66,6 @@ def enc_hook(value: Any) -> Any:
     raise NotImplementedError(f"cannot encode a `{type(value).__name__}`")
 
 
-def dec_hook(tp: Any, value: Any) -> Any:
-    """msgspec hook for the types msgspec does not know (IP addresses and networks)."""
-    if tp is MACWire:
-        if not isinstance(value, str):
-            raise ValueError(f"Expected `str`, got `{type(value).__name__}`")
-        return decode_mac(value)
-    if tp in IP_WIRE_TYPES:
-        if not isinstance(value, str):
-            raise ValueError(f"Expected `str` holding an address, got `{type(value).__name__}`")
-        return decode_ip(tp, value)
-    raise NotImplementedError(f"cannot decode a `{tp!r}`")
-
-
 _json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)
 _msgpack_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 
@@ -92,13 +79,57 @@ _AT = re.compile(r"^(.*) - at `(\$.*)`$", re.S)
 _UNSUPPORTED = re.compile(r"^(Expected a `[^`]*` object, got|Object namespace `)")
 
 
-def _translate(exc: msgspec.ValidationError) -> DeserializationError:
+def _translate(exc: msgspec.ValidationError, target: FieldType) -> DeserializationError:
+    """msgspec's error on decoding into ``target``, at the user's path of the bad value."""
     message = str(exc)
     match = _AT.match(message)
-    reason, path = (match.group(1), match.group(2)) if match else (message, "$")
+    reason, path = (match.group(1), _user_path(match.group(2), target)) if match else (message, "$")
     if _UNSUPPORTED.match(reason):
         return UnsupportedObjectError(reason, path)
     return DeserializationError(reason, path)
+
+
+_FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+_ITEM = re.compile(r"\[(?:[0-9]+|\.\.\.)\]")
+
+
+def _user_path(wire_path: str, target: FieldType) -> str:
+    """The path of a value in the objects the user sees, from its path in the wire form
+    of ``target``: ``$.flavor.vcpus``, not ``$.<ns>.data.flavor.<ns>.data.vcpus``.
+
+    Each object's ``<ns>.data`` step is left out. A step into an envelope's header
+    (``$.flavor.<ns>.version``) stays: the bad value is there, and the user's objects
+    have no name for it. The rest of a path that does not fit ``target`` stays as is.
+    """
+    out = ["$"]
+    rest = wire_path[1:]
+    ftype = target
+    while rest:
+        if isinstance(ftype, NullableType):
+            ftype = ftype.inner
+            continue
+        if isinstance(ftype, ObjectType):
+            data_key = f".{ftype.cls.OBJ_SERIAL_NAMESPACE}.data"
+            if rest != data_key and not rest.startswith(data_key + "."):
+                break  # a header key, kept with whatever follows it
+            rest = rest[len(data_key) :]
+            field = _FIELD.match(rest)
+            spec = ftype.cls.obj_fields().get(field.group(1)) if field else None
+            if field is None or spec is None:
+                break  # the error is about the data as a whole
+            out.append(field.group(0))
+            rest = rest[field.end() :]
+            ftype = spec.type
+        elif isinstance(ftype, ListType | SetType | DictType):
+            item = _ITEM.match(rest)
+            if item is None:
+                break
+            out.append(item.group(0))
+            rest = rest[item.end() :]
+            ftype = ftype.value if isinstance(ftype, DictType) else ftype.item
+        else:
+            break
+    return "".join(out) + rest
 
 
 def _diagnose_versions(primitive: Any, registry: Registry, sns: str, path: str = "$") -> None:
@@ -140,7 +171,7 @@ def _guarded_convert(primitive: Any, cls: type[VersionedObject]) -> Any:
         return msgspec.convert(primitive, lenient_envelope(cls), dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
         _diagnose_versions(primitive, cls.OBJ_REGISTRY, cls.OBJ_SERIAL_NAMESPACE)
-        raise _translate(exc) from None
+        raise _translate(exc, ObjectType(cls)) from None
     except RecursionError:
         raise DeserializationError("input is too deeply nested") from None
 
@@ -245,162 +276,7 @@ def serialize_entity(value: Any) -> Any:
     return msgspec.to_builtins(value, enc_hook=enc_hook)
 
 
-# --- backports -------------------------------------------------------------------------
-
-
-def backport_primitive(
-    primitive: dict[str, Any],
-    cls: type[VersionedObject],
-    target: str,
-    manifest: Mapping[str, str],
-    sns: str,
-    path: str = "$",
-) -> None:
-    """Rewrite ``primitive`` (in place) as ``cls`` at ``target``, children per ``manifest``.
-
-    Fields added after the target are dropped, enum values the target did not know
-    are refused, ``@backport`` hooks run for the versions crossed, and every child
-    object goes to the version the manifest names (children it does not name stay).
-    """
-    ver_key, data_key, changes_key = f"{sns}.version", f"{sns}.data", f"{sns}.changes"
-    try:
-        current = versions.parse(primitive[ver_key])
-        wanted = versions.parse(target)
-    except ObjectDeclarationError as exc:
-        raise InvalidTargetVersion(f"{cls.obj_name()}: {exc}") from None
-    if wanted > current:
-        raise InvalidTargetVersion(
-            f"cannot backport {cls.obj_name()} {primitive[ver_key]} to newer version {target}"
-        )
-    if wanted[0] != current[0]:
-        raise InvalidTargetVersion(
-            f"cannot backport {cls.obj_name()} {primitive[ver_key]} to {target}: "
-            "different major version"
-        )
-    data: dict[str, Any] = primitive[data_key]
-    if wanted < current:
-        hooks, dropped, enum_specs = _backport_plan(cls, wanted)
-        for attr in hooks:
-            getattr(cls, attr)(data, target)
-        for spec in enum_specs:
-            if spec.name in data:
-                _check_enum_values(
-                    cls, spec, data[spec.name], wanted, f"{path}.{data_key}.{spec.name}"
-                )
-        for fname in dropped:
-            data.pop(fname, None)
-        primitive[ver_key] = target
-        changes = primitive.get(changes_key)
-        if changes:
-            kept = [c for c in changes if c in data]
-            if kept:
-                primitive[changes_key] = kept
-            else:
-                del primitive[changes_key]
-    if not _children_may_need_backport(cls, manifest):
-        return
-    for fname in cls._obj_object_fields:
-        value = data.get(fname)
-        if value is not None:
-            spec = cls._obj_fields[fname]
-            _backport_children(
-                value, spec.type, manifest, sns, cls.OBJ_REGISTRY, f"{path}.{data_key}.{fname}"
-            )
-
-
-_descendants: dict[type[Any], tuple[tuple[str, str], ...]] = {}
-
-
-def _children_may_need_backport(cls: type[VersionedObject], manifest: Mapping[str, str]) -> bool:
-    """False when the manifest asks no object below ``cls`` for another version than
-    its current one, so the children's primitives need no walk."""
-    if not manifest or not cls._obj_object_fields:
-        return False
-    below = _descendants.get(cls)
-    if below is None:
-        names = dict(cls.obj_tree_get_versions())
-        names.pop(cls.obj_name(), None)
-        below = _descendants[cls] = tuple(names.items())
-    return any(manifest.get(name, version) != version for name, version in below)
-
-
-_plans: dict[tuple[type[Any], versions.Version], Any] = {}
-
-
-def _backport_plan(
-    cls: type[VersionedObject], wanted: versions.Version
-) -> tuple[list[str], list[str], list[FieldSpec]]:
-    """What a backport of ``cls`` to ``wanted`` does: hooks to run, fields to drop,
-    enum fields whose values need checking. Computed once per (class, version)."""
-    plan = _plans.get((cls, wanted))
-    if plan is None:
-        hooks = [attr for version, attr in cls._obj_backport_hooks if version > wanted]
-        dropped = [n for n, spec in cls._obj_fields.items() if not spec.exists_at(wanted)]
-        enum_specs = [
-            spec
-            for spec in cls._obj_fields.values()
-            if spec.values_added and spec.exists_at(wanted)
-        ]
-        plan = _plans[(cls, wanted)] = (hooks, dropped, enum_specs)
-    return plan
-
-
-def _backport_children(
-    value: Any,
-    ftype: FieldType,
-    manifest: Mapping[str, str],
-    sns: str,
-    registry: Registry,
-    path: str,
-) -> None:
-    if value is None:
-        return
-    if isinstance(ftype, NullableType):
-        ftype = ftype.inner
-    if isinstance(ftype, ObjectType):
-        child_name = value[f"{sns}.name"]
-        child_version = value[f"{sns}.version"]
-        child_target = manifest.get(child_name)
-        if child_target is None or child_target == child_version:
-            child_cls = ftype.cls
-            if child_name != child_cls.obj_name() or child_version != child_cls.VERSION:
-                child_cls = registry.lookup(
-                    ftype.cls.OBJ_PROJECT_NAMESPACE, child_name, child_version
-                )
-            if not child_cls._obj_object_fields:
-                return
-        else:
-            child_cls = registry.lookup(ftype.cls.OBJ_PROJECT_NAMESPACE, child_name, child_version)
-        backport_primitive(value, child_cls, child_target or child_version, manifest, sns, path)
-    elif isinstance(ftype, ListType):
-        for i, item in enumerate(value):
-            _backport_children(item, ftype.item, manifest, sns, registry, f"{path}[{i}]")
-    elif isinstance(ftype, DictType):
-        for k, item in value.items():
-            _backport_children(item, ftype.value, manifest, sns, registry, f"{path}.{k}")
-
-
-def _check_enum_values(
-    cls: type[VersionedObject], spec: FieldSpec, value: Any, version: versions.Version, path: str
-) -> None:
-    allowed = spec.values_at(version)
-    assert allowed is not None
-    for v in _leaves(value):
-        if v is not None and v not in allowed:
-            raise BackportError(
-                f"{cls.obj_name()}.{spec.name} = {v!r} cannot be sent as "
-                f"{cls.obj_name()} {versions.fmt(version)}: the value was added in "
-                f"{spec.value_added_in(v)} - at {path}"
-            )
-
-
-def _leaves(value: Any) -> list[Any]:
-    """The scalar values inside a (possibly nested) list/dict primitive."""
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaves(item)]
-    if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
-    return [value]
+# --- backports ---------------------------------------------------------------------------
 
 
 def backport(
@@ -525,7 +401,7 @@ def _decode(data: bytes | str, target: Any, context: Any, max_bytes: int, fmt: s
         except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             raw = None
         _diagnose_versions(raw, decoder.base.OBJ_REGISTRY, decoder.base.OBJ_SERIAL_NAMESPACE)
-        raise _translate(exc) from None
+        raise _translate(exc, decoder.ftype) from None
     except msgspec.DecodeError as exc:
         raise DeserializationError(f"malformed {fmt}: {exc}") from None
     except UnicodeDecodeError as exc:

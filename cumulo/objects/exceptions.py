@@ -1,7 +1,9 @@
 """Exceptions raised by the versioned-object framework.
 
 Every error the framework raises derives from :class:`ObjectError`, and the ones
-about bad input say *where* the bad value was (a ``$.path`` into the primitive).
+about bad input say *where* the bad value was, the way the user reaches it: a
+``$.flavor.vcpus`` path into a decoded message, ``Instance.flavor.vcpus`` for an
+assignment. The wire's envelope keys are not part of either.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ class FieldNotSetError(ObjectError, AttributeError):
 
 
 class FieldValueError(ObjectError, ValueError):
-    """A value does not fit the field it was assigned to."""
+    """A value does not fit the field it was assigned to.
+
+    ``where`` names the field from the object the user started from, for example
+    ``Instance.flavor.vcpus`` or ``InstanceList.objects[3].flavor.vcpus``.
+    """
 
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{message} - at {where}")
@@ -49,8 +55,10 @@ class LazyLoadError(ObjectError):
 class DeserializationError(ObjectError, ValueError):
     """A primitive or encoded message could not be turned into objects.
 
-    ``path`` points at the offending value, for example
-    ``$.versioned_object.data.flavor.versioned_object.data.vcpus``.
+    ``path`` points at the offending value in the decoded objects, for example
+    ``$.flavor.vcpus`` or ``$.objects[3].vcpus`` (not at its place in the wire form,
+    ``$.versioned_object.data.flavor.versioned_object.data.vcpus``). A bad envelope
+    header keeps its key: ``$.flavor.versioned_object.version``.
     """
 
     def __init__(self, reason: str, path: str = "$") -> None:
@@ -90,7 +98,3 @@ class BackportError(ObjectError, ValueError):
 
 class OrphanedObjectError(ObjectError):
     """A remotable method was called on an object that has no context."""
-
-
-class ObjectActionError(ObjectError):
-    """An object method cannot do what was asked."""

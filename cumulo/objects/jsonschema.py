@@ -16,7 +16,7 @@ from .base import VersionedObject
 from .exceptions import ObjectDeclarationError
 from .fields import FieldSpec
 from .fingerprint import canonical_value
-from .schema import check_version_in_history, fields_at
+from .history import check_version_in_history, fields_at
 from .types import (
     DictType,
     EnumType,

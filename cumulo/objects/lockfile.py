@@ -17,21 +17,19 @@ from typing import Any
 from . import versions
 from .base import VersionedObject
 from .exceptions import ObjectError
-from .fingerprint import (
+from .fingerprint import FORMAT, fingerprint_of, normalized_schema
+from .registry import Registry
+from .schema_diff import (
     ENUM_VALUES_ADDED,
     ENUM_VALUES_REMOVED,
     FIELD_ADDED,
     FIELD_REMOVED,
-    FORMAT,
     METHOD_ADDED,
     METHOD_REMOVED,
     Change,
     diff_schemas,
     enum_values,
-    fingerprint_of,
-    normalized_schema,
 )
-from .registry import Registry
 
 Lock = dict[str, dict[str, dict[str, Any]]]
 """``{object name: {version: {"fingerprint": "1.0-…", "schema": {...}}}}``."""

@@ -1,13 +1,12 @@
-"""Building a class: resolved fields, and the msgspec types of its wire envelope.
+"""Building a class: :class:`ObjectMeta` collects the declared fields when the class
+statement runs; :func:`build_class` resolves them and generates the msgspec types
+of the class's wire envelope on first use.
 
-Two families of wire types are generated:
-
-- the *current* envelope of a class, used for every decode: lenient about older
-  versions of the same major (it fills in defaults of fields added since), and
-  refusing newer minors with :class:`IncompatibleObjectVersion`;
-- *historical* envelopes, one per (version, manifest): the exact shape an older
-  release reads, strict about unknown fields, enum values and the version string.
-  Tests load backported primitives into them.
+The *current* envelope of a class is used for every decode: lenient about older
+versions of the same major (it fills in defaults of fields added since), and
+refusing newer minors with :class:`IncompatibleObjectVersion`. The *historical*
+envelopes (the exact shape an older release reads) are made from the same
+:func:`envelope_struct` in ``history.py``.
 """
 
 from __future__ import annotations
@@ -20,18 +19,56 @@ import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, dataclass_transform
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from . import versions
+from .addresses import dec_hook
+from .descriptors import FieldDescriptor, ObjectFieldDescriptor
 from .exceptions import IncompatibleObjectVersion, ObjectDeclarationError
-from .fields import FieldSpec
-from .types import from_annotation
+from .fields import MISSING, FieldInfo, FieldSpec, field
+from .types import IPType, MACType, from_annotation
 
 if TYPE_CHECKING:
     from .base import VersionedObject
+
+# --- the class statement --------------------------------------------------------------------
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+    return typing.get_origin(annotation) is ClassVar
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+class ObjectMeta(type):
+    """Turns annotated class attributes into field descriptors."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> ObjectMeta:
+        namespace.setdefault("__slots__", ())
+        own: dict[str, FieldInfo] = {}
+        for fname, annotation in namespace.get("__annotations__", {}).items():
+            if fname.startswith("_") or _is_classvar(annotation):
+                continue
+            declared = namespace.pop(fname, MISSING)
+            if isinstance(declared, FieldInfo):
+                info = declared
+            else:
+                info = FieldInfo(declared, None, None, None, False, False, False, None)
+            own[fname] = info
+            namespace[fname] = FieldDescriptor(fname)
+        namespace["_obj_own_infos"] = own
+        namespace["_obj_built"] = False
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        return cls
+
+
+# --- building on first use -----------------------------------------------------------------
 
 _build_lock = threading.RLock()
 _building: set[type[Any]] = set()
@@ -81,8 +118,6 @@ def _evaluate(tp: Any, globalns: dict[str, Any], localns: dict[str, Any]) -> Any
 
 
 def build_class(cls: type[VersionedObject]) -> None:
-    from .base import FieldDescriptor, ObjectFieldDescriptor
-
     with _build_lock:
         if cls.__dict__.get("_obj_built"):
             return
@@ -93,14 +128,12 @@ def build_class(cls: type[VersionedObject]) -> None:
             )
         _building.add(cls)
         try:
-            _build(cls, FieldDescriptor, ObjectFieldDescriptor)
+            _build(cls)
         finally:
             _building.discard(cls)
 
 
-def _build(
-    cls: type[VersionedObject], descriptor_cls: type[Any], object_descriptor_cls: type[Any]
-) -> None:
+def _build(cls: type[VersionedObject]) -> None:
     name = cls.obj_name()
     if not versions.is_valid(cls.VERSION):
         raise ObjectDeclarationError(f"{name}.VERSION {cls.VERSION!r} is not 'X.Y'")
@@ -120,11 +153,11 @@ def _build(
     fields = {n: s for n, s in all_specs.items() if s.exists_at(current)}
     for fname, spec in all_specs.items():
         if fname not in fields:
-            if isinstance(cls.__dict__.get(fname), descriptor_cls):
+            if isinstance(cls.__dict__.get(fname), FieldDescriptor):
                 delattr(cls, fname)  # removed in an earlier major: no attribute any more
             continue
         # A descriptor of this class's own (inherited fields are shadowed, not shared).
-        desc = (object_descriptor_cls if spec.type.has_objects else descriptor_cls)(fname)
+        desc = (ObjectFieldDescriptor if spec.type.has_objects else FieldDescriptor)(fname)
         desc.spec = spec
         desc.adopt = spec.adopt
         setattr(cls, fname, desc)
@@ -144,30 +177,26 @@ def _build(
     # and unknown change names, and words the errors (schema.py's __post_init__).
     fast_data = _data_struct(cls, fields, current_envelope, "")
     cls._obj_data_cls = fast_data
-    cls._obj_envelope_cls = _envelope_struct(
+    cls._obj_envelope_cls = envelope_struct(
         cls, fast_data, None, header=(name, cls.OBJ_PROJECT_NAMESPACE, tuple(cls.obj_history()))
     )
     lenient_data = _data_struct(cls, fields, lenient_envelope, "Lenient")
-    cls._obj_lenient_envelope_cls = _envelope_struct(
+    cls._obj_lenient_envelope_cls = envelope_struct(
         cls, lenient_data, _current_post_init(cls, fields), tag="Lenient"
     )
     # Encoding builds an envelope per new object: a twin type without decode checks.
-    encode_envelope = _envelope_struct(cls, fast_data, None, tag="Out")
+    encode_envelope = envelope_struct(cls, fast_data, None, tag="Out")
     cls._obj_wire = (encode_envelope, name, cls.OBJ_PROJECT_NAMESPACE, cls.VERSION)
     sns = cls.OBJ_SERIAL_NAMESPACE
     cls._obj_wire_keys = (f"{sns}.name", f"{sns}.namespace", f"{sns}.version")
     # Passing a dec_hook costs msgspec time even when unused: only trees holding
     # addresses or MACs (types msgspec does not know) get one.
-    from .codec import dec_hook
-
     cls._obj_dec_hook = dec_hook if _needs_dec_hook(cls) else None
     cls._obj_built = True
 
 
 def _needs_dec_hook(cls: type[VersionedObject]) -> bool:
     """Whether ``cls`` or any object it can hold has an address or MAC field."""
-    from .types import IPType, MACType
-
     seen: set[type[Any]] = set()
     pending: list[type[VersionedObject]] = [cls]
     while pending:
@@ -277,7 +306,7 @@ def _data_struct(
     )
 
 
-def _envelope_struct(
+def envelope_struct(
     cls: type[VersionedObject],
     data_cls: Any,
     post_init: Callable[[Any], None] | None,
@@ -372,71 +401,3 @@ def _current_post_init(
             upgrade_envelope(cls, self)
 
     return __post_init__
-
-
-# --- historical schemas -------------------------------------------------------------------
-
-_historical: dict[tuple[type[Any], str, tuple[tuple[str, str], ...]], Any] = {}
-
-
-def fields_at(cls: type[VersionedObject], version: str) -> dict[str, FieldSpec]:
-    """The fields ``cls`` had at ``version``."""
-    cls._obj_build()
-    v = versions.parse(version)
-    all_specs = cls._obj_all_fields
-    return {n: s for n, s in all_specs.items() if s.exists_at(v)}
-
-
-def check_version_in_history(cls: type[VersionedObject], version: str) -> None:
-    if version not in cls.obj_history():
-        raise ObjectDeclarationError(
-            f"{cls.obj_name()} has no version {version!r} (history: {cls.obj_history()})"
-        )
-
-
-def historical_envelope(
-    cls: type[VersionedObject], version: str, manifest: Mapping[str, str] | None = None
-) -> Any:
-    """The exact envelope type an older release reads ``cls`` with, at ``version``.
-
-    Children take the versions ``manifest`` names (their current one otherwise).
-    Decoding with it refuses unknown fields, enum values the version did not know,
-    and any other version string.
-    """
-    cls._obj_build()
-    check_version_in_history(cls, version)
-    manifest = dict(manifest or {})
-    key = (cls, version, tuple(sorted(manifest.items())))
-    cached = _historical.get(key)
-    if cached is not None:
-        return cached
-    v = versions.parse(version)
-
-    def child_envelope(child: type[VersionedObject]) -> Any:
-        return historical_envelope(child, manifest.get(child.obj_name(), child.VERSION), manifest)
-
-    data_fields = []
-    for n, spec in fields_at(cls, version).items():
-        wire = spec.type.wire(child_envelope, spec.values_at(v))
-        data_fields.append((n, wire | UnsetType, UNSET))
-    data_cls = msgspec.defstruct(
-        f"{cls.obj_name()}Data_{version.replace('.', '_')}",
-        data_fields,
-        kw_only=True,
-        forbid_unknown_fields=True,
-        gc=False,
-    )
-    name = cls.obj_name()
-    namespace = cls.OBJ_PROJECT_NAMESPACE
-
-    def __post_init__(self: Any) -> None:
-        if self.name != name:
-            raise ValueError(f"Expected a `{name}` object, got `{self.name}`")
-        if self.namespace != namespace:
-            raise ValueError(f"Object namespace `{self.namespace}` is not `{namespace}`")
-        if self.version != version:
-            raise ValueError(f"Expected {name} version {version}, got {self.version}")
-
-    env = _envelope_struct(cls, data_cls, __post_init__, tag=f"_{version.replace('.', '_')}")
-    _historical[key] = env
-    return env

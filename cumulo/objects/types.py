@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
-import re
 import types
 import typing
 import uuid
@@ -21,6 +20,7 @@ from typing import Annotated, Any, Literal, NewType, Union
 
 import msgspec
 
+from .addresses import IP_CLASSES, IP_WIRE, MAC_RE, MACWire, parse_ip
 from .exceptions import FieldValueError, ObjectDeclarationError
 
 if typing.TYPE_CHECKING:
@@ -29,8 +29,7 @@ if typing.TYPE_CHECKING:
 MACAddress = NewType("MACAddress", str)
 """A MAC address ``aa:bb:cc:dd:ee:ff``; stored lower-case."""
 
-_MAC_RE = re.compile(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
-_MAC_PATTERN = _MAC_RE.pattern
+_MAC_PATTERN = MAC_RE.pattern
 
 # Resolves an object class to the msgspec type its envelope decodes with.
 EnvelopeFor = Callable[[type["VersionedObject"]], Any]
@@ -204,22 +203,12 @@ class DateTimeType(FieldType):
         return {"type": "string", "format": "date-time"}
 
 
-_IP_CLASSES: dict[str, tuple[Any, ...]] = {
-    "ipv4": (ipaddress.IPv4Address,),
-    "ipv6": (ipaddress.IPv6Address,),
-    "ip": (ipaddress.IPv4Address, ipaddress.IPv6Address),
-    "ipv4net": (ipaddress.IPv4Network,),
-    "ipv6net": (ipaddress.IPv6Network,),
-    "ipnet": (ipaddress.IPv4Network, ipaddress.IPv6Network),
-}
-
-
 class IPType(FieldType):
     """IPv4/IPv6 addresses and networks, stored as :mod:`ipaddress` objects."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.classes = _IP_CLASSES[kind]
+        self.classes = IP_CLASSES[kind]
 
     def coerce(self, value: Any, where: str) -> Any:
         if isinstance(value, self.classes):
@@ -234,7 +223,7 @@ class IPType(FieldType):
 
     def wire(self, envelope_for: EnvelopeFor, values: frozenset[str] | None = None) -> Any:
         # msgspec has no native ipaddress support; dec_hook turns the string into one.
-        return _IP_WIRE[self.kind]
+        return IP_WIRE[self.kind]
 
     def json_schema(self, ref: Callable[[type[VersionedObject]], dict[str, Any]]) -> dict[str, Any]:
         v4 = {"type": "string", "format": "ipv4"}
@@ -258,96 +247,11 @@ _V4NET_PATTERN = rf"^{_OCTET}(\.{_OCTET}){{3}}/([0-9]|[12][0-9]|3[0-2])$"
 _V6NET_PATTERN = r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$"
 
 
-def parse_ip(kind: str, text: str) -> Any:
-    """Parse ``text`` as the address or network family ``kind``; ValueError when it is not."""
-    addr: Any
-    if kind in ("ipv4", "ipv6", "ip"):
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            raise ValueError(f"Invalid IP address {text!r}") from None
-    else:
-        try:
-            addr = ipaddress.ip_network(text)
-        except ValueError:
-            raise ValueError(f"Invalid IP network {text!r}") from None
-    if not isinstance(addr, _IP_CLASSES[kind]):
-        raise ValueError(f"Expected {kind}, got {text!r}")
-    return addr
-
-
-class AnyIPAddress:
-    """Marker base: msgspec decodes a field typed "IPv4 or IPv6 address" to a subclass."""
-
-    __slots__ = ()
-
-
-class AnyIPNetwork:
-    """Marker base: msgspec decodes a field typed "IPv4 or IPv6 network" to a subclass."""
-
-    __slots__ = ()
-
-
-class _AnyIPv4Address(ipaddress.IPv4Address, AnyIPAddress):
-    __slots__ = ()
-
-
-class _AnyIPv6Address(ipaddress.IPv6Address, AnyIPAddress):
-    __slots__ = ()
-
-
-class _AnyIPv4Network(ipaddress.IPv4Network, AnyIPNetwork):
-    pass
-
-
-class _AnyIPv6Network(ipaddress.IPv6Network, AnyIPNetwork):
-    pass
-
-
-_IP_WIRE: dict[str, type[Any]] = {
-    "ipv4": ipaddress.IPv4Address,
-    "ipv6": ipaddress.IPv6Address,
-    "ip": AnyIPAddress,
-    "ipv4net": ipaddress.IPv4Network,
-    "ipv6net": ipaddress.IPv6Network,
-    "ipnet": AnyIPNetwork,
-}
-
-
-def decode_ip(tp: type[Any], text: str) -> Any:
-    """dec_hook helper: parse ``text`` into an instance of the wire type ``tp``."""
-    if tp is AnyIPAddress:
-        addr = parse_ip("ip", text)
-        return (_AnyIPv4Address if addr.version == 4 else _AnyIPv6Address)(text)
-    if tp is AnyIPNetwork:
-        net = parse_ip("ipnet", text)
-        return (_AnyIPv4Network if net.version == 4 else _AnyIPv6Network)(text)
-    for kind, wire in _IP_WIRE.items():
-        if wire is tp:
-            return parse_ip(kind, text)
-    raise NotImplementedError(f"cannot decode a `{tp!r}`")
-
-
-IP_WIRE_TYPES = tuple(_IP_WIRE.values())
-
-
-class MACWire(str):
-    """How msgspec decodes a MAC address field: checked and lower-cased by dec_hook."""
-
-    __slots__ = ()
-
-
-def decode_mac(text: str) -> MACWire:
-    if not _MAC_RE.match(text):
-        raise ValueError(f"Invalid MAC address {text!r}")
-    return MACWire(text.lower())
-
-
 class MACType(FieldType):
     kind = "mac"
 
     def coerce(self, value: Any, where: str) -> Any:
-        if isinstance(value, str) and _MAC_RE.match(value):
+        if isinstance(value, str) and MAC_RE.match(value):
             return value.lower()
         if isinstance(value, str):
             raise FieldValueError(where, f"Invalid MAC address {value!r}")

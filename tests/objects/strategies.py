@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET
 
 from cumulo.objects import Registry, VersionedObject, fields_at, historical_envelope, versions
-from cumulo.objects import codec as objects_codec
+from cumulo.objects.addresses import dec_hook
 from cumulo.objects.types import (
     BoolType,
     DateTimeType,
@@ -257,11 +257,11 @@ def assert_backports(obj: VersionedObject, version: str, manifest: Mapping[str, 
     changes = primitive.get(f"{sns}.changes")
     assert changes is None or (changes and set(changes) <= set(fields_at(cls, version)))
     envelope = historical_envelope(cls, version, manifest)
-    decoded = msgspec.convert(primitive, envelope, dec_hook=objects_codec.dec_hook)
+    decoded = msgspec.convert(primitive, envelope, dec_hook=dec_hook)
     _assert_fully_set(decoded, "$")
     # And through the real wire: JSON bytes of the backported object decode the same way.
     wire = obj.obj_to_json(target_version=version, version_manifest=dict(manifest))
-    msgspec.json.decode(wire, type=envelope, dec_hook=objects_codec.dec_hook)
+    msgspec.json.decode(wire, type=envelope, dec_hook=dec_hook)
 
 
 def check_backport(cls: type[VersionedObject], version: str, max_examples: int = 25) -> None:

@@ -37,6 +37,7 @@ from tests.objects.sample_objects import (
     InstanceList,
     SampleObject,
     SecurityGroup,
+    SecurityGroupList,
     VMState,
 )
 from tests.objects.strategies import int64s, objects_of
@@ -492,9 +493,10 @@ def wrong_vcpus() -> dict[str, Any]:
 def test_wrong_type_deep_inside_names_the_exact_path(
     load: Callable[[Any], Any], prefix: str
 ) -> None:
+    # The user's path, not the wire's ($.cumulo_test_object.data.flavor.cumulo_test_object...).
     with pytest.raises(DeserializationError) as info:
         load(wrong_vcpus())
-    assert info.value.path == f"{prefix}.{NS}.data.flavor.{NS}.data.vcpus"
+    assert info.value.path == f"{prefix}.flavor.vcpus"
     assert "Expected `int`, got `str`" in info.value.reason
     assert str(info.value).endswith(f"- at {info.value.path}")
 
@@ -504,7 +506,71 @@ def test_wrong_type_inside_an_object_list_names_the_item() -> None:
     primitive[DATA]["security_groups"][0][DATA]["id"] = "seven"
     with pytest.raises(DeserializationError) as info:
         Instance.obj_from_json(json.dumps(primitive))
-    assert info.value.path == f"$.{NS}.data.security_groups[0].{NS}.data.id"
+    assert info.value.path == "$.security_groups[0].id"
+    assert str(info.value) == "Expected `int`, got `str` - at $.security_groups[0].id"
+
+
+def _group_list_primitive(bad_index: int) -> dict[str, Any]:
+    groups = SecurityGroupList(objects=[SecurityGroup(id=i, name=f"g{i}") for i in range(5)])
+    primitive = groups.obj_to_primitive()
+    primitive[DATA]["objects"][bad_index][DATA]["id"] = "seven"
+    return primitive
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        SecurityGroupList.obj_from_primitive,
+        lambda p: SecurityGroupList.obj_from_json(msgspec.json.encode(p)),
+        lambda p: SecurityGroupList.obj_from_msgpack(msgspec.msgpack.encode(p)),
+    ],
+    ids=["primitive", "json", "msgpack"],
+)
+def test_wrong_type_in_a_list_object_names_the_element(load: Callable[[Any], Any]) -> None:
+    with pytest.raises(DeserializationError) as info:
+        load(_group_list_primitive(3))
+    assert info.value.path == "$.objects[3].id"
+    assert str(info.value) == "Expected `int`, got `str` - at $.objects[3].id"
+
+
+def test_wrong_type_deep_inside_a_list_object_names_every_step() -> None:
+    instances = InstanceList(objects=[make_instance() for _ in range(5)])
+    primitive = instances.obj_to_primitive()
+    primitive[DATA]["objects"][3][DATA]["flavor"][DATA]["vcpus"] = "two"
+    with pytest.raises(DeserializationError) as info:
+        InstanceList.obj_from_json(json.dumps(primitive))
+    assert info.value.path == "$.objects[3].flavor.vcpus"
+
+
+def test_wrong_type_inside_a_dict_of_objects_names_the_value() -> None:
+    # msgspec does not say which key: a dict value is "[...]", as in its own messages.
+    with pytest.raises(DeserializationError) as info:
+        decode_json(
+            json.dumps({"web": clean_primitive(), "db": wrong_vcpus()}), dict[str, Instance]
+        )
+    assert info.value.path == "$[...].flavor.vcpus"
+
+
+def test_a_bad_header_of_a_nested_object_keeps_its_wire_key() -> None:
+    # The user's objects have no name for an envelope's version: the path says the key.
+    primitive = clean_primitive()
+    primitive[DATA]["flavor"][VERSION] = 5
+    with pytest.raises(DeserializationError) as info:
+        Instance.obj_from_json(json.dumps(primitive))
+    assert info.value.path == f"$.flavor.{VERSION}"
+
+
+def test_errors_about_a_whole_nested_object_name_the_object() -> None:
+    unknown_field = clean_primitive()
+    unknown_field[DATA]["flavor"][DATA]["colour"] = "red"
+    with pytest.raises(DeserializationError) as info:
+        Instance.obj_from_json(json.dumps(unknown_field))
+    assert str(info.value) == "Object contains unknown field `colour` - at $.flavor"
+    wrong_object = clean_primitive()
+    wrong_object[DATA]["flavor"][NAME] = "Bogus"
+    with pytest.raises(UnsupportedObjectError) as unsupported:
+        Instance.obj_from_json(json.dumps(wrong_object))
+    assert str(unsupported.value) == "Expected a `Flavor` object, got `Bogus` - at $.flavor"
 
 
 @pytest.mark.parametrize(
@@ -530,7 +596,8 @@ def test_invalid_field_value_is_a_deserialization_error_at_its_path(
     with pytest.raises(DeserializationError) as info:
         load(primitive)
     assert info.value.path.startswith(("$.", "$[1].")), info.value.path
-    assert f"{NS}.data.{field}" in info.value.path
+    prefix = "$[1]" if load is load_json_list else "$"
+    assert info.value.path in (f"{prefix}.{field}", f"{prefix}.{field}[0]"), info.value.path
 
 
 @pytest.mark.parametrize(

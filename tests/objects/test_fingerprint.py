@@ -1,4 +1,5 @@
-"""Tests of cumulo/objects/fingerprint.py: the normalized schema, fingerprints and diffs."""
+"""Tests of cumulo/objects/fingerprint.py (the normalized schema, fingerprints) and of
+cumulo/objects/schema_diff.py (the diffs between two schemas), which they share classes with."""
 
 import datetime
 import enum
@@ -18,6 +19,14 @@ from cumulo.objects import (
     remotable_classmethod,
 )
 from cumulo.objects.fingerprint import (
+    canonical_json,
+    canonical_value,
+    fingerprint,
+    fingerprint_of,
+    normalized_schema,
+    remotable_added,
+)
+from cumulo.objects.schema_diff import (
     ENUM_VALUES_ADDED,
     ENUM_VALUES_REMOVED,
     FIELD_ADDED,
@@ -30,13 +39,7 @@ from cumulo.objects.fingerprint import (
     METHOD_KIND,
     METHOD_REMOVED,
     METHOD_SIGNATURE,
-    canonical_json,
-    canonical_value,
     diff_schemas,
-    fingerprint,
-    fingerprint_of,
-    normalized_schema,
-    remotable_added,
     signature_label,
 )
 

@@ -1,11 +1,11 @@
-"""Backports generated from declared history (cumulo/objects/history.py and the
-backport machinery in codec.py), checked against each version's strict schema."""
+"""Backports generated from declared history (cumulo/objects/history.py), checked
+against each version's strict schema."""
 
 from __future__ import annotations
 
 import copy
 import enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 import pytest
@@ -26,7 +26,7 @@ from cumulo.objects import (
     register,
     versions,
 )
-from cumulo.objects import codec as objects_codec
+from cumulo.objects.addresses import dec_hook
 from tests.objects.sample_objects import (
     SAMPLE_NAMESPACE,
     SAMPLE_REGISTRY,
@@ -62,7 +62,7 @@ def load_at(
 ) -> Any:
     """Load ``primitive`` the way a peer running ``cls`` at ``version`` would."""
     envelope = historical_envelope(cls, version, manifest)
-    return msgspec.convert(primitive, envelope, dec_hook=objects_codec.dec_hook)
+    return msgspec.convert(primitive, envelope, dec_hook=dec_hook)
 
 
 def fresh_instance(**overrides: Any) -> Instance:
@@ -215,7 +215,7 @@ def test_enum_value_is_refused_below_the_version_that_added_it(
             assert "Instance.vm_state" in message
             assert f"Instance {version}" in message
             assert f"added in {refused_below}" in message
-            assert message.endswith(f"- at $.{NS}.data.vm_state")
+            assert message.endswith("- at $.vm_state")
         else:
             data = instance.obj_to_primitive(target_version=version)[DATA]
             assert data["vm_state"] == state.value
@@ -225,7 +225,40 @@ def test_enum_value_refused_deep_inside_names_its_path() -> None:
     instances = InstanceList(objects=[make_instance(), make_instance(vm_state=VMState.SHELVED)])
     with pytest.raises(BackportError) as info:
         instances.obj_to_primitive(version_manifest={"Instance": "1.1"})
-    assert str(info.value).endswith(f"- at $.{NS}.data.objects[1].{NS}.data.vm_state")
+    assert str(info.value).endswith("- at $.objects[1].vm_state")
+
+
+PATHS_REGISTRY = Registry()
+
+
+class PathObject(VersionedObject):
+    OBJ_PROJECT_NAMESPACE = "cumulo_test_paths"
+    OBJ_SERIAL_NAMESPACE = "cumulo_test_paths_object"
+    OBJ_REGISTRY = PATHS_REGISTRY
+
+
+@register
+class Nic(PathObject):
+    VERSION = "1.1"
+
+    state: Literal["up", "down", "testing"] = field(default="up", values_added={"1.1": ["testing"]})
+
+
+@register
+class Host(PathObject):
+    nics: dict[str, Nic] = field(default_factory=dict)
+    uplink: Nic | None = None
+
+
+def test_enum_value_refused_inside_a_dict_or_nested_object_names_its_path() -> None:
+    host = Host(nics={"eth0": Nic(), "eth1": Nic(state="testing")})
+    with pytest.raises(BackportError) as info:
+        host.obj_to_primitive(version_manifest={"Nic": "1.0"})
+    assert str(info.value).endswith("- at $.nics['eth1'].state")
+    host = Host(uplink=Nic(state="testing"))
+    with pytest.raises(BackportError) as info:
+        host.obj_to_primitive(version_manifest={"Nic": "1.0"})
+    assert str(info.value).endswith("- at $.uplink.state")
 
 
 # --- hooks ------------------------------------------------------------------------------------

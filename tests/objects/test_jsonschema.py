@@ -21,7 +21,7 @@ from cumulo.objects import (
     historical_envelope,
     register,
 )
-from cumulo.objects.codec import dec_hook
+from cumulo.objects.addresses import dec_hook
 from cumulo.objects.jsonschema import DRAFT, json_schema
 
 REGISTRY = Registry()

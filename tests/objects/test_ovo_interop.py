@@ -784,7 +784,7 @@ def test_invalid_ovo_uuid_is_refused_with_its_path():
         theirs = ovo_instance(uuid="not-a-uuid")
     with pytest.raises(DeserializationError) as info:
         codec.decode_json(json.dumps(theirs.obj_to_primitive()), Instance)
-    assert info.value.path == f"$.{DATA_KEY}.uuid"
+    assert info.value.path == "$.uuid"
 
 
 def test_old_ovo_primitive_loads_in_cumulo_and_backports_to_the_same_primitive():
