@@ -265,6 +265,7 @@ def write_module(directory: Path, name: str, widget_body: str) -> Path:
     return path
 
 
+@pytest.mark.subprocess
 def test_script_list_and_bad_name():
     result = run_script("objects", "list")
     assert result.returncode == 0, result.stderr
@@ -276,6 +277,7 @@ def test_script_list_and_bad_name():
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.subprocess
 def test_script_forgot_to_bump_workflow(tmp_path):
     write_module(tmp_path, "widgets", 'VERSION = "1.0"\nid: int\n')
     lock = tmp_path / "widgets.objects.lock.json"

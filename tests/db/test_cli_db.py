@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
 from cumulo import cli
@@ -64,6 +65,7 @@ def test_an_unsupported_url(capsys):
     assert code == 2 and "unsupported database 'oracle'" in err
 
 
+@pytest.mark.subprocess
 def test_the_installed_script_needs_no_alembic_ini(tmp_path):
     found = shutil.which("cumulo", path=str(Path(sys.executable).parent))
     command = [found] if found else [sys.executable, "-m", "cumulo.cli"]
