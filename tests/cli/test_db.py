@@ -1,4 +1,4 @@
-"""Tests of `cumulo db sync` (cumulo/cli.py's db group)."""
+"""`cumulo db sync` (cumulo/cli/db.py), in-process and as the installed script."""
 
 from __future__ import annotations
 
@@ -12,14 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from cumulo import cli
 from cumulo.db.engine import create_engine, current_revision, head_revision
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from .support import run
 
 
 def test_sync_creates_then_keeps_the_schema(capsys, tmp_path):
