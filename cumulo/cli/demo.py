@@ -27,12 +27,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cumulo import logs
 
 from .common import UsageError
 from .tables import host_table, render_table, server_table
+
+if TYPE_CHECKING:
+    from cumulo.deploy import EmbeddedCloud
 
 DEFAULT_STATE_DIR = Path("var") / "demo"
 HOSTS = ("host-a", "host-b")
@@ -55,6 +58,9 @@ class Step:
 
 class Demo:
     """One run of the scenario (see the module docstring)."""
+
+    cloud: EmbeddedCloud
+    """The deployment, once :meth:`start` made it."""
 
     def __init__(self, state_dir: Path, driver: str, out: TextIO) -> None:
         self.state_dir = state_dir
