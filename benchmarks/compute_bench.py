@@ -50,19 +50,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cumulo.compute.manager import ComputeManager, peer_exceptions
-from cumulo.compute.service import ComputeService
-from cumulo.conductor.service import ConductorService
-from cumulo.conductor.tasks.manager import ComputeTaskManager
-from cumulo.conductor.tasks_api import ComputeTaskAPI
-from cumulo.db import create_engine, sync
+from cumulo.deploy import CloudOptions, EmbeddedCloud
 from cumulo.model import Flavor, Instance, InstanceList, MigrationStatus, VmState
 from cumulo.model.base import CumuloObject
 from cumulo.objects import REGISTRY
-from cumulo.rpc import METRICS, RequestContext, get_transport
+from cumulo.rpc import METRICS, RequestContext
 from cumulo.rpc.client import CallContext
 from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
-from cumulo.volume.store import VolumeStore
 
 FULL = {"hosts": 100, "instances": 2000, "migrations": 200}
 QUICK = {"hosts": 10, "instances": 50, "migrations": 5}
@@ -191,35 +185,25 @@ def install_counters() -> None:
 # --- the deployment ---------------------------------------------------------------------
 
 
-class Deployment:
-    def __init__(self, root: Path, hosts: int) -> None:
-        self.transport = get_transport(f"inproc://compute-bench-{uuid.uuid4().hex}")
-        self.engine = create_engine(f"sqlite:///{root / 'cumulo.db'}")
-        sync(self.engine)
-        self.store = VolumeStore(root / "volumes")
-        self.net = FakeHypervisorNetwork()
-        self.tasks_manager = ComputeTaskManager(self.transport, host="conductor")
-        self.conductor = ConductorService(
-            self.transport, self.engine, host="conductor", extra_endpoints=(self.tasks_manager,)
-        ).start()
-        self.host_names = [f"host-{i:03d}" for i in range(hosts)]
-        self.services: list[ComputeService] = []
-        for host in self.host_names:
-            driver = FakeDriver(host, network=self.net, storage_pool="shared")
-            manager = ComputeManager(host, driver, self.store, transport=self.transport)
-            self.services.append(ComputeService(self.transport, manager).start(ctx()))
-        self.tasks = ComputeTaskAPI(
-            self.transport, timeout=120.0, extra_exceptions=peer_exceptions()
-        )
+def deployment(root: Path, hosts: int) -> EmbeddedCloud:
+    """The embedded cloud of the module docstring, not yet started."""
+    net = FakeHypervisorNetwork()
 
-    def stop(self) -> None:
-        self.tasks.close()
-        for service in self.services:
-            service.stop()
-            service.manager.compute_rpc.close()
-        self.conductor.stop()
-        self.tasks_manager.compute_rpc.close()
-        self.engine.dispose()
+    def driver(host: str) -> FakeDriver:
+        return FakeDriver(host, network=net, storage_pool="shared")
+
+    return EmbeddedCloud(
+        CloudOptions.under(
+            root,
+            transport_url=f"inproc://compute-bench-{uuid.uuid4().hex}",
+            hosts=[f"host-{i:03d}" for i in range(hosts)],
+            driver_factory=driver,
+            conductor_host="conductor",
+            task_timeout=120.0,
+            user_id="bench",
+            project_id="bench",
+        )
+    )
 
 
 def _settled(expected: int) -> tuple[int, int]:
@@ -228,7 +212,7 @@ def _settled(expected: int) -> tuple[int, int]:
     return len(active.objects), len(failed.objects)
 
 
-def boot(d: Deployment, flavor: Flavor, count: int, batch: int) -> float:
+def boot(d: EmbeddedCloud, flavor: Flavor, count: int, batch: int) -> float:
     start = time.perf_counter()
     sent = 0
     while sent < count:
@@ -261,7 +245,7 @@ def boot(d: Deployment, flavor: Flavor, count: int, batch: int) -> float:
     return time.perf_counter() - start
 
 
-def migrate(d: Deployment, uuids: list[uuid.UUID]) -> float:
+def migrate(d: EmbeddedCloud, uuids: list[uuid.UUID]) -> float:
     start = time.perf_counter()
     step = max(1, len(uuids) // 10)
     for done, instance_uuid in enumerate(uuids, 1):
@@ -295,7 +279,7 @@ def run(hosts: int, instances: int, migrations: int, batch: int) -> dict[str, An
     with tempfile.TemporaryDirectory(prefix="cumulo-compute-bench-") as tmp:
         progress(f"starting the conductor and {hosts} hosts")
         started = time.perf_counter()
-        d = Deployment(Path(tmp), hosts)
+        d = deployment(Path(tmp), hosts).start()
         progress(f"deployment up in {time.perf_counter() - started:.2f} s")
         try:
             flavor = Flavor(flavorid="bench", name="bench", memory_mb=512, vcpus=1, root_gb=1)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install Cumulo with its test dependencies into .venv and run everything CI runs:
-# lint, format check, strict typing of the object core, and the whole test suite.
+# lint, format check, strict typing (mypy; all but cumulo/virt outside qemu/), and the
+# whole test suite (arguments go to pytest: -m "not integration" for the unit tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

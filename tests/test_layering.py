@@ -26,6 +26,11 @@ ALLOWED: dict[str, set[str]] = {
     "conductor": {"objects", "model", "rpc", "db", "compute"},
 }
 
+# The top layer, above every package of ALLOWED: the process wiring (cumulo/deploy.py)
+# and the operator CLI (cumulo/cli/, with its `python -m cumulo` entry point). They may
+# import anything below; nothing below imports them, and the wiring not the CLI.
+TOP_LAYER = {"cumulo/deploy.py", "cumulo/cli", "cumulo/__main__.py"}
+
 # The compute modules the conductor may import, and what those may import in turn.
 CONDUCTOR_COMPUTE_MODULES = {"cumulo.compute.rpcapi", "cumulo.compute.version"}
 RPC_CLIENT_MAY_IMPORT = {"objects", "model", "rpc"}
@@ -180,6 +185,35 @@ def test_package_imports_point_downward(package: str) -> None:
             if target != package and target not in ALLOWED[package]:
                 violations.append(f"{path.relative_to(ROOT.parent)}:{lineno} imports {module}")
     assert not violations, "\n".join(violations)
+
+
+def _in_top_layer(path: Path) -> bool:
+    relative = path.relative_to(ROOT.parent).as_posix()
+    return any(relative == top or relative.startswith(f"{top}/") for top in TOP_LAYER)
+
+
+def test_top_layer_sits_above_every_package() -> None:
+    tops = {top.removeprefix("cumulo/").removesuffix(".py") for top in TOP_LAYER}
+    assert not tops & set(ALLOWED)
+    assert all(not tops & allowed for allowed in ALLOWED.values())
+    assert (ROOT / "deploy.py").is_file() and (ROOT / "cli").is_dir()
+
+
+def test_nothing_below_imports_the_wiring_or_the_cli() -> None:
+    below = [path for path in sorted(ROOT.rglob("*.py")) if not _in_top_layer(path)]
+    assert len(below) > 50  # not vacuous: every package below is walked
+    violations = []
+    for path in below:
+        for lineno, module in _imports(path):
+            if module.split(".")[:2] in (["cumulo", "deploy"], ["cumulo", "cli"]):
+                violations.append(f"{path.relative_to(ROOT.parent)}:{lineno} imports {module}")
+    assert not violations, "\n".join(violations)
+
+
+def test_the_wiring_does_not_import_the_cli() -> None:
+    modules = [m for _, m in _imports(ROOT / "deploy.py")]
+    assert "cumulo.conductor.service" in modules  # the parser saw its imports
+    assert not [m for m in modules if m == "cumulo.cli" or m.startswith("cumulo.cli.")]
 
 
 def test_conductor_imports_only_the_compute_rpc_client() -> None:

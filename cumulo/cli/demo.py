@@ -27,12 +27,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cumulo import logs
 
 from .common import UsageError
 from .tables import host_table, render_table, server_table
+
+if TYPE_CHECKING:
+    from cumulo.deploy import EmbeddedCloud
 
 DEFAULT_STATE_DIR = Path("var") / "demo"
 HOSTS = ("host-a", "host-b")
@@ -55,6 +58,9 @@ class Step:
 
 class Demo:
     """One run of the scenario (see the module docstring)."""
+
+    cloud: EmbeddedCloud
+    """The deployment, once :meth:`start` made it."""
 
     def __init__(self, state_dir: Path, driver: str, out: TextIO) -> None:
         self.state_dir = state_dir
@@ -102,19 +108,10 @@ class Demo:
                 path.unlink()
 
     def ctx(self) -> Any:
-        from cumulo.rpc import RequestContext
-
-        return RequestContext(user_id="demo", project_id="demo", roles=["member"])
+        return self.cloud.context()
 
     def start(self) -> None:
-        from cumulo.compute.manager import ComputeManager, peer_client, peer_exceptions
-        from cumulo.compute.service import ComputeService
-        from cumulo.conductor.service import ConductorService
-        from cumulo.conductor.tasks.manager import ComputeTaskManager
-        from cumulo.conductor.tasks_api import ComputeTaskAPI
-        from cumulo.db import create_engine, sync
-        from cumulo.rpc import get_transport
-        from cumulo.volume.store import VolumeStore
+        from cumulo.deploy import CloudOptions, EmbeddedCloud
 
         self.prepare_state_dir()
         log_stream = (self.state_dir / "demo.log").open("a", encoding="utf-8")
@@ -122,40 +119,28 @@ class Demo:
         logs.configure("demo", "info", stream=log_stream)
         self.stack.append(logging.getLogger().handlers.clear)
 
-        db_path = (self.state_dir / "cumulo.db").resolve()
-        self.engine = create_engine(f"sqlite:///{db_path}")
-        self.stack.append(self.engine.dispose)
-        sync(self.engine)
         url = f"inproc://cumulo-demo-{uuid.uuid4().hex[:8]}"
-        self.transport = get_transport(url)
-        self.store = VolumeStore(self.state_dir / "volumes")
-
-        task_manager = ComputeTaskManager(self.transport, host="conductor-1")
-        conductor = ConductorService(
-            self.transport, self.engine, host="conductor-1", extra_endpoints=(task_manager,)
-        ).start()
-        self.stack.append(conductor.stop)
-        self.stack.append(task_manager.compute_rpc.close)
-
-        make_driver = self._qemu_driver if self.driver_name == "qemu" else self._fake_driver()
-        for host in HOSTS:
-            driver = make_driver(host)
-            self.drivers[host] = driver
-            if hasattr(driver, "shutdown"):
-                self.stack.append(driver.shutdown)
-            manager = ComputeManager(host, driver, self.store, transport=self.transport)
-            self.stack.append(manager.compute_rpc.close)
-            service = ComputeService(self.transport, manager).start(self.ctx())
-            self.stack.append(service.stop)
-
-        self.compute = peer_client(self.transport, timeout=60.0)
-        self.stack.append(self.compute.close)
-        self.tasks = ComputeTaskAPI(
-            self.transport, timeout=120.0, extra_exceptions=peer_exceptions()
+        options = CloudOptions.under(
+            self.state_dir,
+            transport_url=url,
+            hosts=HOSTS,
+            driver=self.driver_name,
+            driver_factory=self._qemu_driver if self.driver_name == "qemu" else self._fake_driver(),
+            conductor_host="conductor-1",
+            compute_timeout=60.0,
+            task_timeout=120.0,
+            user_id="demo",
+            project_id="demo",
         )
-        self.stack.append(self.tasks.close)
+        self.cloud = EmbeddedCloud(options, on_teardown_error=self._teardown_failed)
+        self.stack.append(self.cloud.stop)
+        self.cloud.start()
+        self.store = self.cloud.volume_store
+        self.compute = self.cloud.compute
+        self.tasks = self.cloud.tasks
+        self.drivers = dict(self.cloud.drivers)
         self.detail(f"state dir   {self.state_dir}  (fresh; services log to demo.log there)")
-        self.detail(f"database    sqlite:///{db_path}")
+        self.detail(f"database    {options.database}")
         self.detail(f"transport   {url}")
         self.detail("conductor   conductor-1 (object API + compute tasks)")
         for host, driver in self.drivers.items():
@@ -211,7 +196,10 @@ class Demo:
             try:
                 undo()
             except Exception as exc:  # teardown must go on
-                self.say(f"        (teardown: {type(exc).__name__}: {exc})")
+                self._teardown_failed(repr(undo), exc)
+
+    def _teardown_failed(self, what: str, exc: Exception) -> None:
+        self.say(f"        (teardown: {type(exc).__name__}: {exc})")
 
     # --- helpers --------------------------------------------------------------------------
 

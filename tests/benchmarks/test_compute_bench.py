@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess  # each test runs the benchmark script
+
 ROOT = Path(__file__).resolve().parents[2]
 PER_KEYS = {
     "rpc_calls",

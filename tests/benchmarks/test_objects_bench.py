@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess  # each test runs the benchmark script
+
 ROOT = Path(__file__).resolve().parents[2]
 IMPLS = {"cumulo", "ovo", "msgspec"}
 OPS = {

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.subprocess, pytest.mark.qemu]  # each test runs the benchmark script
+
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
     "raw_start_ms",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.subprocess  # each test runs the benchmark script
+
 ROOT = Path(__file__).resolve().parents[2]
 CALL_ROWS = {"inproc_call", "amqp_call", "raw_kombu_call", "db_save", "conductor_save"}
 CAST_ROWS = {"inproc_cast", "amqp_cast", "raw_kombu_cast"}
@@ -29,7 +31,7 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.integration
+@pytest.mark.rabbitmq
 def test_quick_json_reports_every_row_ratio_and_target():
     proc = run_bench("--quick", "--json")
     assert proc.returncode == 0, proc.stderr

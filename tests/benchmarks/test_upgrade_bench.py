@@ -66,7 +66,8 @@ def quick_run() -> tuple[dict[str, Any], str]:
     return json.loads(proc.stdout), proc.stderr
 
 
-@pytest.mark.integration
+@pytest.mark.rabbitmq
+@pytest.mark.subprocess
 @pytest.mark.parametrize("release", sorted(PEERS))
 def test_each_row_takes_its_own_path_and_is_attributed_to_its_peer(quick_run, release):
     report, _ = quick_run
@@ -119,7 +120,8 @@ def test_each_row_takes_its_own_path_and_is_attributed_to_its_peer(quick_run, re
     assert set(peer["sender_cpu_us"]) == {"baseline", "as_is", "backlevelled", "backport_only"}
 
 
-@pytest.mark.integration
+@pytest.mark.rabbitmq
+@pytest.mark.subprocess
 def test_quick_run_has_a_peer_per_older_release_and_leaves_nothing_behind(quick_run):
     report, stderr = quick_run
     meta = report["meta"]
@@ -143,7 +145,8 @@ def test_quick_run_has_a_peer_per_older_release_and_leaves_nothing_behind(quick_
     assert meta["vhost"] not in vhosts()
 
 
-@pytest.mark.integration
+@pytest.mark.rabbitmq
+@pytest.mark.subprocess
 def test_table_names_the_baselines_the_ratios_and_the_peers(quick_run, capsys):
     print_table(quick_run[0])
     out = capsys.readouterr().out
@@ -175,6 +178,7 @@ def test_each_round_runs_every_block_once_starting_elsewhere():
     assert sorted(order[0] for order in orders) == sorted(keys)
 
 
+@pytest.mark.subprocess
 def test_unreachable_rabbitmq_is_named():
     proc = run_bench("--url", "amqp://guest:guest@127.0.0.1:1//", "--calls", "1")
     assert proc.returncode == 1
@@ -182,12 +186,14 @@ def test_unreachable_rabbitmq_is_named():
     assert proc.stdout == ""
 
 
+@pytest.mark.subprocess
 def test_bad_counts_are_refused():
     proc = run_bench("--calls", "0")
     assert proc.returncode == 2
     assert "--calls and --rounds must be at least 1" in proc.stderr
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -106,6 +106,7 @@ def check_scenario(out: str, driver: str) -> None:
     )
 
 
+@pytest.mark.demo
 def test_demo_in_process_and_again_in_the_same_state_dir(tmp_path, capsys):
     state = tmp_path / "demo"
     assert cli.main(["demo", "--state-dir", str(state)]) == 0
@@ -122,6 +123,8 @@ def test_demo_in_process_and_again_in_the_same_state_dir(tmp_path, capsys):
     assert "flavor demo.small (id 1)" in again
 
 
+@pytest.mark.demo
+@pytest.mark.subprocess
 def test_demo_as_the_installed_script(tmp_path):
     proc = run_script("demo", "--state-dir", str(tmp_path / "state"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -129,12 +132,17 @@ def test_demo_as_the_installed_script(tmp_path):
     check_scenario(proc.stdout, "fake")
 
 
+@pytest.mark.demo
+@pytest.mark.subprocess
 def test_demo_default_state_dir_is_var_demo_under_the_current_directory(tmp_path):
     proc = run_script("demo", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "var" / "demo" / "cumulo.db").is_file()
 
 
+@pytest.mark.demo
+@pytest.mark.subprocess
+@pytest.mark.qemu
 def test_demo_with_qemu_guests(tmp_path):
     if shutil.which("qemu-system-x86_64") is None:
         pytest.fail("qemu-system-x86_64 not found: run scripts/system-deps.sh", pytrace=False)
@@ -148,6 +156,7 @@ def test_demo_with_qemu_guests(tmp_path):
         assert not [name for name in leftover if re.fullmatch(UUID, name)], leftover
 
 
+@pytest.mark.demo
 def test_a_failing_step_says_which_and_exits_non_zero(tmp_path, capsys, monkeypatch):
     original = demo_module.Demo.start
 

@@ -217,6 +217,7 @@ def _finished(request, instance_uuid):
     return action.finish_time is not None
 
 
+@pytest.mark.subprocess
 def test_compute_process_never_imports_the_database_layer():
     """The parser and the compute command up to the conductor's answer, in a fresh
     interpreter where importing cumulo.db or SQLAlchemy fails."""

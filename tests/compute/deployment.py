@@ -1,8 +1,8 @@
-"""An all-in-one deployment for the compute and conductor tests: one process, an
-``inproc://`` bus of its own, a SQLite file, a conductor serving the compute tasks,
-and compute hosts each with its own fake driver on one fake hypervisor network and
-one shared volume store. No object indirection: the conductor's storage is
-installed locally, as in the embedded deployment.
+"""An embedded cloud (:class:`cumulo.deploy.EmbeddedCloud`) for the compute and
+conductor tests: one process, an ``inproc://`` bus of its own, a SQLite file, a
+conductor serving the compute tasks, and compute hosts each with its own fake driver
+on one fake hypervisor network and one shared volume store. No object indirection:
+the conductor's storage is installed locally, as in the embedded deployment.
 
 The drivers record which of their methods the compute package called
 (:class:`RecordingFakeDriver`), for the seed-method coverage test.
@@ -19,12 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from cumulo.compute.manager import ComputeManager, peer_client, peer_exceptions
-from cumulo.compute.service import ComputeService
 from cumulo.conductor.service import ConductorService
-from cumulo.conductor.tasks.manager import ComputeTaskManager
-from cumulo.conductor.tasks_api import ComputeTaskAPI
-from cumulo.db import create_engine, sync
+from cumulo.deploy import CloudOptions, EmbeddedCloud
 from cumulo.model import (
     BlockDeviceMapping,
     ComputeNode,
@@ -39,10 +35,9 @@ from cumulo.model import (
     SecurityGroupList,
     SecurityGroupRule,
 )
-from cumulo.rpc import RequestContext, get_transport
+from cumulo.rpc import RequestContext
 from cumulo.virt.driver import CAPABILITIES
 from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
-from cumulo.volume.store import VolumeStore
 
 from ..virt.builders import ManualClock
 
@@ -128,67 +123,63 @@ HOST_SIZES = {
 
 
 class Deployment:
-    """See the module docstring. Build with :meth:`start`, end with :meth:`stop`."""
+    """An :class:`~cumulo.deploy.EmbeddedCloud` of recording fake drivers on one
+    fake network and one manual clock, with helpers for the tests. Build with
+    :meth:`start`, end with :meth:`stop`."""
 
     def __init__(self, tmp_path: Path, hosts: Iterable[str] = tuple(HOST_SIZES)) -> None:
         self.tmp_path = tmp_path
         self.host_names = list(hosts)
-        self.transport = get_transport(f"inproc://cumulo-test-{uuid.uuid4().hex}")
-        self.engine = create_engine(f"sqlite:///{tmp_path / 'cumulo.db'}")
-        sync(self.engine)
         self.clock = ManualClock()
         self.net = FakeHypervisorNetwork()
-        self.store = VolumeStore(tmp_path / "volumes")
         self.log: list[tuple[str, str]] = []
-        self.drivers: dict[str, RecordingFakeDriver] = {}
-        self.managers: dict[str, ComputeManager] = {}
-        self.services: dict[str, ComputeService] = {}
-        self.conductor: ConductorService | None = None
-        self.compute = peer_client(self.transport, timeout=10.0)
-        self.tasks = ComputeTaskAPI(
-            self.transport, timeout=30.0, extra_exceptions=peer_exceptions()
+        self.cloud = EmbeddedCloud(
+            CloudOptions.under(
+                tmp_path,
+                transport_url=f"inproc://cumulo-test-{uuid.uuid4().hex}",
+                hosts=self.host_names,
+                driver_factory=self._driver,
+                conductor_host="conductor-1",
+                compute_timeout=10.0,
+                task_timeout=30.0,
+                user_id="alice",
+                project_id="p1",
+            )
         )
+        self.conductor: ConductorService | None = None
 
     def start(self) -> Deployment:
-        task_manager = ComputeTaskManager(self.transport, host="conductor-1")
-        self.conductor = ConductorService(
-            self.transport, self.engine, host="conductor-1", extra_endpoints=(task_manager,)
-        ).start()
-        for host in self.host_names:
-            self.add_host(host)
+        cloud = self.cloud.start()
+        self.transport = cloud.transport
+        self.engine = cloud.engine
+        self.store = cloud.volume_store
+        self.conductor = cloud.conductor
+        self.compute = cloud.compute
+        self.tasks = cloud.tasks
+        self.drivers: dict[str, RecordingFakeDriver] = cloud.drivers  # type: ignore[assignment]
+        self.managers = cloud.managers
+        self.services = cloud.services
         return self
 
-    def add_host(self, host: str, **options: Any) -> RecordingFakeDriver:
+    def _driver(self, host: str, **options: Any) -> RecordingFakeDriver:
         sizes = dict(HOST_SIZES.get(host, HOST_SIZES["host-c"]))
         sizes.update(options)
         sizes.setdefault("storage_pool", "shared" if host in ("host-a", "host-b") else None)
-        driver = RecordingFakeDriver(
-            host, log=self.log, network=self.net, clock=self.clock, **sizes
-        )
-        manager = ComputeManager(host, driver, self.store, transport=self.transport)
-        service = ComputeService(self.transport, manager).start(self.ctx())
-        self.drivers[host] = driver
-        self.managers[host] = manager
-        self.services[host] = service
+        return RecordingFakeDriver(host, log=self.log, network=self.net, clock=self.clock, **sizes)
+
+    def add_host(self, host: str, **options: Any) -> RecordingFakeDriver:
+        driver = self._driver(host, **options)
+        self.cloud.add_host(host, driver)
         return driver
 
     def stop(self) -> None:
-        for service in self.services.values():
-            service.stop()
-        if self.conductor is not None:
-            self.conductor.stop()
-        self.compute.close()
-        self.tasks.close()
-        for manager in self.managers.values():
-            manager.compute_rpc.close()
-        self.engine.dispose()
+        self.cloud.stop()
 
     # --- requests -------------------------------------------------------------------------
 
-    @staticmethod
-    def ctx() -> RequestContext:
+    def ctx(self) -> RequestContext:
         """A new request (its own request id, so its own instance action)."""
-        return RequestContext(user_id="alice", project_id="p1", roles=["member"])
+        return self.cloud.context()
 
     def flavor(self, name: str = "m1.small", memory_mb: int = 2048, vcpus: int = 2, **extra: Any):
         flavor = Flavor(flavorid=name, name=name, memory_mb=memory_mb, vcpus=vcpus, **extra)

@@ -4,9 +4,9 @@
 it creates a throwaway database (``cumulo_test_<pid>``) on the server of this
 machine (``CUMULO_TEST_POSTGRES_URL`` / ``CUMULO_TEST_MARIADB_URL`` override the
 address), brings it to the schema with Alembic, and drops it at the end of the
-session. Those two are integration tests (``-m "not integration"`` leaves them
-out); an unreachable server *fails* them, naming the service and its address:
-start it with ``scripts/services.sh``.
+session. Those two carry the ``postgresql`` and ``mariadb`` markers (integration
+tests: ``-m "not integration"`` leaves them out); an unreachable server *fails*
+them, naming the service and its address: start it with ``scripts/services.sh``.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class Database:
     scope="session",
     params=[
         "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.integration),
-        pytest.param("mariadb", marks=pytest.mark.integration),
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
     ],
 )
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):

@@ -46,7 +46,7 @@ from cumulo.volume.store import VolumeStore
 from tests.integration.processes import Fleet, Processes, wait_for
 from tests.support.databases import server_database, storage_on
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
 
 HOSTS = ("host-a", "host-b")
 

@@ -21,7 +21,7 @@ from cumulo.model import Flavor, Instance
 from cumulo.rpc import NoSuchMethod, RequestContext, UnsupportedVersion, get_transport
 from tests.support.databases import server_database, storage_on
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
 
 CHILD = Path(__file__).with_name("compute_client_child.py")
 

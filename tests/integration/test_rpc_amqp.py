@@ -40,7 +40,7 @@ from cumulo.rpc import (
 )
 from tests.rpc.sample_objects import Conductor, Gadget, NewObject, OldObject, OldWidget, Widget
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.rabbitmq
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,6 +15,7 @@ from upgrade import releases
 from upgrade.releases import ReleaseUnavailable, materialize, release, release_tar
 
 
+@pytest.mark.subprocess  # git, on this repository
 @pytest.mark.parametrize("name", releases.names())
 def test_the_committed_archive_is_the_recorded_commit(name: str) -> None:
     rel = release(name)

@@ -237,6 +237,7 @@ class TestConcurrency:
         assert len(made) == 10 and len(refused) == 20
         assert store.used_gb() == 10
 
+    @pytest.mark.subprocess  # three Python interpreters sharing the store
     def test_processes_never_overfill_the_store(self, tmp_path: Path) -> None:
         context = multiprocessing.get_context("spawn")
         processes = [

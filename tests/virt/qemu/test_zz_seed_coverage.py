@@ -7,6 +7,8 @@ import pytest
 
 from .conftest import CALLED
 
+pytestmark = pytest.mark.qemu  # what the QEMU tests of this directory recorded
+
 SEED_METHODS = {
     "attach_volume", "check_can_live_migrate_destination", "check_can_live_migrate_source",
     "check_instance_shared_storage_local", "cleanup", "default_device_names_for_instance",

@@ -1,58 +1,18 @@
-"""Tests of cumulo/cli.py: `cumulo objects ...`, in-process and as the installed script."""
+"""`cumulo objects ...` (cumulo/cli/objects.py), in-process and as the installed script."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from cumulo import cli, model
+from cumulo import model
 from cumulo.objects import REGISTRY
 from cumulo.objects.fingerprint import fingerprint
 from cumulo.objects.lockfile import build_lock, dump_lock
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def script() -> list[str]:
-    """The installed `cumulo` console script of this interpreter's environment."""
-    found = shutil.which("cumulo", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "cumulo.cli"]
-
-
-def run_script(*argv: str, cwd: Path | None = None, pythonpath: Path | None = None):
-    env = dict(os.environ)
-    env.pop("CUMULO_DEBUG", None)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")])
-    return subprocess.run(
-        [*script(), *argv],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-    )
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    assert err.count("\n") == 1, err
-    assert err.startswith("cumulo: error: ")
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err
-
+from .support import assert_one_line_error, run, run_script
 
 # --- list / show / schema ------------------------------------------------------------------------
 
@@ -135,58 +95,6 @@ def test_schema_version_and_manifest(capsys):
     assert json.loads(out)["title"] == "SecurityGroup 1.0"
 
 
-@pytest.mark.parametrize(
-    ("argv", "fragments"),
-    [
-        (["objects", "show", "Flavr"], ["no object named 'Flavr'", "did you mean 'Flavor'?"]),
-        (["objects", "schema", "Nope"], ["no object named 'Nope'", "known: AvailableResource,"]),
-        (["objects", "schema", "Flavor", "--version", "1.7"], ["Flavor has no version 1.7"]),
-        (["objects", "schema", "Flavor", "--version", "one"], ["invalid version 'one'"]),
-        (["objects", "schema", "Flavor", "--manifest", "x"], ["invalid manifest entry 'x'"]),
-        (["objects", "schema"], ["required: NAME", "cumulo objects schema --help"]),
-        (["objects"], ["required: COMMAND"]),
-        ([], ["required: GROUP"]),
-        (["nope"], ["invalid choice: 'nope'"]),
-        (
-            ["objects", "list", "--module", "no.such.module"],
-            ["cannot import module 'no.such.module'"],
-        ),
-        (
-            ["objects", "list", "--namespace", "empty"],
-            ["registered no objects in namespace 'empty'"],
-        ),
-    ],
-)
-def test_errors_are_one_line(capsys, argv, fragments):
-    code, out, err = run(capsys, *argv)
-    assert out == ""
-    assert_one_line_error(code, err, *fragments)
-
-
-def test_unexpected_errors_are_one_line_too(capsys, monkeypatch):
-    def broken(args):
-        raise RuntimeError("boom\nsecond line")
-
-    monkeypatch.setattr(cli.objects, "cmd_objects_list", broken)
-    code, _, err = run(capsys, "objects", "list")
-    assert_one_line_error(code, err, "unexpected RuntimeError: boom second line", "CUMULO_DEBUG")
-    monkeypatch.setenv("CUMULO_DEBUG", "1")
-    with pytest.raises(RuntimeError):
-        cli.main(["objects", "list"])
-
-
-def test_help_exits_zero(capsys):
-    assert cli.main(["objects", "--help"]) == 0
-    assert "check" in capsys.readouterr().out
-
-
-def test_groups_are_a_registry():
-    # New groups (demo, conductor, compute, db) plug in as entries of GROUPS.
-    assert "objects" in cli.GROUPS
-    parser = cli.build_parser()
-    assert parser.parse_args(["objects", "check"]).handler is cli.cmd_objects_check
-
-
 # --- check / lock -------------------------------------------------------------------------------
 
 
@@ -265,6 +173,7 @@ def write_module(directory: Path, name: str, widget_body: str) -> Path:
     return path
 
 
+@pytest.mark.subprocess
 def test_script_list_and_bad_name():
     result = run_script("objects", "list")
     assert result.returncode == 0, result.stderr
@@ -276,6 +185,7 @@ def test_script_list_and_bad_name():
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.subprocess
 def test_script_forgot_to_bump_workflow(tmp_path):
     write_module(tmp_path, "widgets", 'VERSION = "1.0"\nid: int\n')
     lock = tmp_path / "widgets.objects.lock.json"

@@ -1,4 +1,4 @@
-"""Tests of `cumulo db sync` (cumulo/cli.py's db group)."""
+"""`cumulo db sync` (cumulo/cli/db.py), in-process and as the installed script."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
-from cumulo import cli
 from cumulo.db.engine import create_engine, current_revision, head_revision
 
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from .support import run
 
 
 def test_sync_creates_then_keeps_the_schema(capsys, tmp_path):
@@ -64,6 +60,7 @@ def test_an_unsupported_url(capsys):
     assert code == 2 and "unsupported database 'oracle'" in err
 
 
+@pytest.mark.subprocess
 def test_the_installed_script_needs_no_alembic_ini(tmp_path):
     found = shutil.which("cumulo", path=str(Path(sys.executable).parent))
     command = [found] if found else [sys.executable, "-m", "cumulo.cli"]
