@@ -14,6 +14,7 @@ from cumulo.model import (
     AvailableResource,
     BlockDeviceInfo,
     CpuInfo,
+    Flavor,
     Instance,
     LiveMigrateData,
     NetworkInfo,
@@ -35,6 +36,7 @@ __all__ = [
     "dest_check_data",
     "flatten_security_groups",
     "is_volume_backed",
+    "local_disk_gb",
     "vif_migrate_data",
 ]
 
@@ -66,24 +68,24 @@ def is_volume_backed(instance: Instance, block_device_info: BlockDeviceInfo | No
 
 
 def claim_of(instance: Instance, volume_backed: bool, *, hint: str = "") -> Resources:
-    """What the guest takes from the host: from the flavor when loaded (swap MiB
-    rounded up to GiB), else from the instance's size fields; a volume-backed root
-    takes no local disk. ``hint`` ends the message of :class:`InvalidGuestSize`."""
-    if instance.obj_attr_is_set("flavor"):
-        flavor = instance.flavor
-        vcpus, memory_mb = flavor.vcpus, flavor.memory_mb
-        root_gb, ephemeral_gb, swap_mb = flavor.root_gb, flavor.ephemeral_gb, flavor.swap
-    else:
-        vcpus, memory_mb = instance.vcpus, instance.memory_mb
-        root_gb, ephemeral_gb, swap_mb = instance.root_gb, instance.ephemeral_gb, 0
+    """What the guest takes from the host, by :meth:`Instance.size` (swap MiB
+    rounded up to GiB); a volume-backed root takes no local disk. ``hint`` ends the
+    message of :class:`InvalidGuestSize`."""
+    size = instance.size()
+    vcpus, memory_mb = size.vcpus, size.memory_mb
     if vcpus < 1 or memory_mb < 1:
         raise InvalidGuestSize(
             str(instance.uuid),
             "a guest needs at least 1 vCPU and 1 MiB of memory, "
             f"got vcpus={vcpus} memory_mb={memory_mb}{hint}",
         )
-    disk_gb = (0 if volume_backed else root_gb) + ephemeral_gb + math.ceil(swap_mb / 1024)
-    return Resources(vcpus, memory_mb, disk_gb)
+    return Resources(vcpus, memory_mb, local_disk_gb(size, volume_backed))
+
+
+def local_disk_gb(size: Flavor, volume_backed: bool) -> int:
+    """The local disk (GiB) a guest of ``size`` takes: root (none when it is a
+    volume), ephemeral, and swap (MiB) rounded up to whole GiB."""
+    return (0 if volume_backed else size.root_gb) + size.ephemeral_gb + math.ceil(size.swap / 1024)
 
 
 def check_fits(host: str, instance_uuid: UUID, claim: Resources, free: Resources) -> None:

@@ -2186,6 +2186,6 @@ def _rss_kb(guest: _Guest) -> int:
 
 
 def instance_root_bytes(instance: Instance) -> int | None:
-    """The root disk size the flavor asks for (``None``: the image's own)."""
-    root_gb = instance.flavor.root_gb if instance.obj_attr_is_set("flavor") else instance.root_gb
+    """The root disk size the instance asks for (``None``: the image's own)."""
+    root_gb = instance.size().root_gb
     return root_gb * GIB if root_gb else None
