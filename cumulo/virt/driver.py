@@ -752,7 +752,6 @@ class MigrationDriver(abc.ABC):
             VifPlugFailed: a VIF cannot be plugged here.
         """
 
-    @abc.abstractmethod
     def live_migration(
         self,
         context: Context,
@@ -770,7 +769,8 @@ class MigrationDriver(abc.ABC):
         Migration failures are reported only through ``recover_method``, never
         raised; an exception raised by a callback propagates. When
         ``migrate_data.migration`` is set, its ``memory_*``/``disk_*`` progress
-        fields are filled in (the caller saves it).
+        fields are filled in (the caller saves it). Drivers implement
+        :meth:`_migrate_guest`; this method keeps the callback contract.
 
         Args:
             context: the request context.
@@ -783,6 +783,29 @@ class MigrationDriver(abc.ABC):
 
         Returns:
             None.
+        """
+        data = migrate_data if migrate_data is not None else LiveMigrateData()
+        try:
+            self._migrate_guest(context, instance, dest, block_migration, data)
+        except Exception as error:
+            recover_method(context, instance, dest, data, error)
+            return
+        post_method(context, instance, dest, block_migration, data)
+
+    @abc.abstractmethod
+    def _migrate_guest(
+        self,
+        context: Context,
+        instance: Instance,
+        dest: str,
+        block_migration: bool,
+        migrate_data: LiveMigrateData,
+    ) -> None:
+        """The driver's part of :meth:`live_migration`: move the running guest to
+        ``dest``, filling in ``migrate_data.migration``'s progress when it is set.
+
+        Returns when the guest runs on ``dest``; raises (any ``Exception``) when it
+        still runs here, which ``live_migration`` hands to ``recover_method``.
         """
 
     @abc.abstractmethod

@@ -75,7 +75,6 @@ from cumulo.model import (
     InjectedFile,
     Instance,
     InstanceInfo,
-    LiveMigrateBDMInfo,
     LiveMigrateData,
     MacConstraint,
     MemoryDiagnostics,
@@ -88,7 +87,6 @@ from cumulo.model import (
     SecurityGroupList,
     SecurityGroupRule,
     SharedStorageProbe,
-    VIFType,
     VolumeConnectionInfo,
     VolumeConnector,
 )
@@ -99,8 +97,6 @@ from .common import Resources as _Claim
 from .driver import (
     CAPABILITIES,
     ComputeDriver,
-    PostMigrationMethod,
-    RecoverMigrationMethod,
 )
 from .exceptions import (
     DeviceInUse,
@@ -111,7 +107,6 @@ from .exceptions import (
     InvalidPowerState,
     MigrationError,
     MigrationPreCheckError,
-    VifPlugFailed,
     VolumeAlreadyAttached,
     VolumeNotAttached,
 )
@@ -709,9 +704,8 @@ class FakeDriver(ComputeDriver):
             )
             self._guests[uuid_] = guest
             self._plug(uuid_, network_info)
-            for bdm in volumes:
-                assert bdm.connection_info is not None and bdm.device_name is not None
-                self._connect(uuid_, guest, bdm.connection_info, bdm.device_name, bdm)
+            for volume in volumes:
+                self._connect(uuid_, guest, volume.connection_info, volume.mountpoint, volume.bdm)
             self._storage.add_dir(uuid_)
             if power_on:
                 self._boot(guest)
@@ -1236,20 +1230,13 @@ class FakeDriver(ComputeDriver):
             self._plug(uuid_, network_info)
             if self._channel is not None:
                 self._channel.expect(self.host, uuid_)
+
+            def connect(volume: common.VolumeToConnect) -> VolumeConnectionInfo:
+                info, mount = volume.connection_info, volume.mountpoint
+                return self._connect(uuid_, guest, info, mount, volume.bdm).connection_info
+
             data = migrate_data.obj_clone()
-            data.bdms = []
-            for bdm in volumes:
-                assert bdm.connection_info is not None and bdm.device_name is not None
-                conn = self._connect(uuid_, guest, bdm.connection_info, bdm.device_name, bdm)
-                data.bdms.append(
-                    LiveMigrateBDMInfo(
-                        serial=conn.connection_info.serial,
-                        bus=bdm.disk_bus or DiskBus.VIRTIO,
-                        dev=conn.mountpoint.removeprefix("/dev/"),
-                        type=bdm.device_type or DeviceType.DISK,
-                        connection_info=conn.connection_info.obj_clone(),
-                    )
-                )
+            data.bdms = common.live_migrate_bdms(volumes, connect, default_bus=DiskBus.VIRTIO)
             data.vifs = common.vif_migrate_data(network_info, self.host)
             data.graphics_listen_addr_vnc = self._host_ip
             data.serial_listen_addr = self._host_ip
@@ -1257,31 +1244,18 @@ class FakeDriver(ComputeDriver):
             data.dest_host = self.host
             return data
 
-    def live_migration(
+    def _migrate_guest(
         self,
         context: Context,
         instance: Instance,
         dest: str,
-        post_method: PostMigrationMethod,
-        recover_method: RecoverMigrationMethod,
-        block_migration: bool = False,
-        migrate_data: LiveMigrateData | None = None,
+        block_migration: bool,
+        migrate_data: LiveMigrateData,
     ) -> None:
-        """See :meth:`ComputeDriver.live_migration`. The destination must be a host
-        of the same :class:`FakeHypervisorNetwork` on which ``pre_live_migration`` ran;
-        it must have every volume and VIF of the guest, and a firewall filter when
-        the guest has one here."""
-        data = migrate_data if migrate_data is not None else LiveMigrateData()
-        try:
-            self._migrate_out(instance, dest, block_migration, data)
-        except Exception as error:
-            recover_method(context, instance, dest, data, error)
-            return
-        post_method(context, instance, dest, block_migration, data)
-
-    def _migrate_out(
-        self, instance: Instance, dest: str, block_migration: bool, data: LiveMigrateData
-    ) -> None:
+        """See :meth:`ComputeDriver._migrate_guest`. The destination must be a host
+        of the same :class:`FakeHypervisorNetwork` on which ``pre_live_migration`` ran
+        (or one reached through the migration channel); it must have every volume
+        and VIF of the guest, and a firewall filter when the guest has one here."""
         uuid_ = instance.uuid
         with self._lock:
             self._maybe_fail("live_migration")
@@ -1331,7 +1305,7 @@ class FakeDriver(ComputeDriver):
             guest.power_state = PowerState.NOSTATE
             # The memory left with the guest; the disk stays claimed until cleanup.
             guest.claim = _Claim(0, 0, guest.claim.disk_gb)
-        migration = data.migration
+        migration = migrate_data.migration
         if migration is not None:
             migration.memory_total = memory
             migration.memory_processed = memory
@@ -1561,27 +1535,9 @@ class FakeDriver(ComputeDriver):
         common.check_fits(self.host, instance_uuid, claim, self._free())
 
     def _check_pluggable(self, instance_uuid: UUID, network_info: NetworkInfo) -> None:
-        seen_macs: set[str] = set()
-        for vif in network_info:
-            vif_id = str(vif.id)
-            if vif.type in (VIFType.UNBOUND, VIFType.BINDING_FAILED):
-                raise VifPlugFailed(vif_id, self.host, f"its port binding is {vif.type}")
-            owner = self._vifs.get(vif.id)
-            if owner is not None and owner[0] != instance_uuid:
-                raise VifPlugFailed(vif_id, self.host, f"plugged for instance {owner[0]}")
-            if vif.address in seen_macs:
-                raise VifPlugFailed(vif_id, self.host, f"MAC {vif.address} given to two VIFs")
-            seen_macs.add(vif.address)
-            if self._mac_pool is not None:
-                if vif.address not in self._mac_pool:
-                    raise VifPlugFailed(
-                        vif_id, self.host, f"MAC {vif.address} is not one of the host's NICs"
-                    )
-                for other_owner, other in self._vifs.values():
-                    if other.address == vif.address and other_owner != instance_uuid:
-                        raise VifPlugFailed(
-                            vif_id, self.host, f"MAC {vif.address} is used by {other_owner}"
-                        )
+        common.check_pluggable(
+            self.host, instance_uuid, network_info, self._vifs.values(), mac_pool=self._mac_pool
+        )
 
     def _plug(self, instance_uuid: UUID, network_info: NetworkInfo) -> None:
         for vif in network_info:
@@ -1595,24 +1551,11 @@ class FakeDriver(ComputeDriver):
 
     def _volumes_to_connect(
         self, instance_uuid: UUID, block_device_info: BlockDeviceInfo | None
-    ) -> list[BlockDeviceMapping]:
-        if block_device_info is None:
-            return []
-        mounts: set[str] = set()
-        volumes = []
-        for index, bdm in enumerate(block_device_info.volumes):
-            where = f"block_device_info.volumes[{index}] (volume {bdm.volume_id})"
-            if bdm.connection_info is None:
-                raise ValueError(f"{where}: no connection_info to connect with")
-            if not bdm.device_name:
-                raise ValueError(f"{where}: no device_name (name the devices first)")
-            mount = device_names.normalize(bdm.device_name)
-            if mount in mounts:
-                raise DeviceInUse(str(instance_uuid), mount, str(bdm.volume_id))
-            mounts.add(mount)
-            self._check_connectable(instance_uuid, bdm.connection_info, mount)
-            volumes.append(bdm)
-        return volumes
+    ) -> list[common.VolumeToConnect]:
+        def check(connection_info: VolumeConnectionInfo, mount: str) -> None:
+            self._check_connectable(instance_uuid, connection_info, mount)
+
+        return common.volumes_to_connect(instance_uuid, block_device_info, check=check)
 
     def _check_connectable(
         self, instance_uuid: UUID, connection_info: VolumeConnectionInfo, mount: str

@@ -52,7 +52,6 @@ from cumulo.model import (
     InjectedFile,
     Instance,
     InstanceInfo,
-    LiveMigrateBDMInfo,
     LiveMigrateData,
     MacConstraint,
     MemoryDiagnostics,
@@ -63,14 +62,13 @@ from cumulo.model import (
     RebootType,
     SecurityGroupList,
     SharedStorageProbe,
-    VIFType,
     VolumeConnectionInfo,
     VolumeConnector,
 )
 from cumulo.objects import MACAddress
 
 from .. import common, device_names
-from ..driver import ComputeDriver, PostMigrationMethod, RecoverMigrationMethod
+from ..driver import ComputeDriver
 from ..exceptions import (
     DeviceInUse,
     DiskBusNotSupported,
@@ -555,8 +553,8 @@ class QemuDriver(ComputeDriver):
                     images.create_overlay(guest.root_disk, base, instance_root_bytes(instance))
                 self._write_config_drive(guest)
                 self._plug(guest, network_info)
-                for bdm in self._volumes_to_connect(uuid_, block_device_info):
-                    self._record_volume(guest, bdm)
+                for volume in common.volumes_to_connect(uuid_, block_device_info, needs_path=True):
+                    self._record_volume(guest, volume)
                 self._guests[uuid_] = guest
                 if power_on:
                     self._start(guest)
@@ -1308,18 +1306,11 @@ class QemuDriver(ComputeDriver):
                         f.truncate(self._config_drive_bytes)
                 self._plug(guest, network_info)
                 data = migrate_data.obj_clone()
-                data.bdms = []
-                for bdm in self._volumes_to_connect(uuid_, block_device_info):
-                    volume = self._record_volume(guest, bdm)
-                    data.bdms.append(
-                        LiveMigrateBDMInfo(
-                            serial=volume.connection_info.serial,
-                            bus=bdm.disk_bus or DiskBus.SCSI,
-                            dev=volume.mountpoint.removeprefix("/dev/"),
-                            type=bdm.device_type or DeviceType.DISK,
-                            connection_info=volume.connection_info.obj_clone(),
-                        )
-                    )
+                data.bdms = common.live_migrate_bdms(
+                    common.volumes_to_connect(uuid_, block_device_info, needs_path=True),
+                    lambda volume: self._record_volume(guest, volume).connection_info,
+                    default_bus=DiskBus.SCSI,
+                )
                 self._guests[uuid_] = guest
                 port = _free_port_pair(str(self._host_ip))
                 listen = f"{endpoints.uri_host(str(self._host_ip))}:{port}"
@@ -1373,17 +1364,15 @@ class QemuDriver(ComputeDriver):
         nodes = [] if guest.volume_backed else ["root"]
         return [*nodes, "config"]
 
-    def live_migration(
+    def _migrate_guest(
         self,
         context: Context,
         instance: Instance,
         dest: str,
-        post_method: PostMigrationMethod,
-        recover_method: RecoverMigrationMethod,
-        block_migration: bool = False,
-        migrate_data: LiveMigrateData | None = None,
+        block_migration: bool,
+        migrate_data: LiveMigrateData,
     ) -> None:
-        """See :meth:`ComputeDriver.live_migration`: mirror the local disks to the
+        """See :meth:`ComputeDriver._migrate_guest`: mirror the local disks to the
         destination's NBD exports, ``migrate`` with progress from ``query-migrate``
         written into ``migrate_data.migration``, then end the source process.
 
@@ -1391,15 +1380,7 @@ class QemuDriver(ComputeDriver):
         ``migration_port`` and ``nbd_port``; from a release 0.1 destination (which
         leaves them ``None``), on the port of ``target_connect_addr`` and that port
         + 1 (see :mod:`cumulo.virt.qemu.endpoints`)."""
-        data = migrate_data if migrate_data is not None else LiveMigrateData()
-        try:
-            self._migrate_out(instance, data)
-        except Exception as error:
-            recover_method(context, instance, dest, data, error)
-            return
-        post_method(context, instance, dest, block_migration, data)
-
-    def _migrate_out(self, instance: Instance, data: LiveMigrateData) -> None:
+        data = migrate_data
         with self._lock:
             guest = self._guests.get(instance.uuid)
             if guest is None or guest.phase is not GuestPhase.ACTIVE or not guest.alive():
@@ -1817,35 +1798,14 @@ class QemuDriver(ComputeDriver):
                     force=True,
                 )
 
-    def _volumes_to_connect(
-        self, instance_uuid: UUID, block_device_info: BlockDeviceInfo | None
-    ) -> list[BlockDeviceMapping]:
-        if block_device_info is None:
-            return []
-        seen: set[str] = set()
-        result = []
-        for index, bdm in enumerate(block_device_info.volumes):
-            where = f"block_device_info.volumes[{index}] (volume {bdm.volume_id})"
-            if bdm.connection_info is None or not bdm.connection_info.path:
-                raise ValueError(f"{where}: no file connection_info to connect with")
-            if not bdm.device_name:
-                raise ValueError(f"{where}: no device_name (name the devices first)")
-            mount = device_names.normalize(bdm.device_name)
-            if mount in seen:
-                raise DeviceInUse(str(instance_uuid), mount, str(bdm.volume_id))
-            seen.add(mount)
-            result.append(bdm)
-        return result
-
-    def _record_volume(self, guest: _Guest, bdm: BlockDeviceMapping) -> _Volume:
-        assert bdm.connection_info is not None and bdm.device_name is not None
-        self._check_bus(guest, bdm.disk_bus, bdm.device_name)
-        mount = device_names.normalize(bdm.device_name)
-        self._check_connectable(guest, bdm.connection_info, mount)
-        volume = self._make_volume(bdm.connection_info, mount, bdm.disk_bus, bdm.device_type)
+    def _record_volume(self, guest: _Guest, to_connect: common.VolumeToConnect) -> _Volume:
+        bdm, info, mount = to_connect.bdm, to_connect.connection_info, to_connect.mountpoint
+        self._check_bus(guest, bdm.disk_bus, mount)
+        self._check_connectable(guest, info, mount)
+        volume = self._make_volume(info, mount, bdm.disk_bus, bdm.device_type)
         volume.boot = bdm.is_root
-        bdm.connection_info.device_path = bdm.connection_info.path
-        volume.connection_info.device_path = bdm.connection_info.path
+        info.device_path = info.path
+        volume.connection_info.device_path = info.path
         guest.volumes[volume.volume_id] = volume
         return volume
 
@@ -1947,26 +1907,20 @@ class QemuDriver(ComputeDriver):
     # --- internals: network ---------------------------------------------------------------
 
     def _check_pluggable(self, instance_uuid: UUID, network_info: NetworkInfo) -> None:
-        seen: set[str] = set()
-        if len(network_info.objects) > process.NIC_PORTS:
-            vif_id = str(network_info.objects[process.NIC_PORTS].id)
-            raise VifPlugFailed(vif_id, self.host, f"a guest has {process.NIC_PORTS} NICs at most")
-        for vif in network_info:
-            vif_id = str(vif.id)
-            if vif.type in (VIFType.UNBOUND, VIFType.BINDING_FAILED):
-                raise VifPlugFailed(vif_id, self.host, f"its port binding is {vif.type}")
-            if vif.address in seen:
-                raise VifPlugFailed(vif_id, self.host, f"MAC {vif.address} given to two VIFs")
-            seen.add(vif.address)
-            if self._mac_pool is not None and vif.address not in self._mac_pool:
-                raise VifPlugFailed(
-                    vif_id, self.host, f"MAC {vif.address} is not one of the host's NICs"
-                )
-            for other in self._guests.values():
-                if other.uuid == instance_uuid or other.phase is GuestPhase.DEPARTED:
-                    continue
-                if vif.id in {v.id for v in other.network_info}:
-                    raise VifPlugFailed(vif_id, self.host, f"plugged for instance {other.uuid}")
+        plugged = [
+            (guest.uuid, vif)
+            for guest in self._guests.values()
+            if guest.phase is not GuestPhase.DEPARTED
+            for vif in guest.network_info
+        ]
+        common.check_pluggable(
+            self.host,
+            instance_uuid,
+            network_info,
+            plugged,
+            mac_pool=self._mac_pool,
+            max_vifs=process.NIC_PORTS,
+        )
 
     def _plug(self, guest: _Guest, network_info: NetworkInfo) -> None:
         if self.network_mode != "tap":
