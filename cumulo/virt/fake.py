@@ -42,6 +42,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import functools
 import ipaddress
 import json
 import os
@@ -49,7 +50,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import Concatenate, Final, ParamSpec, TypeVar
 from uuid import UUID
 
 from cumulo.model import (
@@ -347,6 +348,55 @@ class _Transfer:
     source_host: str | None = None
 
 
+_Host = TypeVar("_Host", bound="FakeDriver")
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
+
+
+def failure_point(
+    method: Callable[Concatenate[_Host, _Args], _Result],
+) -> Callable[Concatenate[_Host, _Args], _Result]:
+    """Make a driver method a failure point: it runs under the host's lock and, when
+    :meth:`FakeDriver.inject_failure` queued a failure for it, fails on entry,
+    before it changes anything."""
+    operation = method.__name__
+
+    @functools.wraps(method)
+    def run(self: _Host, /, *args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
+        with self._lock:
+            self._maybe_fail(operation)
+            return method(self, *args, **kwargs)
+
+    run.failure_point = operation  # type: ignore[attr-defined]
+    return run
+
+
+def arrival_point(
+    method: Callable[Concatenate[_Host, Context, Instance, _Args], _Result],
+) -> Callable[Concatenate[_Host, Context, Instance, _Args], _Result]:
+    """A failure point on the destination of a live migration that first takes in
+    the guest a source in another process sent through the migration channel, so an
+    injected failure comes after the guest arrived, as it does in one process."""
+    operation = method.__name__
+
+    @functools.wraps(method)
+    def run(
+        self: _Host,
+        context: Context,
+        instance: Instance,
+        /,
+        *args: _Args.args,
+        **kwargs: _Args.kwargs,
+    ) -> _Result:
+        with self._lock:
+            self._take_in(instance)
+            self._maybe_fail(operation)
+            return method(self, context, instance, *args, **kwargs)
+
+    run.failure_point = operation  # type: ignore[attr-defined]
+    return run
+
+
 class FakeDriver(ComputeDriver):
     """An in-memory hypervisor for one host (see the module docstring).
 
@@ -605,6 +655,7 @@ class FakeDriver(ComputeDriver):
 
     # --- host -----------------------------------------------------------------------------
 
+    @failure_point
     def init_host(self, host: str) -> None:
         """See :meth:`ComputeDriver.init_host`; ``host`` must be the driver's own.
 
@@ -614,56 +665,50 @@ class FakeDriver(ComputeDriver):
         Returns:
             None.
         """
-        with self._lock:
-            self._maybe_fail("init_host")
-            if host != self.host:
-                raise ValueError(f"init_host: this driver serves {self.host!r}, not {host!r}")
+        if host != self.host:
+            raise ValueError(f"init_host: this driver serves {self.host!r}, not {host!r}")
 
+    @failure_point
     def list_instances(self) -> list[str]:
         """See :meth:`ComputeDriver.list_instances`."""
-        with self._lock:
-            self._maybe_fail("list_instances")
-            return [g.name for g in self._guests.values() if g.phase in _RUNS_HERE]
+        return [g.name for g in self._guests.values() if g.phase in _RUNS_HERE]
 
+    @failure_point
     def list_instance_uuids(self) -> list[UUID]:
         """See :meth:`ComputeDriver.list_instance_uuids`."""
-        with self._lock:
-            self._maybe_fail("list_instance_uuids")
-            return [g.uuid for g in self._guests.values() if g.phase in _RUNS_HERE]
+        return [g.uuid for g in self._guests.values() if g.phase in _RUNS_HERE]
 
+    @failure_point
     def instance_exists(self, instance: Instance) -> bool:
         """See :meth:`ComputeDriver.instance_exists`."""
-        with self._lock:
-            self._maybe_fail("instance_exists")
-            guest = self._guests.get(instance.uuid)
-            return guest is not None and guest.phase in _RUNS_HERE
+        guest = self._guests.get(instance.uuid)
+        return guest is not None and guest.phase in _RUNS_HERE
 
+    @failure_point
     def get_available_resource(self) -> AvailableResource:
         """See :meth:`ComputeDriver.get_available_resource`."""
-        with self._lock:
-            self._maybe_fail("get_available_resource")
-            used = self._used()
-            cap = self._capacity
-            return common.available_resource(
-                self.host,
-                cap,
-                used,
-                hypervisor_type="fake",
-                hypervisor_version=self.HYPERVISOR_VERSION,
-                cpu_info=self._cpu_info(),
-                host_ip=self._host_ip,
-                arch=self._cpu_arch,
-                supported_hypervisor_type="fake",
-            )
+        used = self._used()
+        cap = self._capacity
+        return common.available_resource(
+            self.host,
+            cap,
+            used,
+            hypervisor_type="fake",
+            hypervisor_version=self.HYPERVISOR_VERSION,
+            cpu_info=self._cpu_info(),
+            host_ip=self._host_ip,
+            arch=self._cpu_arch,
+            supported_hypervisor_type="fake",
+        )
 
+    @failure_point
     def get_host_ip_addr(self) -> IPAddress:
         """See :meth:`ComputeDriver.get_host_ip_addr`."""
-        with self._lock:
-            self._maybe_fail("get_host_ip_addr")
-            return self._host_ip
+        return self._host_ip
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @failure_point
     def spawn(
         self,
         context: Context,
@@ -676,40 +721,39 @@ class FakeDriver(ComputeDriver):
         power_on: bool = True,
     ) -> None:
         """See :meth:`ComputeDriver.spawn`."""
-        with self._lock:
-            self._maybe_fail("spawn")
-            uuid_ = instance.uuid
-            if uuid_ in self._guests:
-                phase = self._guests[uuid_].phase
-                raise InstanceExists(str(uuid_), self.host, f"a guest record ({phase}) is here")
-            volume_backed = common.is_volume_backed(instance, block_device_info)
-            claim = common.claim_of(instance, volume_backed, hint=_SIZE_HINT)
-            self._check_fits(uuid_, claim)
-            self._check_pluggable(uuid_, network_info)
-            volumes = self._volumes_to_connect(uuid_, block_device_info)
-            files = {f.path: f.obj_clone() for f in injected_files}
-            guest = _Guest(
-                uuid=uuid_,
-                name=instance.name,
-                phase=GuestPhase.ACTIVE,
-                internal_id=self._next_domain_id(),
-                claim=claim,
-                volume_backed=volume_backed,
-                network_info=network_info.obj_clone(),
-                files=files,
-                admin_password_set=bool(admin_password),
-                config_drive=instance.config_drive,
-                config_write_bytes=sum(len(f.contents) for f in files.values()),
-                config_write_requests=len(files),
-            )
-            self._guests[uuid_] = guest
-            self._plug(uuid_, network_info)
-            for volume in volumes:
-                self._connect(uuid_, guest, volume.connection_info, volume.mountpoint, volume.bdm)
-            self._storage.add_dir(uuid_)
-            if power_on:
-                self._boot(guest)
+        uuid_ = instance.uuid
+        if uuid_ in self._guests:
+            phase = self._guests[uuid_].phase
+            raise InstanceExists(str(uuid_), self.host, f"a guest record ({phase}) is here")
+        volume_backed = common.is_volume_backed(instance, block_device_info)
+        claim = common.claim_of(instance, volume_backed, hint=_SIZE_HINT)
+        self._check_fits(uuid_, claim)
+        self._check_pluggable(uuid_, network_info)
+        volumes = self._volumes_to_connect(uuid_, block_device_info)
+        files = {f.path: f.obj_clone() for f in injected_files}
+        guest = _Guest(
+            uuid=uuid_,
+            name=instance.name,
+            phase=GuestPhase.ACTIVE,
+            internal_id=self._next_domain_id(),
+            claim=claim,
+            volume_backed=volume_backed,
+            network_info=network_info.obj_clone(),
+            files=files,
+            admin_password_set=bool(admin_password),
+            config_drive=instance.config_drive,
+            config_write_bytes=sum(len(f.contents) for f in files.values()),
+            config_write_requests=len(files),
+        )
+        self._guests[uuid_] = guest
+        self._plug(uuid_, network_info)
+        for volume in volumes:
+            self._connect(uuid_, guest, volume.connection_info, volume.mountpoint, volume.bdm)
+        self._storage.add_dir(uuid_)
+        if power_on:
+            self._boot(guest)
 
+    @failure_point
     def reboot(
         self,
         context: Context,
@@ -719,31 +763,29 @@ class FakeDriver(ComputeDriver):
         block_device_info: BlockDeviceInfo | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.reboot`."""
-        with self._lock:
-            self._maybe_fail("reboot")
-            guest = self._runs_here(instance.uuid, "reboot")
-            if reboot_type is RebootType.SOFT:
-                _require_state(guest, "soft-reboot", (PowerState.RUNNING,))
-            else:
-                self._check_pluggable(guest.uuid, network_info)
-                self._plug(guest.uuid, network_info)
-            self._stop_clock(guest)
-            guest.network_info = network_info.obj_clone()
-            guest.write_console(f"reboot ({reboot_type.name}): restarting system")
-            self._boot(guest)
+        guest = self._runs_here(instance.uuid, "reboot")
+        if reboot_type is RebootType.SOFT:
+            _require_state(guest, "soft-reboot", (PowerState.RUNNING,))
+        else:
+            self._check_pluggable(guest.uuid, network_info)
+            self._plug(guest.uuid, network_info)
+        self._stop_clock(guest)
+        guest.network_info = network_info.obj_clone()
+        guest.write_console(f"reboot ({reboot_type.name}): restarting system")
+        self._boot(guest)
 
+    @failure_point
     def power_off(self, instance: Instance, timeout: int = 0, retry_interval: int = 0) -> None:
         """See :meth:`ComputeDriver.power_off`."""
-        with self._lock:
-            self._maybe_fail("power_off")
-            guest = self._runs_here(instance.uuid, "power off")
-            if guest.power_state is PowerState.SHUTDOWN:
-                return
-            self._stop_clock(guest)
-            guest.booted_at = None
-            guest.power_state = PowerState.SHUTDOWN
-            guest.write_console("power off: system halted")
+        guest = self._runs_here(instance.uuid, "power off")
+        if guest.power_state is PowerState.SHUTDOWN:
+            return
+        self._stop_clock(guest)
+        guest.booted_at = None
+        guest.power_state = PowerState.SHUTDOWN
+        guest.write_console("power off: system halted")
 
+    @failure_point
     def power_on(
         self,
         context: Context,
@@ -752,47 +794,43 @@ class FakeDriver(ComputeDriver):
         block_device_info: BlockDeviceInfo | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.power_on`."""
-        with self._lock:
-            self._maybe_fail("power_on")
-            guest = self._runs_here(instance.uuid, "power on")
-            if guest.power_state is PowerState.RUNNING:
-                return
-            _require_state(guest, "power on", (PowerState.SHUTDOWN, PowerState.CRASHED))
-            guest.network_info = network_info.obj_clone()
-            guest.write_console("power on")
-            self._boot(guest)
+        guest = self._runs_here(instance.uuid, "power on")
+        if guest.power_state is PowerState.RUNNING:
+            return
+        _require_state(guest, "power on", (PowerState.SHUTDOWN, PowerState.CRASHED))
+        guest.network_info = network_info.obj_clone()
+        guest.write_console("power on")
+        self._boot(guest)
 
+    @failure_point
     def pause(self, instance: Instance) -> None:
         """See :meth:`ComputeDriver.pause`."""
-        with self._lock:
-            self._maybe_fail("pause")
-            guest = self._runs_here(instance.uuid, "pause")
-            _require_state(guest, "pause", (PowerState.RUNNING,))
-            self._stop_clock(guest)
-            guest.power_state = PowerState.PAUSED
-            guest.write_console("paused: vCPUs stopped")
+        guest = self._runs_here(instance.uuid, "pause")
+        _require_state(guest, "pause", (PowerState.RUNNING,))
+        self._stop_clock(guest)
+        guest.power_state = PowerState.PAUSED
+        guest.write_console("paused: vCPUs stopped")
 
+    @failure_point
     def unpause(self, instance: Instance) -> None:
         """See :meth:`ComputeDriver.unpause`."""
-        with self._lock:
-            self._maybe_fail("unpause")
-            guest = self._runs_here(instance.uuid, "unpause")
-            _require_state(guest, "unpause", (PowerState.PAUSED,))
-            guest.power_state = PowerState.RUNNING
-            guest.running_since = self._clock()
-            guest.write_console("unpaused: vCPUs running")
+        guest = self._runs_here(instance.uuid, "unpause")
+        _require_state(guest, "unpause", (PowerState.PAUSED,))
+        guest.power_state = PowerState.RUNNING
+        guest.running_since = self._clock()
+        guest.write_console("unpaused: vCPUs running")
 
+    @failure_point
     def suspend(self, context: Context, instance: Instance) -> None:
         """See :meth:`ComputeDriver.suspend`."""
-        with self._lock:
-            self._maybe_fail("suspend")
-            guest = self._runs_here(instance.uuid, "suspend")
-            _require_state(guest, "suspend", (PowerState.RUNNING, PowerState.PAUSED))
-            self._stop_clock(guest)
-            guest.booted_at = None
-            guest.power_state = PowerState.SUSPENDED
-            guest.write_console("suspend: memory saved to disk, system stopped")
+        guest = self._runs_here(instance.uuid, "suspend")
+        _require_state(guest, "suspend", (PowerState.RUNNING, PowerState.PAUSED))
+        self._stop_clock(guest)
+        guest.booted_at = None
+        guest.power_state = PowerState.SUSPENDED
+        guest.write_console("suspend: memory saved to disk, system stopped")
 
+    @failure_point
     def resume(
         self,
         context: Context,
@@ -801,17 +839,16 @@ class FakeDriver(ComputeDriver):
         block_device_info: BlockDeviceInfo | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.resume`."""
-        with self._lock:
-            self._maybe_fail("resume")
-            guest = self._runs_here(instance.uuid, "resume")
-            _require_state(guest, "resume", (PowerState.SUSPENDED,))
-            guest.network_info = network_info.obj_clone()
-            now = self._clock()
-            guest.power_state = PowerState.RUNNING
-            guest.running_since = now
-            guest.booted_at = now
-            guest.write_console("resume: memory restored from disk, system running")
+        guest = self._runs_here(instance.uuid, "resume")
+        _require_state(guest, "resume", (PowerState.SUSPENDED,))
+        guest.network_info = network_info.obj_clone()
+        now = self._clock()
+        guest.power_state = PowerState.RUNNING
+        guest.running_since = now
+        guest.booted_at = now
+        guest.write_console("resume: memory restored from disk, system running")
 
+    @failure_point
     def destroy(
         self,
         context: Context,
@@ -821,14 +858,13 @@ class FakeDriver(ComputeDriver):
         destroy_disks: bool = True,
     ) -> None:
         """See :meth:`ComputeDriver.destroy`."""
-        with self._lock:
-            self._maybe_fail("destroy")
-            uuid_ = instance.uuid
-            self._guests.pop(uuid_, None)
-            self._release_everything(uuid_, unplug=True)
-            if destroy_disks:
-                self._storage.remove_dir(uuid_)
+        uuid_ = instance.uuid
+        self._guests.pop(uuid_, None)
+        self._release_everything(uuid_, unplug=True)
+        if destroy_disks:
+            self._storage.remove_dir(uuid_)
 
+    @failure_point
     def cleanup(
         self,
         context: Context,
@@ -840,32 +876,30 @@ class FakeDriver(ComputeDriver):
         destroy_vifs: bool = True,
     ) -> None:
         """See :meth:`ComputeDriver.cleanup`."""
-        with self._lock:
-            self._maybe_fail("cleanup")
-            uuid_ = instance.uuid
-            guest = self._guests.get(uuid_)
-            if guest is not None and guest.phase in _RUNS_HERE:
-                raise InstanceExists(str(uuid_), self.host, "the guest still runs; destroy it")
-            self._guests.pop(uuid_, None)
-            self._release_everything(uuid_, unplug=destroy_vifs)
-            if destroy_disks:
-                self._storage.remove_dir(uuid_)
+        uuid_ = instance.uuid
+        guest = self._guests.get(uuid_)
+        if guest is not None and guest.phase in _RUNS_HERE:
+            raise InstanceExists(str(uuid_), self.host, "the guest still runs; destroy it")
+        self._guests.pop(uuid_, None)
+        self._release_everything(uuid_, unplug=destroy_vifs)
+        if destroy_disks:
+            self._storage.remove_dir(uuid_)
 
+    @failure_point
     def inject_file(self, instance: Instance, injected_file: InjectedFile) -> None:
         """See :meth:`ComputeDriver.inject_file`."""
-        with self._lock:
-            self._maybe_fail("inject_file")
-            guest = self._runs_here(instance.uuid, "inject a file into")
-            contents = injected_file.contents  # validates the base64 before storing
-            guest.files[injected_file.path] = injected_file.obj_clone()
-            guest.config_write_bytes += len(contents)
-            guest.config_write_requests += 1
-            guest.write_console(
-                f"config data: file {injected_file.path} written ({len(contents)} bytes)"
-            )
+        guest = self._runs_here(instance.uuid, "inject a file into")
+        contents = injected_file.contents  # validates the base64 before storing
+        guest.files[injected_file.path] = injected_file.obj_clone()
+        guest.config_write_bytes += len(contents)
+        guest.config_write_requests += 1
+        guest.write_console(
+            f"config data: file {injected_file.path} written ({len(contents)} bytes)"
+        )
 
     # --- volumes --------------------------------------------------------------------------
 
+    @failure_point
     def attach_volume(
         self,
         context: Context,
@@ -876,21 +910,18 @@ class FakeDriver(ComputeDriver):
         device_type: DeviceType | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.attach_volume`."""
-        with self._lock:
-            self._maybe_fail("attach_volume")
-            guest = self._runs_here(instance.uuid, "attach a volume to")
-            _forbid_state(guest, "attach a volume to", (PowerState.SUSPENDED,))
-            mount = device_names.normalize(mountpoint)
-            self._check_connectable(guest.uuid, connection_info, mount)
-            conn = self._connect(
-                guest.uuid, guest, connection_info, mount, None, disk_bus, device_type
-            )
-            access = " read-only" if conn.read_only else ""
-            bus = f" on bus {conn.disk_bus}" if conn.disk_bus else ""
-            guest.write_console(
-                f"volume {connection_info.volume_id} attached{access} as {conn.mountpoint}{bus}"
-            )
+        guest = self._runs_here(instance.uuid, "attach a volume to")
+        _forbid_state(guest, "attach a volume to", (PowerState.SUSPENDED,))
+        mount = device_names.normalize(mountpoint)
+        self._check_connectable(guest.uuid, connection_info, mount)
+        conn = self._connect(guest.uuid, guest, connection_info, mount, None, disk_bus, device_type)
+        access = " read-only" if conn.read_only else ""
+        bus = f" on bus {conn.disk_bus}" if conn.disk_bus else ""
+        guest.write_console(
+            f"volume {connection_info.volume_id} attached{access} as {conn.mountpoint}{bus}"
+        )
 
+    @failure_point
     def detach_volume(
         self,
         context: Context,
@@ -899,38 +930,35 @@ class FakeDriver(ComputeDriver):
         mountpoint: str,
     ) -> None:
         """See :meth:`ComputeDriver.detach_volume`."""
-        with self._lock:
-            self._maybe_fail("detach_volume")
-            guest = self._runs_here(instance.uuid, "detach a volume from")
-            _forbid_state(guest, "detach a volume from", (PowerState.SUSPENDED,))
-            mount = device_names.normalize(mountpoint)
-            key = (guest.uuid, connection_info.volume_id)
-            conn = self._connections.get(key)
-            if conn is None or conn.mountpoint != mount:
-                raise VolumeNotAttached(str(connection_info.volume_id), str(guest.uuid), mount)
-            del self._connections[key]
-            guest.write_console(f"volume {connection_info.volume_id} detached from {mount}")
+        guest = self._runs_here(instance.uuid, "detach a volume from")
+        _forbid_state(guest, "detach a volume from", (PowerState.SUSPENDED,))
+        mount = device_names.normalize(mountpoint)
+        key = (guest.uuid, connection_info.volume_id)
+        conn = self._connections.get(key)
+        if conn is None or conn.mountpoint != mount:
+            raise VolumeNotAttached(str(connection_info.volume_id), str(guest.uuid), mount)
+        del self._connections[key]
+        guest.write_console(f"volume {connection_info.volume_id} detached from {mount}")
 
+    @failure_point
     def get_volume_connector(self, instance: Instance) -> VolumeConnector:
         """See :meth:`ComputeDriver.get_volume_connector`."""
-        with self._lock:
-            self._maybe_fail("get_volume_connector")
-            return VolumeConnector(
-                host=self.host,
-                ip=self._host_ip,
-                initiator=f"iqn.2010-10.org.cumulo:{self.host}",
-                platform=self._cpu_arch,
-                os_type=OsType.LINUX,
-            )
+        return VolumeConnector(
+            host=self.host,
+            ip=self._host_ip,
+            initiator=f"iqn.2010-10.org.cumulo:{self.host}",
+            platform=self._cpu_arch,
+            os_type=OsType.LINUX,
+        )
 
+    @failure_point
     def default_root_device_name(
         self, instance: Instance, image_meta: ImageMeta, root_bdm: BlockDeviceMapping
     ) -> str:
         """See :meth:`ComputeDriver.default_root_device_name`."""
-        with self._lock:
-            self._maybe_fail("default_root_device_name")
         return super().default_root_device_name(instance, image_meta, root_bdm)
 
+    @failure_point
     def default_device_names_for_instance(
         self,
         instance: Instance,
@@ -938,73 +966,66 @@ class FakeDriver(ComputeDriver):
         *block_device_lists: list[BlockDeviceMapping],
     ) -> None:
         """See :meth:`ComputeDriver.default_device_names_for_instance`."""
-        with self._lock:
-            self._maybe_fail("default_device_names_for_instance")
         super().default_device_names_for_instance(instance, root_device_name, *block_device_lists)
 
     # --- network --------------------------------------------------------------------------
 
+    @failure_point
     def plug_vifs(self, instance: Instance, network_info: NetworkInfo) -> None:
         """See :meth:`ComputeDriver.plug_vifs`."""
-        with self._lock:
-            self._maybe_fail("plug_vifs")
-            guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
-            self._check_pluggable(guest.uuid, network_info)
-            self._plug(guest.uuid, network_info)
-            guest.network_info = network_info.obj_clone()
+        guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
+        self._check_pluggable(guest.uuid, network_info)
+        self._plug(guest.uuid, network_info)
+        guest.network_info = network_info.obj_clone()
 
+    @failure_point
     def unplug_vifs(self, instance: Instance, network_info: NetworkInfo) -> None:
         """See :meth:`ComputeDriver.unplug_vifs`."""
-        with self._lock:
-            self._maybe_fail("unplug_vifs")
-            self._unplug(instance.uuid, [vif.id for vif in network_info])
+        self._unplug(instance.uuid, [vif.id for vif in network_info])
 
+    @failure_point
     def macs_for_instance(self, instance: Instance) -> MacConstraint | None:
         """See :meth:`ComputeDriver.macs_for_instance`: the host's MAC pool minus the
         MACs other guests' VIFs hold (``None`` without a pool)."""
-        with self._lock:
-            self._maybe_fail("macs_for_instance")
-            if self._mac_pool is None:
-                return None
-            taken = {vif.address for owner, vif in self._vifs.values() if owner != instance.uuid}
-            return MacConstraint(allowed=set(self._mac_pool - taken))
+        if self._mac_pool is None:
+            return None
+        taken = {vif.address for owner, vif in self._vifs.values() if owner != instance.uuid}
+        return MacConstraint(allowed=set(self._mac_pool - taken))
 
+    @failure_point
     def dhcp_options_for_instance(self, instance: Instance) -> DhcpOptionList:
         """See :meth:`ComputeDriver.dhcp_options_for_instance`: the host's options."""
-        with self._lock:
-            self._maybe_fail("dhcp_options_for_instance")
-            return DhcpOptionList(objects=[o.obj_clone() for o in self._dhcp_options])
+        return DhcpOptionList(objects=[o.obj_clone() for o in self._dhcp_options])
 
+    @failure_point
     def inject_network_info(self, instance: Instance, network_info: NetworkInfo) -> None:
         """See :meth:`ComputeDriver.inject_network_info`."""
-        with self._lock:
-            self._maybe_fail("inject_network_info")
-            guest = self._runs_here(instance.uuid, "inject network info into")
-            guest.network_info = network_info.obj_clone()
-            guest.network_injections += 1
-            # The guest's network config is part of its config data.
-            guest.config_write_bytes += len(network_info.obj_to_json())
-            guest.config_write_requests += 1
+        guest = self._runs_here(instance.uuid, "inject network info into")
+        guest.network_info = network_info.obj_clone()
+        guest.network_injections += 1
+        # The guest's network config is part of its config data.
+        guest.config_write_bytes += len(network_info.obj_to_json())
+        guest.config_write_requests += 1
 
+    @failure_point
     def reset_network(self, instance: Instance) -> None:
         """See :meth:`ComputeDriver.reset_network`."""
-        with self._lock:
-            self._maybe_fail("reset_network")
-            guest = self._runs_here(instance.uuid, "reset the network of")
-            _require_state(guest, "reset the network of", (PowerState.RUNNING,))
-            self._check_pluggable(guest.uuid, guest.network_info)
-            self._plug(guest.uuid, guest.network_info)
-            guest.network_resets += 1
-            for vif in guest.network_info:
-                extra = guest.nic_extra.setdefault(vif.id, [0, 0, 0, 0])
-                half = DHCP_EXCHANGE_BYTES // 2
-                extra[0] += half
-                extra[1] += 2
-                extra[2] += half
-                extra[3] += 2
+        guest = self._runs_here(instance.uuid, "reset the network of")
+        _require_state(guest, "reset the network of", (PowerState.RUNNING,))
+        self._check_pluggable(guest.uuid, guest.network_info)
+        self._plug(guest.uuid, guest.network_info)
+        guest.network_resets += 1
+        for vif in guest.network_info:
+            extra = guest.nic_extra.setdefault(vif.id, [0, 0, 0, 0])
+            half = DHCP_EXCHANGE_BYTES // 2
+            extra[0] += half
+            extra[1] += 2
+            extra[2] += half
+            extra[3] += 2
 
     # --- firewall -------------------------------------------------------------------------
 
+    @failure_point
     def ensure_filtering_rules_for_instance(
         self,
         instance: Instance,
@@ -1012,55 +1033,50 @@ class FakeDriver(ComputeDriver):
         security_groups: SecurityGroupList,
     ) -> None:
         """See :meth:`ComputeDriver.ensure_filtering_rules_for_instance`."""
-        with self._lock:
-            self._maybe_fail("ensure_filtering_rules_for_instance")
-            guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
-            rules, group_ids = common.flatten_security_groups(security_groups)
-            self._filters[guest.uuid] = _Filter(rules, group_ids, network_info.obj_clone())
+        guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
+        rules, group_ids = common.flatten_security_groups(security_groups)
+        self._filters[guest.uuid] = _Filter(rules, group_ids, network_info.obj_clone())
 
+    @failure_point
     def refresh_instance_security_rules(
         self, instance: Instance, security_groups: SecurityGroupList
     ) -> None:
         """See :meth:`ComputeDriver.refresh_instance_security_rules`."""
-        with self._lock:
-            self._maybe_fail("refresh_instance_security_rules")
-            guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
-            filt = self._filters.get(guest.uuid)
-            if filt is None:
-                raise InstanceNotFiltered(str(guest.uuid), self.host)
-            filt.rules, filt.group_ids = common.flatten_security_groups(security_groups)
+        guest = self._guest_in(instance.uuid, (*_RUNS_HERE, GuestPhase.INCOMING))
+        filt = self._filters.get(guest.uuid)
+        if filt is None:
+            raise InstanceNotFiltered(str(guest.uuid), self.host)
+        filt.rules, filt.group_ids = common.flatten_security_groups(security_groups)
 
+    @failure_point
     def unfilter_instance(self, instance: Instance, network_info: NetworkInfo) -> None:
         """See :meth:`ComputeDriver.unfilter_instance`."""
-        with self._lock:
-            self._maybe_fail("unfilter_instance")
-            self._filters.pop(instance.uuid, None)
+        self._filters.pop(instance.uuid, None)
 
     # --- diagnostics ----------------------------------------------------------------------
 
+    @failure_point
     def get_info(self, instance: Instance) -> InstanceInfo:
         """See :meth:`ComputeDriver.get_info`."""
-        with self._lock:
-            self._maybe_fail("get_info")
-            guest = self._runs_here(instance.uuid, "get info of", reading=True)
-            run_s = self._run_seconds(guest)
-            per_cpu = _cpu_ns(run_s)
-            return InstanceInfo(
-                state=guest.power_state,
-                internal_id=guest.internal_id,
-                max_mem_kb=guest.claim.memory_mb * 1024,
-                mem_kb=_memory_used_mb(guest) * 1024,
-                num_cpu=guest.claim.vcpus,
-                cpu_time_ns=per_cpu * guest.claim.vcpus,
-            )
+        guest = self._runs_here(instance.uuid, "get info of", reading=True)
+        run_s = self._run_seconds(guest)
+        per_cpu = _cpu_ns(run_s)
+        return InstanceInfo(
+            state=guest.power_state,
+            internal_id=guest.internal_id,
+            max_mem_kb=guest.claim.memory_mb * 1024,
+            mem_kb=_memory_used_mb(guest) * 1024,
+            num_cpu=guest.claim.vcpus,
+            cpu_time_ns=per_cpu * guest.claim.vcpus,
+        )
 
+    @failure_point
     def get_diagnostics(self, instance: Instance) -> Diagnostics:
         """See :meth:`ComputeDriver.get_diagnostics`."""
-        with self._lock:
-            self._maybe_fail("get_diagnostics")
-            guest = self._runs_here(instance.uuid, "get diagnostics of", reading=True)
-            return self._diagnostics(guest)
+        guest = self._runs_here(instance.uuid, "get diagnostics of", reading=True)
+        return self._diagnostics(guest)
 
+    @failure_point
     def get_console_output(self, instance: Instance, tail_lines: int | None = None) -> str:
         """See :meth:`ComputeDriver.get_console_output`: the lines the fake guest
         printed (the last :data:`CONSOLE_LINES` are kept).
@@ -1068,17 +1084,16 @@ class FakeDriver(ComputeDriver):
         Raises:
             ValueError: ``tail_lines`` is negative.
         """
-        with self._lock:
-            self._maybe_fail("get_console_output")
-            common.check_tail_lines(tail_lines)
-            guest = self._runs_here(instance.uuid, "read the console of", reading=True)
-            lines = list(guest.console)
+        common.check_tail_lines(tail_lines)
+        guest = self._runs_here(instance.uuid, "read the console of", reading=True)
+        lines = list(guest.console)
         if tail_lines is not None:
             lines = lines[-tail_lines:] if tail_lines else []
         return "".join(f"{line}\n" for line in lines)
 
     # --- live migration -------------------------------------------------------------------
 
+    @failure_point
     def check_can_live_migrate_destination(
         self,
         context: Context,
@@ -1089,63 +1104,61 @@ class FakeDriver(ComputeDriver):
         disk_over_commit: bool = False,
     ) -> LiveMigrateData:
         """See :meth:`ComputeDriver.check_can_live_migrate_destination`."""
-        with self._lock:
-            self._maybe_fail("check_can_live_migrate_destination")
-            uuid_ = instance.uuid
+        uuid_ = instance.uuid
 
-            def refuse(reason: str) -> MigrationPreCheckError:
-                return MigrationPreCheckError(str(uuid_), self.host, reason)
+        def refuse(reason: str) -> MigrationPreCheckError:
+            return MigrationPreCheckError(str(uuid_), self.host, reason)
 
-            existing = self._guests.get(uuid_)
-            if existing is not None:
-                raise refuse(f"this host already has the guest ({existing.phase})")
-            if src_compute_info is not None:
-                if src_compute_info.host == self.host:
-                    raise refuse("source and destination are the same host")
-                src_cpu = src_compute_info.cpu_info
-                if src_cpu.arch is not self._cpu_arch:
-                    raise refuse(
-                        f"CPU architecture {src_cpu.arch} of the source differs "
-                        f"from {self._cpu_arch} here"
-                    )
-                missing = sorted(set(src_cpu.features) - set(self._cpu_features))
-                if missing:
-                    raise refuse(f"this host's CPU lacks features of the source: {missing}")
-            # Disk is checked by the source, which knows what the guest has locally
-            # (disk_available_mb below); here only what every guest needs.
-            claim = common.claim_of(instance, volume_backed=True, hint=_SIZE_HINT)
-            free = self._free()
-            short = [
-                (name, need, have)
-                for name, need, have in (
-                    ("vcpus", claim.vcpus, free.vcpus),
-                    ("memory_mb", claim.memory_mb, free.memory_mb),
+        existing = self._guests.get(uuid_)
+        if existing is not None:
+            raise refuse(f"this host already has the guest ({existing.phase})")
+        if src_compute_info is not None:
+            if src_compute_info.host == self.host:
+                raise refuse("source and destination are the same host")
+            src_cpu = src_compute_info.cpu_info
+            if src_cpu.arch is not self._cpu_arch:
+                raise refuse(
+                    f"CPU architecture {src_cpu.arch} of the source differs "
+                    f"from {self._cpu_arch} here"
                 )
-                if need > have
-            ]
-            if short:
-                described = ", ".join(f"{n} {need} needed, {have} free" for n, need, have in short)
-                raise refuse(f"not enough room: {described}")
-            probe = f"cumulo-probe-{uuid.uuid4().hex}"
-            self._storage.add_probe(probe)
-            return common.dest_check_data(
-                self.host,
-                self._host_ip,
-                block_migration=block_migration,
-                disk_over_commit=disk_over_commit,
-                disk_available_mb=free.disk_gb * 1024,
-                probe=probe,
+            missing = sorted(set(src_cpu.features) - set(self._cpu_features))
+            if missing:
+                raise refuse(f"this host's CPU lacks features of the source: {missing}")
+        # Disk is checked by the source, which knows what the guest has locally
+        # (disk_available_mb below); here only what every guest needs.
+        claim = common.claim_of(instance, volume_backed=True, hint=_SIZE_HINT)
+        free = self._free()
+        short = [
+            (name, need, have)
+            for name, need, have in (
+                ("vcpus", claim.vcpus, free.vcpus),
+                ("memory_mb", claim.memory_mb, free.memory_mb),
             )
+            if need > have
+        ]
+        if short:
+            described = ", ".join(f"{n} {need} needed, {have} free" for n, need, have in short)
+            raise refuse(f"not enough room: {described}")
+        probe = f"cumulo-probe-{uuid.uuid4().hex}"
+        self._storage.add_probe(probe)
+        return common.dest_check_data(
+            self.host,
+            self._host_ip,
+            block_migration=block_migration,
+            disk_over_commit=disk_over_commit,
+            disk_available_mb=free.disk_gb * 1024,
+            probe=probe,
+        )
 
+    @failure_point
     def cleanup_live_migration_destination_check(
         self, context: Context, dest_check_data: LiveMigrateData
     ) -> None:
         """See :meth:`ComputeDriver.cleanup_live_migration_destination_check`."""
-        with self._lock:
-            self._maybe_fail("cleanup_live_migration_destination_check")
-            if dest_check_data.filename:
-                self._storage.remove_probe(dest_check_data.filename)
+        if dest_check_data.filename:
+            self._storage.remove_probe(dest_check_data.filename)
 
+    @failure_point
     def check_can_live_migrate_source(
         self,
         context: Context,
@@ -1154,46 +1167,44 @@ class FakeDriver(ComputeDriver):
         block_device_info: BlockDeviceInfo | None = None,
     ) -> LiveMigrateData:
         """See :meth:`ComputeDriver.check_can_live_migrate_source`."""
-        with self._lock:
-            self._maybe_fail("check_can_live_migrate_source")
-            uuid_ = instance.uuid
+        uuid_ = instance.uuid
 
-            def refuse(reason: str) -> MigrationPreCheckError:
-                return MigrationPreCheckError(str(uuid_), self.host, reason)
+        def refuse(reason: str) -> MigrationPreCheckError:
+            return MigrationPreCheckError(str(uuid_), self.host, reason)
 
-            guest = self._guests.get(uuid_)
-            if guest is None or guest.phase is not GuestPhase.ACTIVE:
-                state = "no record" if guest is None else guest.phase
-                raise refuse(f"the guest does not run on this host ({state})")
-            if guest.power_state not in (PowerState.RUNNING, PowerState.PAUSED):
-                raise refuse(f"the guest is {guest.power_state.name}, not running or paused")
-            if dest_check_data.dest_host == self.host:
-                raise refuse("source and destination are the same host")
-            data = dest_check_data.obj_clone()
-            filename = dest_check_data.filename
-            shared_path = bool(filename) and self._storage.has_probe(filename or "")
-            local_disk = guest.claim.disk_gb > 0
-            data.is_shared_instance_path = shared_path
-            data.is_volume_backed = guest.volume_backed
-            data.is_shared_block_storage = shared_path or not local_disk
-            data.instance_relative_path = str(uuid_)
-            block = bool(data.block_migration)
-            if block and data.is_shared_block_storage:
-                raise refuse("block migration asked, but the guest's disks are already shared")
-            if not block and not data.is_shared_block_storage:
+        guest = self._guests.get(uuid_)
+        if guest is None or guest.phase is not GuestPhase.ACTIVE:
+            state = "no record" if guest is None else guest.phase
+            raise refuse(f"the guest does not run on this host ({state})")
+        if guest.power_state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise refuse(f"the guest is {guest.power_state.name}, not running or paused")
+        if dest_check_data.dest_host == self.host:
+            raise refuse("source and destination are the same host")
+        data = dest_check_data.obj_clone()
+        filename = dest_check_data.filename
+        shared_path = bool(filename) and self._storage.has_probe(filename or "")
+        local_disk = guest.claim.disk_gb > 0
+        data.is_shared_instance_path = shared_path
+        data.is_volume_backed = guest.volume_backed
+        data.is_shared_block_storage = shared_path or not local_disk
+        data.instance_relative_path = str(uuid_)
+        block = bool(data.block_migration)
+        if block and data.is_shared_block_storage:
+            raise refuse("block migration asked, but the guest's disks are already shared")
+        if not block and not data.is_shared_block_storage:
+            raise refuse(
+                "the guest has local disks the destination cannot see; use block migration"
+            )
+        if block and not data.disk_over_commit:
+            need_mb = guest.claim.disk_gb * 1024
+            have_mb = data.disk_available_mb or 0
+            if need_mb > have_mb:
                 raise refuse(
-                    "the guest has local disks the destination cannot see; use block migration"
+                    f"the destination has {have_mb} MiB of disk free, the guest needs {need_mb} MiB"
                 )
-            if block and not data.disk_over_commit:
-                need_mb = guest.claim.disk_gb * 1024
-                have_mb = data.disk_available_mb or 0
-                if need_mb > have_mb:
-                    raise refuse(
-                        f"the destination has {have_mb} MiB of disk free, the guest needs "
-                        f"{need_mb} MiB"
-                    )
-            return data
+        return data
 
+    @failure_point
     def pre_live_migration(
         self,
         context: Context,
@@ -1203,46 +1214,44 @@ class FakeDriver(ComputeDriver):
         migrate_data: LiveMigrateData,
     ) -> LiveMigrateData:
         """See :meth:`ComputeDriver.pre_live_migration`."""
-        with self._lock:
-            self._maybe_fail("pre_live_migration")
-            uuid_ = instance.uuid
-            existing = self._guests.get(uuid_)
-            if existing is not None:
-                raise InstanceExists(str(uuid_), self.host, f"a guest record ({existing.phase})")
-            volume_backed = bool(migrate_data.is_volume_backed) or common.is_volume_backed(
-                instance, block_device_info
-            )
-            claim = common.claim_of(instance, volume_backed, hint=_SIZE_HINT)
-            self._check_fits(uuid_, claim)
-            self._check_pluggable(uuid_, network_info)
-            volumes = self._volumes_to_connect(uuid_, block_device_info)
-            guest = _Guest(
-                uuid=uuid_,
-                name=instance.name,
-                phase=GuestPhase.INCOMING,
-                internal_id="",
-                claim=claim,
-                volume_backed=volume_backed,
-                power_state=PowerState.NOSTATE,
-                network_info=network_info.obj_clone(),
-            )
-            self._guests[uuid_] = guest
-            self._plug(uuid_, network_info)
-            if self._channel is not None:
-                self._channel.expect(self.host, uuid_)
+        uuid_ = instance.uuid
+        existing = self._guests.get(uuid_)
+        if existing is not None:
+            raise InstanceExists(str(uuid_), self.host, f"a guest record ({existing.phase})")
+        volume_backed = bool(migrate_data.is_volume_backed) or common.is_volume_backed(
+            instance, block_device_info
+        )
+        claim = common.claim_of(instance, volume_backed, hint=_SIZE_HINT)
+        self._check_fits(uuid_, claim)
+        self._check_pluggable(uuid_, network_info)
+        volumes = self._volumes_to_connect(uuid_, block_device_info)
+        guest = _Guest(
+            uuid=uuid_,
+            name=instance.name,
+            phase=GuestPhase.INCOMING,
+            internal_id="",
+            claim=claim,
+            volume_backed=volume_backed,
+            power_state=PowerState.NOSTATE,
+            network_info=network_info.obj_clone(),
+        )
+        self._guests[uuid_] = guest
+        self._plug(uuid_, network_info)
+        if self._channel is not None:
+            self._channel.expect(self.host, uuid_)
 
-            def connect(volume: common.VolumeToConnect) -> VolumeConnectionInfo:
-                info, mount = volume.connection_info, volume.mountpoint
-                return self._connect(uuid_, guest, info, mount, volume.bdm).connection_info
+        def connect(volume: common.VolumeToConnect) -> VolumeConnectionInfo:
+            info, mount = volume.connection_info, volume.mountpoint
+            return self._connect(uuid_, guest, info, mount, volume.bdm).connection_info
 
-            data = migrate_data.obj_clone()
-            data.bdms = common.live_migrate_bdms(volumes, connect, default_bus=DiskBus.VIRTIO)
-            data.vifs = common.vif_migrate_data(network_info, self.host)
-            data.graphics_listen_addr_vnc = self._host_ip
-            data.serial_listen_addr = self._host_ip
-            data.target_connect_addr = str(self._host_ip)
-            data.dest_host = self.host
-            return data
+        data = migrate_data.obj_clone()
+        data.bdms = common.live_migrate_bdms(volumes, connect, default_bus=DiskBus.VIRTIO)
+        data.vifs = common.vif_migrate_data(network_info, self.host)
+        data.graphics_listen_addr_vnc = self._host_ip
+        data.serial_listen_addr = self._host_ip
+        data.target_connect_addr = str(self._host_ip)
+        data.dest_host = self.host
+        return data
 
     def _migrate_guest(
         self,
@@ -1381,6 +1390,7 @@ class FakeDriver(ComputeDriver):
                 f"on {self.host}"
             )
 
+    @failure_point
     def post_live_migration(
         self,
         context: Context,
@@ -1389,23 +1399,21 @@ class FakeDriver(ComputeDriver):
         migrate_data: LiveMigrateData | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.post_live_migration`."""
-        with self._lock:
-            self._maybe_fail("post_live_migration")
-            guest = self._departed(instance.uuid, "post_live_migration")
-            for key in [k for k in self._connections if k[0] == guest.uuid]:
-                del self._connections[key]
+        guest = self._departed(instance.uuid, "post_live_migration")
+        for key in [k for k in self._connections if k[0] == guest.uuid]:
+            del self._connections[key]
 
+    @failure_point
     def post_live_migration_at_source(
         self, context: Context, instance: Instance, network_info: NetworkInfo
     ) -> None:
         """See :meth:`ComputeDriver.post_live_migration_at_source`."""
-        with self._lock:
-            self._maybe_fail("post_live_migration_at_source")
-            guest = self._guests.get(instance.uuid)
-            if guest is not None and guest.phase in _RUNS_HERE:
-                raise MigrationError(str(guest.uuid), self.host, "the guest still runs here")
-            self._unplug(instance.uuid, [vif.id for vif in network_info])
+        guest = self._guests.get(instance.uuid)
+        if guest is not None and guest.phase in _RUNS_HERE:
+            raise MigrationError(str(guest.uuid), self.host, "the guest still runs here")
+        self._unplug(instance.uuid, [vif.id for vif in network_info])
 
+    @arrival_point
     def post_live_migration_at_destination(
         self,
         context: Context,
@@ -1415,17 +1423,15 @@ class FakeDriver(ComputeDriver):
         block_device_info: BlockDeviceInfo | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.post_live_migration_at_destination`."""
-        with self._lock:
-            self._take_in(instance)
-            self._maybe_fail("post_live_migration_at_destination")
-            guest = self._guest_in(instance.uuid, (GuestPhase.ACTIVE,))
-            self._check_pluggable(guest.uuid, network_info)
-            keep = {vif.id for vif in network_info}
-            stale = [vid for vid, (inst, _) in self._vifs.items() if inst == guest.uuid]
-            self._unplug(guest.uuid, [vid for vid in stale if vid not in keep])
-            self._plug(guest.uuid, network_info)
-            guest.network_info = network_info.obj_clone()
+        guest = self._guest_in(instance.uuid, (GuestPhase.ACTIVE,))
+        self._check_pluggable(guest.uuid, network_info)
+        keep = {vif.id for vif in network_info}
+        stale = [vid for vid, (inst, _) in self._vifs.items() if inst == guest.uuid]
+        self._unplug(guest.uuid, [vid for vid in stale if vid not in keep])
+        self._plug(guest.uuid, network_info)
+        guest.network_info = network_info.obj_clone()
 
+    @arrival_point
     def rollback_live_migration_at_destination(
         self,
         context: Context,
@@ -1436,52 +1442,45 @@ class FakeDriver(ComputeDriver):
         migrate_data: LiveMigrateData | None = None,
     ) -> None:
         """See :meth:`ComputeDriver.rollback_live_migration_at_destination`."""
-        with self._lock:
-            self._take_in(instance)
-            self._maybe_fail("rollback_live_migration_at_destination")
-            uuid_ = instance.uuid
-            if self._channel is not None:
-                self._channel.forget(self.host, uuid_)
-            guest = self._guests.get(uuid_)
-            if guest is None:
-                return
-            if guest.phase is not GuestPhase.INCOMING:
-                raise MigrationError(
-                    str(uuid_),
-                    self.host,
-                    f"cannot roll back: the guest is {guest.phase} here; rolling back would "
-                    "destroy it",
-                )
-            del self._guests[uuid_]
-            self._release_everything(uuid_, unplug=True)
-            if destroy_disks:
-                self._storage.remove_dir(uuid_)
+        uuid_ = instance.uuid
+        if self._channel is not None:
+            self._channel.forget(self.host, uuid_)
+        guest = self._guests.get(uuid_)
+        if guest is None:
+            return
+        if guest.phase is not GuestPhase.INCOMING:
+            raise MigrationError(
+                str(uuid_),
+                self.host,
+                f"cannot roll back: the guest is {guest.phase} here; rolling back would destroy it",
+            )
+        del self._guests[uuid_]
+        self._release_everything(uuid_, unplug=True)
+        if destroy_disks:
+            self._storage.remove_dir(uuid_)
 
+    @failure_point
     def check_instance_shared_storage_local(
         self, context: Context, instance: Instance
     ) -> SharedStorageProbe | None:
         """See :meth:`ComputeDriver.check_instance_shared_storage_local`."""
-        with self._lock:
-            self._maybe_fail("check_instance_shared_storage_local")
-            filename = f"{instance.uuid}/cumulo-probe-{uuid.uuid4().hex}"
-            self._storage.add_probe(filename)
-            return SharedStorageProbe(host=self.host, filename=filename)
+        filename = f"{instance.uuid}/cumulo-probe-{uuid.uuid4().hex}"
+        self._storage.add_probe(filename)
+        return SharedStorageProbe(host=self.host, filename=filename)
 
+    @failure_point
     def check_instance_shared_storage_remote(
         self, context: Context, probe: SharedStorageProbe
     ) -> bool:
         """See :meth:`ComputeDriver.check_instance_shared_storage_remote`."""
-        with self._lock:
-            self._maybe_fail("check_instance_shared_storage_remote")
-            return self._storage.has_probe(probe.filename)
+        return self._storage.has_probe(probe.filename)
 
+    @failure_point
     def check_instance_shared_storage_cleanup(
         self, context: Context, probe: SharedStorageProbe
     ) -> None:
         """See :meth:`ComputeDriver.check_instance_shared_storage_cleanup`."""
-        with self._lock:
-            self._maybe_fail("check_instance_shared_storage_cleanup")
-            self._storage.remove_probe(probe.filename)
+        self._storage.remove_probe(probe.filename)
 
     # --- internals ------------------------------------------------------------------------
 
