@@ -10,6 +10,8 @@ import enum
 from typing import Final
 from uuid import UUID
 
+import msgspec
+
 from cumulo.model import (
     VIF,
     DeviceType,
@@ -22,6 +24,7 @@ from cumulo.model import (
 )
 
 from ..common import Resources
+from .transfer import MovableState
 
 # How a fake guest loads its virtual hardware per second of running time; the
 # counters in get_info/get_diagnostics are these rates times running seconds,
@@ -139,33 +142,22 @@ class Filter:
     network_info: NetworkInfo
 
 
-@dataclasses.dataclass
-class Guest:
+class Guest(MovableState, kw_only=True):
+    """What the fake holds for one guest on this host: its movable state (what a
+    live migration carries) and the host's own bookkeeping of it."""
+
     uuid: UUID
     name: str
     phase: GuestPhase
     internal_id: str
     claim: Resources
     volume_backed: bool
-    power_state: PowerState = PowerState.SHUTDOWN
-    network_info: NetworkInfo = dataclasses.field(default_factory=NetworkInfo)
-    files: dict[str, InjectedFile] = dataclasses.field(default_factory=dict)
-    admin_password_set: bool = False
-    config_drive: bool = False
-    boot_count: int = 0
-    network_injections: int = 0
-    network_resets: int = 0
     # Seconds spent RUNNING before running_since; running_since is set while RUNNING.
     running_total: float = 0.0
     running_since: float | None = None
     # Clock time of the last boot while the guest is up (RUNNING or PAUSED).
     booted_at: float | None = None
-    boot_read_bytes: int = 0
-    config_write_bytes: int = 0
-    config_write_requests: int = 0
-    # Extra NIC traffic from operations, per VIF id: [rx bytes, rx packets, tx bytes, tx packets].
-    nic_extra: dict[UUID, list[int]] = dataclasses.field(default_factory=dict)
-    console: collections.deque[str] = dataclasses.field(
+    console: collections.deque[str] = msgspec.field(
         default_factory=lambda: collections.deque(maxlen=CONSOLE_LINES)
     )
 

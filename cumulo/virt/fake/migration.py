@@ -4,8 +4,8 @@ across processes), the post steps and rollback, and the shared-storage probes.""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
+from collections.abc import Iterable
 
 from cumulo.model import (
     BlockDeviceInfo,
@@ -23,6 +23,7 @@ from cumulo.model import (
 from .. import common
 from ..common import Resources
 from ..exceptions import InstanceExists, MigrationError, MigrationPreCheckError
+from ..fake_network import FakeStorage
 from .base import (
     INCOMING_LIVE_MIGRATION,
     SIZE_HINT,
@@ -32,7 +33,7 @@ from .base import (
     require_state,
 )
 from .guest import GIB, MIB, RUNS_HERE, Guest, GuestPhase
-from .transfer import Transfer, decode_transfer, encode_transfer
+from .transfer import GuestState
 
 
 class MigrationMixin(FakeBase):
@@ -239,13 +240,15 @@ class MigrationMixin(FakeBase):
                         "process); use block migration",
                     )
             guest.phase = GuestPhase.MIGRATING
-            transfer = self._transfer_of(guest)
+            payload = self._state_of(guest, block_migration).encode()
+            console = tuple(guest.console)
         try:
             if target is not None:
-                target._receive(transfer, block_migration)
+                sent = GuestState.decode(payload)
+                target._receive(sent, self._storage, console=console, source=self.host)
             else:
                 assert channel is not None
-                channel.send(dest, uuid_, encode_transfer(transfer, block_migration))
+                channel.send(dest, uuid_, payload)
         except BaseException:
             with self._lock:
                 guest.phase = GuestPhase.ACTIVE
@@ -276,15 +279,24 @@ class MigrationMixin(FakeBase):
             return
         payload = self._channel.receive(self.host, instance.uuid)
         if payload is not None:
-            transfer, block_migration = decode_transfer(payload)
             source = instance.host if instance.host != self.host else None
-            self._receive(dataclasses.replace(transfer, source_host=source), block_migration)
+            # The source's storage is another process's: never shared with this one.
+            self._receive(GuestState.decode(payload), None, console=(), source=source)
 
-    def _receive(self, transfer: Transfer, block_migration: bool) -> None:
-        """The destination side of a live migration: the guest arrives."""
+    def _receive(
+        self,
+        sent: GuestState,
+        storage: FakeStorage | None,
+        *,
+        console: Iterable[str],
+        source: str | None,
+    ) -> None:
+        """The destination side of a live migration: the guest ``sent`` arrives, from
+        the source host ``source`` whose instance storage is ``storage`` (``None``:
+        another process's), with the console lines it carries."""
         with self._lock:
             self._maybe_fail(INCOMING_LIVE_MIGRATION)
-            uuid_ = transfer.uuid
+            uuid_ = sent.uuid
 
             def fail(reason: str) -> MigrationError:
                 return MigrationError(str(uuid_), self.host, reason)
@@ -294,73 +306,50 @@ class MigrationMixin(FakeBase):
                 state = "no record" if guest is None else guest.phase
                 raise fail(f"pre_live_migration did not prepare this host ({state})")
             connected = {vol for inst, vol in self._connections if inst == uuid_}
-            missing_volumes = sorted(transfer.volume_ids - connected)
+            missing_volumes = sorted(set(sent.volume_ids) - connected)
             if missing_volumes:
                 raise fail(f"volumes not connected here: {[str(v) for v in missing_volumes]}")
             plugged = {vid for vid, (inst, _) in self._vifs.items() if inst == uuid_}
-            missing_vifs = sorted(transfer.vif_ids - plugged)
+            missing_vifs = sorted(set(sent.vif_ids) - plugged)
             if missing_vifs:
                 raise fail(f"VIFs not plugged here: {[str(v) for v in missing_vifs]}")
-            if transfer.filtered and uuid_ not in self._filters:
+            if sent.filtered and uuid_ not in self._filters:
                 raise fail("the guest is filtered on the source but has no filter here")
-            shared = transfer.storage is self._storage
-            if transfer.local_disk and not shared and not block_migration:
+            shared = storage is self._storage
+            if sent.local_disk and not shared and not sent.block_migration:
                 raise fail("the guest's local disks are neither shared with nor copied here")
             self._storage.add_dir(uuid_)
             now = self._clock()
             guest.phase = GuestPhase.ACTIVE
             guest.internal_id = self._next_domain_id()
-            guest.power_state = transfer.power_state
-            guest.running_total = transfer.run_s
-            guest.running_since = now if transfer.power_state is PowerState.RUNNING else None
-            guest.booted_at = None if transfer.uptime_s is None else now - transfer.uptime_s
-            guest.network_info = transfer.network_info
-            guest.files = transfer.files
-            guest.admin_password_set = transfer.admin_password_set
-            guest.config_drive = transfer.config_drive
-            guest.boot_count = transfer.boot_count
-            guest.network_injections = transfer.network_injections
-            guest.network_resets = transfer.network_resets
-            guest.boot_read_bytes = transfer.boot_read_bytes
-            guest.config_write_bytes = transfer.config_write_bytes
-            guest.config_write_requests = transfer.config_write_requests
-            guest.nic_extra = transfer.nic_extra
+            for name, value in sent.movable().items():
+                setattr(guest, name, value)
+            guest.running_total = sent.run_s
+            guest.running_since = now if sent.power_state is PowerState.RUNNING else None
+            guest.booted_at = None if sent.uptime_s is None else now - sent.uptime_s
             for (inst, _), conn in self._connections.items():
                 if inst == uuid_:
-                    conn.attached_at_run_s = transfer.run_s
+                    conn.attached_at_run_s = sent.run_s
             guest.console.clear()
-            guest.console.extend(transfer.console or ())
+            guest.console.extend(console)
             guest.write_console(
-                f"live migration: arrived from {transfer.source_host or 'another host'} "
-                f"on {self.host}"
+                f"live migration: arrived from {source or 'another host'} on {self.host}"
             )
 
-    def _transfer_of(self, guest: Guest) -> Transfer:
+    def _state_of(self, guest: Guest, block_migration: bool) -> GuestState:
         uuid_ = guest.uuid
-        return Transfer(
+        return GuestState(
+            **guest.movable(),
+            block_migration=block_migration,
             uuid=uuid_,
-            power_state=guest.power_state,
             run_s=self._run_seconds(guest),
             uptime_s=self._uptime(guest),
-            network_info=guest.network_info.obj_clone(),
-            files={path: f.obj_clone() for path, f in guest.files.items()},
-            admin_password_set=guest.admin_password_set,
-            config_drive=guest.config_drive,
-            boot_count=guest.boot_count,
-            network_injections=guest.network_injections,
-            network_resets=guest.network_resets,
-            boot_read_bytes=guest.boot_read_bytes,
-            config_write_bytes=guest.config_write_bytes,
-            config_write_requests=guest.config_write_requests,
-            nic_extra={vid: list(c) for vid, c in guest.nic_extra.items()},
-            volume_ids=frozenset(vol for inst, vol in self._connections if inst == uuid_),
-            vif_ids=frozenset(vid for vid, (inst, _) in self._vifs.items() if inst == uuid_),
+            volume_ids=sorted(vol for inst, vol in self._connections if inst == uuid_),
+            vif_ids=sorted(vid for vid, (inst, _) in self._vifs.items() if inst == uuid_),
             filtered=uuid_ in self._filters,
             volume_backed=guest.volume_backed,
             local_disk=guest.claim.disk_gb > 0,
-            storage=self._storage,
-            console=tuple(guest.console),
-            source_host=self.host,
+            storage=self._storage.name,
         )
 
     @failure_point

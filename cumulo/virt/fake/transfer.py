@@ -1,104 +1,102 @@
-"""What a live migration carries from the source to the destination, and its form on
-a :class:`~cumulo.virt.fake_network.FakeMigrationChannel`."""
+"""What travels with a fake guest when it is live-migrated: the part of its record
+that moves (``MovableState``) and the document the source hands the destination
+(``GuestState``), with its JSON form on a
+:class:`~cumulo.virt.fake_network.FakeMigrationChannel`."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
+from typing import Any, Final
 from uuid import UUID
 
+import msgspec
+
 from cumulo.model import InjectedFile, NetworkInfo, PowerState
+from cumulo.objects import VersionedObject
 
-from ..fake_network import FakeStorage
+
+class MovableState(msgspec.Struct, kw_only=True):
+    """The part of a guest record that moves with the guest: its power state, what
+    was applied to it, and the counters its operations added. ``Guest`` (the record)
+    and ``GuestState`` (the document) both extend it, so moving a guest copies these
+    fields by their declaration, not one by one."""
+
+    power_state: PowerState = PowerState.SHUTDOWN
+    network_info: NetworkInfo = msgspec.field(default_factory=NetworkInfo)
+    files: dict[str, InjectedFile] = msgspec.field(default_factory=dict)
+    admin_password_set: bool = False
+    config_drive: bool = False
+    boot_count: int = 0
+    network_injections: int = 0
+    network_resets: int = 0
+    boot_read_bytes: int = 0
+    config_write_bytes: int = 0
+    config_write_requests: int = 0
+    nic_extra: dict[UUID, list[int]] = msgspec.field(default_factory=dict)
+    """Extra NIC traffic from operations, per VIF id: [rx bytes, rx packets, tx
+    bytes, tx packets]."""
+
+    def movable(self) -> dict[str, Any]:
+        """The fields of :class:`MovableState`, by name (shared, not copied)."""
+        return {name: getattr(self, name) for name in MovableState.__struct_fields__}
 
 
-@dataclasses.dataclass(frozen=True)
-class Transfer:
-    """What a live migration carries from source to destination."""
+class GuestState(MovableState, kw_only=True):
+    """A guest as its source hands it to the destination: its movable state, how
+    long it has run, and what the destination checks its arrival against.
 
+    On a migration channel it is this struct as JSON: the document release 0.1 and
+    0.2 hosts write and read (the same keys, each value in the same form: UUIDs and
+    the storage pool as strings, the power state as Nova's integer, objects as
+    their primitives, ``volume_ids``/``vif_ids`` as sorted lists). In one process it
+    goes through the same encoding, so both paths carry exactly the same thing and
+    the destination never shares an object with the source.
+    """
+
+    block_migration: bool
+    """The source copies the guest's local disks to the destination."""
     uuid: UUID
-    power_state: PowerState
     run_s: float
+    """Seconds the guest has been running (its counters advance with them)."""
     uptime_s: float | None
-    network_info: NetworkInfo
-    files: dict[str, InjectedFile]
-    admin_password_set: bool
-    config_drive: bool
-    boot_count: int
-    network_injections: int
-    network_resets: int
-    boot_read_bytes: int
-    config_write_bytes: int
-    config_write_requests: int
-    nic_extra: dict[UUID, list[int]]
-    volume_ids: frozenset[UUID]
-    vif_ids: frozenset[UUID]
+    """Seconds since it last booted (``None``: it is not up)."""
+    volume_ids: list[UUID]
+    """The volumes connected to it on the source, sorted: all must be connected here."""
+    vif_ids: list[UUID]
+    """Its VIFs plugged on the source, sorted: all must be plugged here."""
     filtered: bool
+    """It has a firewall filter on the source (so it needs one here)."""
     volume_backed: bool
     local_disk: bool
-    storage: FakeStorage
-    # Neither travels on a FakeMigrationChannel (its format is release 0.1's): a
-    # guest that came through one starts a fresh console.
-    console: tuple[str, ...] | None = None
-    source_host: str | None = None
+    """It has local disks (shared with the destination, or copied by a block migration)."""
+    storage: str
+    """The name of the source's instance storage pool."""
+
+    def encode(self) -> bytes:
+        """This state as JSON (what a migration channel carries)."""
+        return _ENCODER.encode(self)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> GuestState:
+        """The state ``payload`` holds, as any release of the fake driver writes it.
+
+        Raises:
+            msgspec.ValidationError: ``payload`` is not such a document; the message
+                names the path of the bad value (``$.power_state``...).
+        """
+        return _DECODER.decode(payload)
 
 
-def encode_transfer(transfer: Transfer, block_migration: bool) -> bytes:
-    """What a guest's state looks like on a :class:`FakeMigrationChannel` (JSON)."""
-    return json.dumps(
-        {
-            "block_migration": block_migration,
-            "uuid": str(transfer.uuid),
-            "power_state": transfer.power_state.value,
-            "run_s": transfer.run_s,
-            "uptime_s": transfer.uptime_s,
-            "network_info": transfer.network_info.obj_to_primitive(),
-            "files": {path: f.obj_to_primitive() for path, f in transfer.files.items()},
-            "admin_password_set": transfer.admin_password_set,
-            "config_drive": transfer.config_drive,
-            "boot_count": transfer.boot_count,
-            "network_injections": transfer.network_injections,
-            "network_resets": transfer.network_resets,
-            "boot_read_bytes": transfer.boot_read_bytes,
-            "config_write_bytes": transfer.config_write_bytes,
-            "config_write_requests": transfer.config_write_requests,
-            "nic_extra": {str(vid): c for vid, c in transfer.nic_extra.items()},
-            "volume_ids": sorted(str(v) for v in transfer.volume_ids),
-            "vif_ids": sorted(str(v) for v in transfer.vif_ids),
-            "filtered": transfer.filtered,
-            "volume_backed": transfer.volume_backed,
-            "local_disk": transfer.local_disk,
-            "storage": transfer.storage.name,
-        }
-    ).encode()
+def _to_primitive(value: Any) -> Any:
+    if isinstance(value, VersionedObject):
+        return value.obj_to_primitive()
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
 
 
-def decode_transfer(payload: bytes) -> tuple[Transfer, bool]:
-    """The inverse of :func:`encode_transfer`; the storage is the source's (another
-    process's), never the destination's."""
-    raw = json.loads(payload)
-    network_info = NetworkInfo.obj_from_primitive(raw["network_info"])
-    transfer = Transfer(
-        uuid=UUID(raw["uuid"]),
-        power_state=PowerState(raw["power_state"]),
-        run_s=raw["run_s"],
-        uptime_s=raw["uptime_s"],
-        network_info=network_info,
-        files={path: InjectedFile.obj_from_primitive(f) for path, f in raw["files"].items()},
-        admin_password_set=raw["admin_password_set"],
-        config_drive=raw["config_drive"],
-        boot_count=raw["boot_count"],
-        network_injections=raw["network_injections"],
-        network_resets=raw["network_resets"],
-        boot_read_bytes=raw["boot_read_bytes"],
-        config_write_bytes=raw["config_write_bytes"],
-        config_write_requests=raw["config_write_requests"],
-        nic_extra={UUID(vid): list(c) for vid, c in raw["nic_extra"].items()},
-        volume_ids=frozenset(UUID(v) for v in raw["volume_ids"]),
-        vif_ids=frozenset(UUID(v) for v in raw["vif_ids"]),
-        filtered=raw["filtered"],
-        volume_backed=raw["volume_backed"],
-        local_disk=raw["local_disk"],
-        storage=FakeStorage(raw["storage"]),
-    )
-    return transfer, bool(raw["block_migration"])
+def _from_primitive(kind: type, value: Any) -> Any:
+    if isinstance(kind, type) and issubclass(kind, VersionedObject):
+        return kind.obj_from_primitive(value)
+    raise NotImplementedError(f"cannot decode {kind}")
+
+
+_ENCODER: Final = msgspec.json.Encoder(enc_hook=_to_primitive)
+_DECODER: Final = msgspec.json.Decoder(GuestState, dec_hook=_from_primitive)
