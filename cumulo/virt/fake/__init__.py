@@ -49,38 +49,13 @@ from __future__ import annotations
 from ..fake_network import FakeHypervisorNetwork, FakeMigrationChannel
 from .base import FAILURE_POINTS, INCOMING_LIVE_MIGRATION
 from .driver import FakeDriver
-from .guest import (
-    BOOT_READ_BYTES,
-    CONSOLE_LINES,
-    CPU_UTILISATION,
-    DHCP_EXCHANGE_BYTES,
-    DISK_READ_BYTES_PER_S,
-    DISK_WRITE_BYTES_PER_S,
-    IO_REQUEST_BYTES,
-    MEMORY_USED_FRACTION,
-    NIC_RX_BYTES_PER_S,
-    NIC_TX_BYTES_PER_S,
-    PACKET_BYTES,
-    AttachedVolume,
-    GuestPhase,
-    GuestView,
-    HostView,
-)
+from .guest import BOOT_READ_BYTES, CONSOLE_LINES, AttachedVolume, GuestPhase, GuestView, HostView
 
 __all__ = [
     "BOOT_READ_BYTES",
     "CONSOLE_LINES",
-    "CPU_UTILISATION",
-    "DHCP_EXCHANGE_BYTES",
-    "DISK_READ_BYTES_PER_S",
-    "DISK_WRITE_BYTES_PER_S",
     "FAILURE_POINTS",
     "INCOMING_LIVE_MIGRATION",
-    "IO_REQUEST_BYTES",
-    "MEMORY_USED_FRACTION",
-    "NIC_RX_BYTES_PER_S",
-    "NIC_TX_BYTES_PER_S",
-    "PACKET_BYTES",
     "AttachedVolume",
     "FakeDriver",
     "FakeHypervisorNetwork",

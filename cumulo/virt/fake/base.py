@@ -16,11 +16,9 @@ from cumulo.model import (
     Architecture,
     BlockDeviceInfo,
     BlockDeviceMapping,
-    Context,
     DeviceType,
     DhcpOption,
     DiskBus,
-    Instance,
     NetworkInfo,
     PowerState,
     VolumeConnectionInfo,
@@ -89,32 +87,6 @@ def failure_point(
         with self._lock:
             self._maybe_fail(operation)
             return method(self, *args, **kwargs)
-
-    run.failure_point = operation  # type: ignore[attr-defined]
-    return run
-
-
-def arrival_point(
-    method: Callable[Concatenate[_Host, Context, Instance, _Args], _Result],
-) -> Callable[Concatenate[_Host, Context, Instance, _Args], _Result]:
-    """A failure point on the destination of a live migration that first takes in
-    the guest a source in another process sent through the migration channel, so an
-    injected failure comes after the guest arrived, as it does in one process."""
-    operation = method.__name__
-
-    @functools.wraps(method)
-    def run(
-        self: _Host,
-        context: Context,
-        instance: Instance,
-        /,
-        *args: _Args.args,
-        **kwargs: _Args.kwargs,
-    ) -> _Result:
-        with self._lock:
-            self._take_in(instance)
-            self._maybe_fail(operation)
-            return method(self, context, instance, *args, **kwargs)
 
     run.failure_point = operation  # type: ignore[attr-defined]
     return run
@@ -218,11 +190,6 @@ class FakeBase(ComputeDriver):
             raise exc(f"injected failure of {operation} on host {self.host!r}")
         raise exc
 
-    def _take_in(self, instance: Instance) -> None:
-        """Take in the guest a source in another process sent for ``instance``
-        (``MigrationMixin`` does; the arrival steps call it first)."""
-        raise NotImplementedError
-
     def _next_domain_id(self) -> str:
         self._domain_ids += 1
         return f"{self.host}-{self._domain_ids}"
@@ -231,6 +198,21 @@ class FakeBase(ComputeDriver):
         guest = self._guests.get(instance_uuid)
         if guest is None or guest.phase not in tuple(phases):
             raise InstanceNotFound(instance_uuid=str(instance_uuid), host=self.host)
+        return guest
+
+    def _in_phase(
+        self,
+        instance_uuid: UUID,
+        phase: GuestPhase,
+        error: Callable[[str], Exception],
+        reason: str,
+    ) -> Guest:
+        """The guest's record, in ``phase``; else ``error(reason)`` is raised, the
+        reason ending with the phase the record is in (or that there is none)."""
+        guest = self._guests.get(instance_uuid)
+        if guest is None or guest.phase is not phase:
+            state = "no record" if guest is None else guest.phase
+            raise error(f"{reason} ({state})")
         return guest
 
     def _runs_here(self, instance_uuid: UUID, action: str, *, reading: bool = False) -> Guest:
@@ -351,6 +333,14 @@ class FakeBase(ComputeDriver):
             f"Cumulo fake guest {guest.name} ({guest.uuid}) booting on {self.host} "
             f"(boot {guest.boot_count})"
         )
+
+    def _halt(self, guest: Guest, power_state: PowerState, console_line: str) -> None:
+        """The guest stops and is no longer up (shut down, suspended, crashed); its
+        console says why."""
+        self._stop_clock(guest)
+        guest.booted_at = None
+        guest.power_state = power_state
+        guest.write_console(console_line)
 
     def _stop_clock(self, guest: Guest) -> None:
         if guest.running_since is not None:

@@ -30,7 +30,7 @@ from .guest import (
 )
 
 
-class DiagnosticsMixin(FakeBase):
+class FakeDiagnostics(FakeBase):
     """Report a guest's info, diagnostics and console output."""
 
     @failure_point

@@ -16,23 +16,23 @@ from cumulo.objects import MACAddress
 from ..common import Resources
 from ..driver import IPAddress
 from ..fake_network import FakeHypervisorNetwork, FakeMigrationChannel, FakeStorage
-from .diagnostics import DiagnosticsMixin
-from .firewall import FirewallMixin
-from .host import HostMixin
-from .lifecycle import LifecycleMixin
-from .migration import MigrationMixin
-from .network import NetworkMixin
-from .volumes import VolumeMixin
+from .diagnostics import FakeDiagnostics
+from .firewall import FakeFirewall
+from .host import FakeHost
+from .lifecycle import FakeLifecycle
+from .migration import FakeMigration
+from .network import FakeNetworking
+from .volumes import FakeVolumes
 
 
 class FakeDriver(
-    HostMixin,
-    LifecycleMixin,
-    VolumeMixin,
-    NetworkMixin,
-    FirewallMixin,
-    MigrationMixin,
-    DiagnosticsMixin,
+    FakeHost,
+    FakeLifecycle,
+    FakeVolumes,
+    FakeNetworking,
+    FakeFirewall,
+    FakeMigration,
+    FakeDiagnostics,
 ):
     """An in-memory hypervisor for one host (see :mod:`cumulo.virt.fake`).
 

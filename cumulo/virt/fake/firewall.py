@@ -15,15 +15,12 @@ from .base import FakeBase, failure_point
 from .guest import RUNS_HERE, Filter, GuestPhase
 
 
-class FirewallMixin(FakeBase):
+class FakeFirewall(FakeBase):
     """Set up, refresh and remove guests' filters; answer whether traffic passes."""
 
     @failure_point
     def ensure_filtering_rules_for_instance(
-        self,
-        instance: Instance,
-        network_info: NetworkInfo,
-        security_groups: SecurityGroupList,
+        self, instance: Instance, network_info: NetworkInfo, security_groups: SecurityGroupList
     ) -> None:
         """See :meth:`ComputeDriver.ensure_filtering_rules_for_instance`."""
         guest = self._guest_in(instance.uuid, (*RUNS_HERE, GuestPhase.INCOMING))

@@ -111,9 +111,13 @@ class GuestView:
     security_group_ids: tuple[int, ...]
     injected_files: tuple[InjectedFile, ...]
     admin_password_set: bool
+    """An admin password was given at spawn (the fake never keeps the password)."""
     boot_count: int
+    """Boots on this host and before it: spawn, reboots, power-ons."""
     network_injections: int
+    """``inject_network_info`` calls."""
     network_resets: int
+    """``reset_network`` calls."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +134,8 @@ class HostView:
     instance_dirs: tuple[UUID, ...]
     """Instance directories in the host's instance storage (shared pools: all hosts')."""
     probes: tuple[str, ...]
+    """Shared-storage probes left in the host's instance storage."""
+    # What the guest records claim (get_available_resource reports the same):
     vcpus_used: int
     memory_mb_used: int
     disk_gb_used: int

@@ -15,7 +15,7 @@ from .base import FakeBase, failure_point
 from .guest import RUNS_HERE, AttachedVolume, Connection, Guest, GuestView, HostView
 
 
-class HostMixin(FakeBase):
+class FakeHost(FakeBase):
     """Start-up, inventory and capacity of the fake host, and its read-only views."""
 
     HYPERVISOR_VERSION: Final = 1_000_000
@@ -106,8 +106,8 @@ class HostMixin(FakeBase):
                     for (inst, vol), conn in sorted(self._connections.items())
                 ),
                 filtered_instances=tuple(sorted(self._filters)),
-                instance_dirs=tuple(self._storage.dirs()),
-                probes=tuple(self._storage.probes()),
+                instance_dirs=tuple(self._storage.dirs.sorted()),
+                probes=tuple(self._storage.probes.sorted()),
                 vcpus_used=used.vcpus,
                 memory_mb_used=used.memory_mb,
                 disk_gb_used=used.disk_gb,
@@ -138,7 +138,7 @@ class HostMixin(FakeBase):
             memory_mb=guest.claim.memory_mb,
             disk_gb=guest.claim.disk_gb,
             volume_backed=guest.volume_backed,
-            has_instance_dir=self._storage.has_dir(uuid_),
+            has_instance_dir=uuid_ in self._storage.dirs,
             volumes=tuple(
                 self._attached(inst, vol, conn)
                 for (inst, vol), conn in sorted(self._connections.items())

@@ -23,7 +23,7 @@ from .base import SIZE_HINT, FakeBase, failure_point, require_state
 from .guest import RUNS_HERE, Guest, GuestPhase
 
 
-class LifecycleMixin(FakeBase):
+class FakeLifecycle(FakeBase):
     """Spawn, power, destroy and clean up guests; inject files; simulated guest events."""
 
     @failure_point
@@ -67,7 +67,7 @@ class LifecycleMixin(FakeBase):
         self._plug(uuid_, network_info)
         for volume in volumes:
             self._connect(uuid_, guest, volume.connection_info, volume.mountpoint, volume.bdm)
-        self._storage.add_dir(uuid_)
+        self._storage.dirs.add(uuid_)
         if power_on:
             self._boot(guest)
 
@@ -98,10 +98,7 @@ class LifecycleMixin(FakeBase):
         guest = self._runs_here(instance.uuid, "power off")
         if guest.power_state is PowerState.SHUTDOWN:
             return
-        self._stop_clock(guest)
-        guest.booted_at = None
-        guest.power_state = PowerState.SHUTDOWN
-        guest.write_console("power off: system halted")
+        self._halt(guest, PowerState.SHUTDOWN, "power off: system halted")
 
     @failure_point
     def power_on(
@@ -143,10 +140,7 @@ class LifecycleMixin(FakeBase):
         """See :meth:`ComputeDriver.suspend`."""
         guest = self._runs_here(instance.uuid, "suspend")
         require_state(guest, "suspend", (PowerState.RUNNING, PowerState.PAUSED))
-        self._stop_clock(guest)
-        guest.booted_at = None
-        guest.power_state = PowerState.SUSPENDED
-        guest.write_console("suspend: memory saved to disk, system stopped")
+        self._halt(guest, PowerState.SUSPENDED, "suspend: memory saved to disk, system stopped")
 
     @failure_point
     def resume(
@@ -180,7 +174,7 @@ class LifecycleMixin(FakeBase):
         self._guests.pop(uuid_, None)
         self._release_everything(uuid_, unplug=True)
         if destroy_disks:
-            self._storage.remove_dir(uuid_)
+            self._storage.dirs.discard(uuid_)
 
     @failure_point
     def cleanup(
@@ -201,7 +195,7 @@ class LifecycleMixin(FakeBase):
         self._guests.pop(uuid_, None)
         self._release_everything(uuid_, unplug=destroy_vifs)
         if destroy_disks:
-            self._storage.remove_dir(uuid_)
+            self._storage.dirs.discard(uuid_)
 
     @failure_point
     def inject_file(self, instance: Instance, injected_file: InjectedFile) -> None:
@@ -220,16 +214,14 @@ class LifecycleMixin(FakeBase):
         event the compute manager finds through ``get_info``."""
         with self._lock:
             guest = self._runs_here(instance_uuid, "crash")
-            self._stop_clock(guest)
-            guest.booted_at = None
-            guest.power_state = PowerState.CRASHED
-            guest.write_console("Kernel panic - not syncing: the guest crashed")
+            self._halt(guest, PowerState.CRASHED, "Kernel panic - not syncing: the guest crashed")
 
     def shutdown_from_guest(self, instance_uuid: UUID) -> None:
         """Simulate the guest OS shutting itself down (power state ``SHUTDOWN``)."""
         with self._lock:
             guest = self._runs_here(instance_uuid, "shut down")
-            self._stop_clock(guest)
-            guest.booted_at = None
-            guest.power_state = PowerState.SHUTDOWN
-            guest.write_console("shutdown requested from inside the guest: system halted")
+            self._halt(
+                guest,
+                PowerState.SHUTDOWN,
+                "shutdown requested from inside the guest: system halted",
+            )

@@ -4,8 +4,10 @@ across processes), the post steps and rollback, and the shared-storage probes.""
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from cumulo.model import (
     BlockDeviceInfo,
@@ -28,15 +30,45 @@ from .base import (
     INCOMING_LIVE_MIGRATION,
     SIZE_HINT,
     FakeBase,
-    arrival_point,
     failure_point,
     require_state,
 )
 from .guest import GIB, MIB, RUNS_HERE, Guest, GuestPhase
 from .transfer import GuestState
 
+_Destination = TypeVar("_Destination", bound="FakeMigration")
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
 
-class MigrationMixin(FakeBase):
+
+def arrival_point(
+    method: Callable[Concatenate[_Destination, Context, Instance, _Args], _Result],
+) -> Callable[Concatenate[_Destination, Context, Instance, _Args], _Result]:
+    """A failure point (see :func:`~.base.failure_point`) on the destination of a
+    live migration that first takes in the guest a source in another process sent
+    through the migration channel, so an injected failure comes after the guest
+    arrived, as it does in one process."""
+    operation = method.__name__
+
+    @functools.wraps(method)
+    def run(
+        self: _Destination,
+        context: Context,
+        instance: Instance,
+        /,
+        *args: _Args.args,
+        **kwargs: _Args.kwargs,
+    ) -> _Result:
+        with self._lock:
+            self._take_in(instance)
+            self._maybe_fail(operation)
+            return method(self, context, instance, *args, **kwargs)
+
+    run.failure_point = operation  # type: ignore[attr-defined]
+    return run
+
+
+class FakeMigration(FakeBase):
     """Both sides of a live migration, and whether two hosts share instance storage."""
 
     @failure_point
@@ -51,10 +83,7 @@ class MigrationMixin(FakeBase):
     ) -> LiveMigrateData:
         """See :meth:`ComputeDriver.check_can_live_migrate_destination`."""
         uuid_ = instance.uuid
-
-        def refuse(reason: str) -> MigrationPreCheckError:
-            return MigrationPreCheckError(str(uuid_), self.host, reason)
-
+        refuse = functools.partial(MigrationPreCheckError, str(uuid_), self.host)
         existing = self._guests.get(uuid_)
         if existing is not None:
             raise refuse(f"this host already has the guest ({existing.phase})")
@@ -86,7 +115,7 @@ class MigrationMixin(FakeBase):
             described = ", ".join(f"{n} {need} needed, {have} free" for n, need, have in short)
             raise refuse(f"not enough room: {described}")
         probe = f"cumulo-probe-{uuid.uuid4().hex}"
-        self._storage.add_probe(probe)
+        self._storage.probes.add(probe)
         return common.dest_check_data(
             self.host,
             self._host_ip,
@@ -102,7 +131,7 @@ class MigrationMixin(FakeBase):
     ) -> None:
         """See :meth:`ComputeDriver.cleanup_live_migration_destination_check`."""
         if dest_check_data.filename:
-            self._storage.remove_probe(dest_check_data.filename)
+            self._storage.probes.discard(dest_check_data.filename)
 
     @failure_point
     def check_can_live_migrate_source(
@@ -114,21 +143,17 @@ class MigrationMixin(FakeBase):
     ) -> LiveMigrateData:
         """See :meth:`ComputeDriver.check_can_live_migrate_source`."""
         uuid_ = instance.uuid
-
-        def refuse(reason: str) -> MigrationPreCheckError:
-            return MigrationPreCheckError(str(uuid_), self.host, reason)
-
-        guest = self._guests.get(uuid_)
-        if guest is None or guest.phase is not GuestPhase.ACTIVE:
-            state = "no record" if guest is None else guest.phase
-            raise refuse(f"the guest does not run on this host ({state})")
+        refuse = functools.partial(MigrationPreCheckError, str(uuid_), self.host)
+        guest = self._in_phase(
+            uuid_, GuestPhase.ACTIVE, refuse, "the guest does not run on this host"
+        )
         if guest.power_state not in (PowerState.RUNNING, PowerState.PAUSED):
             raise refuse(f"the guest is {guest.power_state.name}, not running or paused")
         if dest_check_data.dest_host == self.host:
             raise refuse("source and destination are the same host")
         data = dest_check_data.obj_clone()
         filename = dest_check_data.filename
-        shared_path = bool(filename) and self._storage.has_probe(filename or "")
+        shared_path = bool(filename) and (filename or "") in self._storage.probes
         local_disk = guest.claim.disk_gb > 0
         data.is_shared_instance_path = shared_path
         data.is_volume_backed = guest.volume_backed
@@ -200,12 +225,7 @@ class MigrationMixin(FakeBase):
         return data
 
     def _migrate_guest(
-        self,
-        context: Context,
-        instance: Instance,
-        dest: str,
-        block_migration: bool,
-        migrate_data: LiveMigrateData,
+        self, instance: Instance, dest: str, block_migration: bool, migrate_data: LiveMigrateData
     ) -> None:
         """See :meth:`ComputeDriver._migrate_guest`. The destination must be a host
         of the same :class:`FakeHypervisorNetwork` on which ``pre_live_migration`` ran
@@ -214,30 +234,22 @@ class MigrationMixin(FakeBase):
         uuid_ = instance.uuid
         with self._lock:
             self._maybe_fail("live_migration")
-            guest = self._guests.get(uuid_)
-            if guest is None or guest.phase is not GuestPhase.ACTIVE:
-                state = "no record" if guest is None else guest.phase
-                raise MigrationError(
-                    str(uuid_), self.host, f"the guest does not run here ({state})"
-                )
+            fail = functools.partial(MigrationError, str(uuid_), self.host)
+            guest = self._in_phase(uuid_, GuestPhase.ACTIVE, fail, "the guest does not run here")
             require_state(guest, "live-migrate", (PowerState.RUNNING, PowerState.PAUSED))
             if dest == self.host:
-                raise MigrationError(str(uuid_), self.host, "the destination is this host")
+                raise fail("the destination is this host")
             target = self._network.driver(dest) if self._network else None
             channel = self._channel if target is None else None
             if target is None and (channel is None or not channel.is_open(dest)):
-                raise MigrationError(str(uuid_), self.host, f"host {dest!r} is not reachable")
+                raise fail(f"host {dest!r} is not reachable")
             if channel is not None:
                 if not channel.expects(dest, uuid_):
-                    raise MigrationError(
-                        str(uuid_), self.host, f"pre_live_migration did not prepare {dest!r}"
-                    )
+                    raise fail(f"pre_live_migration did not prepare {dest!r}")
                 if guest.claim.disk_gb > 0 and not block_migration:
-                    raise MigrationError(
-                        str(uuid_),
-                        self.host,
+                    raise fail(
                         f"the guest's local disks cannot be shared with {dest!r} (another "
-                        "process); use block migration",
+                        "process); use block migration"
                     )
             guest.phase = GuestPhase.MIGRATING
             payload = self._state_of(guest, block_migration).encode()
@@ -297,14 +309,9 @@ class MigrationMixin(FakeBase):
         with self._lock:
             self._maybe_fail(INCOMING_LIVE_MIGRATION)
             uuid_ = sent.uuid
-
-            def fail(reason: str) -> MigrationError:
-                return MigrationError(str(uuid_), self.host, reason)
-
-            guest = self._guests.get(uuid_)
-            if guest is None or guest.phase is not GuestPhase.INCOMING:
-                state = "no record" if guest is None else guest.phase
-                raise fail(f"pre_live_migration did not prepare this host ({state})")
+            fail = functools.partial(MigrationError, str(uuid_), self.host)
+            not_prepared = "pre_live_migration did not prepare this host"
+            guest = self._in_phase(uuid_, GuestPhase.INCOMING, fail, not_prepared)
             connected = {vol for inst, vol in self._connections if inst == uuid_}
             missing_volumes = sorted(set(sent.volume_ids) - connected)
             if missing_volumes:
@@ -318,7 +325,7 @@ class MigrationMixin(FakeBase):
             shared = storage is self._storage
             if sent.local_disk and not shared and not sent.block_migration:
                 raise fail("the guest's local disks are neither shared with nor copied here")
-            self._storage.add_dir(uuid_)
+            self._storage.dirs.add(uuid_)
             now = self._clock()
             guest.phase = GuestPhase.ACTIVE
             guest.internal_id = self._next_domain_id()
@@ -419,7 +426,7 @@ class MigrationMixin(FakeBase):
         del self._guests[uuid_]
         self._release_everything(uuid_, unplug=True)
         if destroy_disks:
-            self._storage.remove_dir(uuid_)
+            self._storage.dirs.discard(uuid_)
 
     @failure_point
     def check_instance_shared_storage_local(
@@ -427,7 +434,7 @@ class MigrationMixin(FakeBase):
     ) -> SharedStorageProbe | None:
         """See :meth:`ComputeDriver.check_instance_shared_storage_local`."""
         filename = f"{instance.uuid}/cumulo-probe-{uuid.uuid4().hex}"
-        self._storage.add_probe(filename)
+        self._storage.probes.add(filename)
         return SharedStorageProbe(host=self.host, filename=filename)
 
     @failure_point
@@ -435,11 +442,11 @@ class MigrationMixin(FakeBase):
         self, context: Context, probe: SharedStorageProbe
     ) -> bool:
         """See :meth:`ComputeDriver.check_instance_shared_storage_remote`."""
-        return self._storage.has_probe(probe.filename)
+        return probe.filename in self._storage.probes
 
     @failure_point
     def check_instance_shared_storage_cleanup(
         self, context: Context, probe: SharedStorageProbe
     ) -> None:
         """See :meth:`ComputeDriver.check_instance_shared_storage_cleanup`."""
-        self._storage.remove_probe(probe.filename)
+        self._storage.probes.discard(probe.filename)

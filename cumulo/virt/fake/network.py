@@ -9,7 +9,7 @@ from .base import FakeBase, failure_point, require_state
 from .guest import DHCP_EXCHANGE_BYTES, RUNS_HERE, GuestPhase
 
 
-class NetworkMixin(FakeBase):
+class FakeNetworking(FakeBase):
     """Plug and unplug VIFs, shape allocation (MACs, DHCP options), inject and reset."""
 
     @failure_point

@@ -21,7 +21,7 @@ from ..exceptions import VolumeNotAttached
 from .base import FakeBase, failure_point, forbid_state
 
 
-class VolumeMixin(FakeBase):
+class FakeVolumes(FakeBase):
     """Attach and detach volumes, describe the host's connector, name disks."""
 
     @failure_point

@@ -17,6 +17,7 @@ from cumulo.model import (
     DeviceType,
     DhcpOption,
     DiskBus,
+    Instance,
     NetworkInfo,
     PowerState,
     VolumeConnectionInfo,
@@ -29,6 +30,7 @@ from ..exceptions import (
     DeviceInUse,
     DiskBusNotSupported,
     HypervisorUnavailable,
+    InstanceExists,
     InstanceNotFound,
     InvalidPowerState,
     VifPlugFailed,
@@ -131,6 +133,50 @@ class QemuBase(ComputeDriver):
         common.check_fits(
             self.host, instance_uuid, common.Resources(vcpus, memory_mb, disk_gb), free
         )
+
+    def _refuse_known(self, instance_uuid: UUID, where: str = "") -> None:
+        """Refuse a guest this host already has a record of (``where`` ends the
+        reason of :class:`InstanceExists`)."""
+        existing = self._guests.get(instance_uuid)
+        if existing is not None:
+            reason = f"a guest ({existing.phase}){where}"
+            raise InstanceExists(str(instance_uuid), self.host, reason)
+
+    def _arriving(
+        self,
+        instance: Instance,
+        network_info: NetworkInfo,
+        phase: GuestPhase,
+        volume_backed: bool,
+        *,
+        local_disk: bool = True,
+    ) -> Guest:
+        """The record of a guest coming to this host (built here, or migrating here
+        with its disks copied unless ``local_disk`` is false: they are shared), once
+        its claim fits and its VIFs can be plugged; not yet kept."""
+        uuid_ = instance.uuid
+        vcpus, memory_mb, disk_gb = common.claim_of(instance, volume_backed).as_tuple()
+        disk_gb = disk_gb if local_disk else 0
+        self._check_fits(uuid_, vcpus, memory_mb, disk_gb)
+        self._check_pluggable(uuid_, network_info)
+        return Guest(
+            uuid=uuid_,
+            name=instance.name,
+            directory=self._instances / str(uuid_),
+            phase=phase,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+            disk_gb=disk_gb,
+            volume_backed=volume_backed,
+            instance=instance.obj_clone(),
+            network_info=network_info.obj_clone(),
+        )
+
+    def _discard(self, guest: Guest) -> None:
+        """Forget the guest's record, stop its process and remove its taps."""
+        self._guests.pop(guest.uuid, None)
+        self._stop_process(guest)
+        self._unplug_all(guest)
 
     def _cpu_model(self) -> str:
         # qemu64 on both accelerators: a model every x86 host offers, so guests move

@@ -5,32 +5,28 @@ from __future__ import annotations
 
 import time
 
-from cumulo.model import (
+from cumulo.model import Instance, InstanceInfo
+from cumulo.model.diagnostics import (
     CpuDiagnostics,
     Diagnostics,
     DiskDiagnostics,
-    Instance,
-    InstanceInfo,
     MemoryDiagnostics,
     NicDiagnostics,
 )
 
-from ..exceptions import InstanceNotFound
 from . import console
 from .base import QemuBase
-from .guest import MIB, GuestPhase, rss_kb
+from .guest import MIB, rss_kb
 
 
-class DiagnosticsMixin(QemuBase):
+class QemuDiagnostics(QemuBase):
     """Report a guest's info, diagnostics and console output."""
 
     def get_info(self, instance: Instance) -> InstanceInfo:
         """See :meth:`ComputeDriver.get_info`: the QMP run state, and CPU time of
         the vCPU threads."""
         with self._lock:
-            guest = self._guests.get(instance.uuid)
-            if guest is None or guest.phase is not GuestPhase.ACTIVE:
-                raise InstanceNotFound(instance_uuid=str(instance.uuid), host=self.host)
+            guest = self._active(instance.uuid, "get info of")
             state = self._power_state(guest)
             cpu_ns = 0
             mem_kb = 0
@@ -51,9 +47,7 @@ class DiagnosticsMixin(QemuBase):
         (``query-cpus-fast`` + ``/proc``), ``query-blockstats`` per disk, tap counters
         per NIC, ``query-balloon`` and the process RSS for memory."""
         with self._lock:
-            guest = self._guests.get(instance.uuid)
-            if guest is None or guest.phase is not GuestPhase.ACTIVE:
-                raise InstanceNotFound(instance_uuid=str(instance.uuid), host=self.host)
+            guest = self._active(instance.uuid, "get diagnostics of")
             state = self._power_state(guest)
             cpus: list[CpuDiagnostics] = []
             disks: list[DiskDiagnostics] = []
@@ -133,8 +127,6 @@ class DiagnosticsMixin(QemuBase):
             ValueError: ``tail_lines`` is negative.
         """
         with self._lock:
-            guest = self._guests.get(instance.uuid)
-            if guest is None or guest.phase is not GuestPhase.ACTIVE:
-                raise InstanceNotFound(instance_uuid=str(instance.uuid), host=self.host)
+            guest = self._active(instance.uuid, "read the console of")
             path = guest.console
         return console.read_console(path, tail_lines)

@@ -17,25 +17,25 @@ from cumulo.objects import MACAddress
 
 from ..driver import IPAddress
 from . import process
-from .diagnostics import DiagnosticsMixin
-from .firewall import FirewallMixin
+from .diagnostics import QemuDiagnostics
+from .firewall import QemuFirewall
 from .guest import MIB
-from .host import HostMixin
-from .lifecycle import LifecycleMixin
-from .migration import MigrationMixin
+from .host import QemuHost
+from .lifecycle import QemuLifecycle
+from .migration import QemuMigration
 from .netdev import TapManager
-from .network import NetworkMixin
-from .volumes import VolumeMixin
+from .network import QemuNetworking
+from .volumes import QemuVolumes
 
 
 class QemuDriver(
-    HostMixin,
-    LifecycleMixin,
-    VolumeMixin,
-    NetworkMixin,
-    FirewallMixin,
-    MigrationMixin,
-    DiagnosticsMixin,
+    QemuHost,
+    QemuLifecycle,
+    QemuVolumes,
+    QemuNetworking,
+    QemuFirewall,
+    QemuMigration,
+    QemuDiagnostics,
 ):
     """QEMU/KVM (or TCG) guests on one compute host.
 

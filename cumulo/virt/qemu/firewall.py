@@ -11,14 +11,11 @@ from .base import QemuBase
 from .guest import Filter, GuestPhase
 
 
-class FirewallMixin(QemuBase):
+class QemuFirewall(QemuBase):
     """Set up, refresh and remove guests' filters."""
 
     def ensure_filtering_rules_for_instance(
-        self,
-        instance: Instance,
-        network_info: NetworkInfo,
-        security_groups: SecurityGroupList,
+        self, instance: Instance, network_info: NetworkInfo, security_groups: SecurityGroupList
     ) -> None:
         """See :meth:`ComputeDriver.ensure_filtering_rules_for_instance`."""
         with self._lock:

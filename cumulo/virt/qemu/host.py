@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -57,7 +58,7 @@ def kvm_usable(binary: str | None = None) -> bool:
         return False
 
 
-class HostMixin(QemuBase):
+class QemuHost(QemuBase):
     """Start-up, inventory and capacity of the QEMU host; views for tests and tools."""
 
     def init_host(self, host: str) -> None:
@@ -90,22 +91,17 @@ class HostMixin(QemuBase):
                         self.host, f"accelerator {self._accel_wanted} unusable"
                     )
                 self.accel = self._accel_wanted
-            why_not_tap = None if self._network_wanted == "user" else self._taps.probe()
-            if self._network_wanted == "tap" and why_not_tap:
-                raise HypervisorUnavailable(self.host, f"tap networking: {why_not_tap}")
-            self.network_mode = (
-                "tap" if self._network_wanted != "user" and not why_not_tap else "user"
+            self.network_mode = self._choose(
+                self._network_wanted, "tap", "user", self._taps.probe, "tap", "tap networking"
             )
-            if why_not_tap:
-                self.unavailable["tap"] = why_not_tap
-            why_not_nft = None if self._firewall_wanted == "render" else nftables.nft_available()
-            if self._firewall_wanted == "nft" and why_not_nft:
-                raise HypervisorUnavailable(self.host, f"nftables: {why_not_nft}")
-            self.firewall_mode = (
-                "nft" if self._firewall_wanted != "render" and not why_not_nft else "render"
+            self.firewall_mode = self._choose(
+                self._firewall_wanted,
+                "nft",
+                "render",
+                nftables.nft_available,
+                "nftables",
+                "nftables",
             )
-            if why_not_nft:
-                self.unavailable["nftables"] = why_not_nft
             if self.firewall_mode == "nft":
                 self.firewall_stateful = nftables.conntrack_available()
                 if not self.firewall_stateful:
@@ -118,6 +114,25 @@ class HostMixin(QemuBase):
             self._instances.mkdir(parents=True, exist_ok=True)
             self._run.mkdir(parents=True, exist_ok=True)
             self._ready = True
+
+    def _choose(
+        self,
+        wanted: str,
+        preferred: str,
+        fallback: str,
+        why_not: Callable[[], str | None],
+        key: str,
+        what: str,
+    ) -> str:
+        """The mode ``wanted`` (``preferred``, ``fallback`` or ``"auto"``): the
+        preferred one unless ``why_not()`` says why this host cannot have it (noted in
+        :attr:`unavailable` under ``key``), which is an error when it was asked for."""
+        reason = None if wanted == fallback else why_not()
+        if wanted == preferred and reason:
+            raise HypervisorUnavailable(self.host, f"{what}: {reason}")
+        if reason:
+            self.unavailable[key] = reason
+        return preferred if wanted != fallback and not reason else fallback
 
     def list_instances(self) -> list[str]:
         """See :meth:`ComputeDriver.list_instances`."""

@@ -23,12 +23,12 @@ from .. import common
 from ..exceptions import InstanceExists, InvalidPowerState, VirtDriverError
 from . import configdrive, images
 from .base import QemuBase
-from .guest import Guest, GuestPhase, instance_root_bytes, poll, shell_quote, wait_migration
+from .guest import GuestPhase, instance_root_bytes, poll, shell_quote, wait_migration
 from .monitor import MonitorSession
 from .netdev import tap_name
 
 
-class LifecycleMixin(QemuBase):
+class QemuLifecycle(QemuBase):
     """Spawn, power, suspend/resume, destroy and clean up guests; inject files."""
 
     def spawn(
@@ -47,33 +47,15 @@ class LifecycleMixin(QemuBase):
         self._require_ready()
         with self._lock:
             uuid_ = instance.uuid
-            if uuid_ in self._guests:
-                raise InstanceExists(
-                    str(uuid_), self.host, f"a guest ({self._guests[uuid_].phase}) is here"
-                )
+            self._refuse_known(uuid_, " is here")
             volume_backed = common.is_volume_backed(instance, block_device_info)
-            vcpus, memory_mb, disk_gb = common.claim_of(instance, volume_backed).as_tuple()
-            self._check_fits(uuid_, vcpus, memory_mb, disk_gb)
-            self._check_pluggable(uuid_, network_info)
-            directory = self._instances / str(uuid_)
+            guest = self._arriving(instance, network_info, GuestPhase.ACTIVE, volume_backed)
+            directory = guest.directory
             if directory.exists() and any(directory.iterdir()):
                 raise InstanceExists(str(uuid_), self.host, f"{directory} already holds files")
-            guest = Guest(
-                uuid=uuid_,
-                name=instance.name,
-                directory=directory,
-                phase=GuestPhase.ACTIVE,
-                vcpus=vcpus,
-                memory_mb=memory_mb,
-                disk_gb=disk_gb,
-                volume_backed=volume_backed,
-                instance=instance.obj_clone(),
-                network_info=network_info.obj_clone(),
-                files={f.path: f.obj_clone() for f in injected_files},
-                admin_pass_hash=configdrive.hash_password(admin_password)
-                if admin_password
-                else None,
-            )
+            guest.files = {f.path: f.obj_clone() for f in injected_files}
+            if admin_password:
+                guest.admin_pass_hash = configdrive.hash_password(admin_password)
             try:
                 directory.mkdir(parents=True, exist_ok=True)
                 if not volume_backed:
@@ -87,9 +69,7 @@ class LifecycleMixin(QemuBase):
                 if power_on:
                     self._start(guest)
             except BaseException:
-                self._guests.pop(uuid_, None)
-                self._stop_process(guest)
-                self._unplug_all(guest)
+                self._discard(guest)
                 shutil.rmtree(directory, ignore_errors=True)
                 raise
 
@@ -239,10 +219,9 @@ class LifecycleMixin(QemuBase):
         """See :meth:`ComputeDriver.destroy`: the process is stopped, taps, volume
         connections and filter removed, and (``destroy_disks``) the directory."""
         with self._lock:
-            guest = self._guests.pop(instance.uuid, None)
+            guest = self._guests.get(instance.uuid)
             if guest is not None:
-                self._stop_process(guest)
-                self._unplug_all(guest)
+                self._discard(guest)
                 directory = guest.directory
             else:
                 directory = self._instances / str(instance.uuid)

@@ -5,6 +5,7 @@ disks and migrating, the post steps and rollback, and the shared-storage probes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time
@@ -25,7 +26,7 @@ from cumulo.model import (
 )
 
 from .. import common
-from ..exceptions import InstanceExists, InstanceNotFound, MigrationError, MigrationPreCheckError
+from ..exceptions import InstanceNotFound, MigrationError, MigrationPreCheckError
 from . import configdrive, endpoints, images
 from .base import QemuBase
 from .guest import (
@@ -42,7 +43,7 @@ from .monitor import MonitorError, MonitorSession
 from .netdev import tap_name
 
 
-class MigrationMixin(QemuBase):
+class QemuMigration(QemuBase):
     """Both sides of a live migration, and whether two hosts share instance storage."""
 
     def check_instance_shared_storage_local(
@@ -93,10 +94,7 @@ class MigrationMixin(QemuBase):
         self._require_ready()
         with self._lock:
             uuid_ = instance.uuid
-
-            def refuse(reason: str) -> MigrationPreCheckError:
-                return MigrationPreCheckError(str(uuid_), self.host, reason)
-
+            refuse = functools.partial(MigrationPreCheckError, str(uuid_), self.host)
             if uuid_ in self._guests:
                 raise refuse(f"this host already has the guest ({self._guests[uuid_].phase})")
             if src_compute_info is not None:
@@ -147,10 +145,7 @@ class MigrationMixin(QemuBase):
         ``block_migration`` was asked: that is how this driver migrates them."""
         with self._lock:
             uuid_ = instance.uuid
-
-            def refuse(reason: str) -> MigrationPreCheckError:
-                return MigrationPreCheckError(str(uuid_), self.host, reason)
-
+            refuse = functools.partial(MigrationPreCheckError, str(uuid_), self.host)
             guest = self._guests.get(uuid_)
             if guest is None or guest.phase is not GuestPhase.ACTIVE:
                 raise refuse("the guest does not run on this host")
@@ -194,30 +189,15 @@ class MigrationMixin(QemuBase):
         self._require_ready()
         with self._lock:
             uuid_ = instance.uuid
-            if uuid_ in self._guests:
-                raise InstanceExists(
-                    str(uuid_), self.host, f"a guest ({self._guests[uuid_].phase})"
-                )
+            self._refuse_known(uuid_)
             volume_backed = bool(migrate_data.is_volume_backed) or common.is_volume_backed(
                 instance, block_device_info
             )
-            vcpus, memory_mb, disk_gb = common.claim_of(instance, volume_backed).as_tuple()
             shared = bool(migrate_data.is_shared_instance_path)
-            self._check_fits(uuid_, vcpus, memory_mb, 0 if shared else disk_gb)
-            self._check_pluggable(uuid_, network_info)
-            directory = self._instances / str(uuid_)
-            guest = Guest(
-                uuid=uuid_,
-                name=instance.name,
-                directory=directory,
-                phase=GuestPhase.INCOMING,
-                vcpus=vcpus,
-                memory_mb=memory_mb,
-                disk_gb=0 if shared else disk_gb,
-                volume_backed=volume_backed,
-                instance=instance.obj_clone(),
-                network_info=network_info.obj_clone(),
+            guest = self._arriving(
+                instance, network_info, GuestPhase.INCOMING, volume_backed, local_disk=not shared
             )
+            directory = guest.directory
             created_dir = not directory.exists()
             try:
                 directory.mkdir(parents=True, exist_ok=True)
@@ -266,9 +246,7 @@ class MigrationMixin(QemuBase):
                                 writable=True,
                             )
             except BaseException:
-                self._guests.pop(uuid_, None)
-                self._stop_process(guest)
-                self._unplug_all(guest)
+                self._discard(guest)
                 if created_dir or not shared:
                     guest.root_disk.unlink(missing_ok=True)
                     guest.config_drive.unlink(missing_ok=True)
@@ -288,12 +266,7 @@ class MigrationMixin(QemuBase):
         return [*nodes, "config"]
 
     def _migrate_guest(
-        self,
-        context: Context,
-        instance: Instance,
-        dest: str,
-        block_migration: bool,
-        migrate_data: LiveMigrateData,
+        self, instance: Instance, dest: str, block_migration: bool, migrate_data: LiveMigrateData
     ) -> None:
         """See :meth:`ComputeDriver._migrate_guest`: mirror the local disks to the
         destination's NBD exports, ``migrate`` with progress from ``query-migrate``
@@ -504,9 +477,7 @@ class MigrationMixin(QemuBase):
                 raise MigrationError(
                     str(guest.uuid), self.host, f"cannot roll back: the guest is {guest.phase} here"
                 )
-            del self._guests[guest.uuid]
-            self._stop_process(guest)
-            self._unplug_all(guest)
+            self._discard(guest)
             self._unfilter(guest.uuid)
             if destroy_disks:
                 shutil.rmtree(guest.directory, ignore_errors=True)

@@ -16,7 +16,7 @@ from .monitor import MonitorError
 from .netdev import tap_name
 
 
-class NetworkMixin(QemuBase):
+class QemuNetworking(QemuBase):
     """Plug and unplug VIFs, shape allocation (MACs, DHCP options), inject and reset."""
 
     def plug_vifs(self, instance: Instance, network_info: NetworkInfo) -> None:

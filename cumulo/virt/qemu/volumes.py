@@ -26,7 +26,7 @@ from .guest import Guest, Volume, poll
 from .monitor import MonitorError, MonitorSession
 
 
-class VolumeMixin(QemuBase):
+class QemuVolumes(QemuBase):
     """Hot-plug and unplug volumes, describe the host's connector, name disks."""
 
     def attach_volume(
