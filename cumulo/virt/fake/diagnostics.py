@@ -1,6 +1,5 @@
 """What the fake hypervisor reports about a guest: its info, its diagnostics counters
-(running time times the rates of :mod:`.guest`, plus what operations added) and
-its console."""
+(running time times the rates of :mod:`.guest`, plus what operations added), its console."""
 
 from __future__ import annotations
 

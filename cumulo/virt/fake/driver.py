@@ -1,5 +1,5 @@
-"""``FakeDriver``: the fake hypervisor of one host, every capability mixin in one
-class, and its constructor (capacity, network, channel, CPU, MACs, clock)."""
+"""``FakeDriver``: every capability of the fake hypervisor of one host in one class,
+and its constructor (capacity, network, channel, CPU, MACs, clock)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""What the fake holds of a guest and shows of it: where a guest record stands
-(``GuestPhase``), the record with its volume connections and filter, the read-only
-views, and the rates its counters advance with."""
+"""What the fake holds of a guest and shows of it: the record (phase, volume connections,
+filter), the read-only views, and the rates its counters advance with."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Live migration on the fake: the checks on both hosts, the destination's
-preparation, the hand-over (directly in one process, through the migration channel
-across processes), the post steps and rollback, and the shared-storage probes."""
+"""Live migration on the fake: both hosts' checks, the destination's preparation, the
+hand-over (direct or through the migration channel), post steps, rollback, probes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""What travels with a fake guest when it is live-migrated: the part of its record
-that moves (``MovableState``) and the document the source hands the destination
-(``GuestState``), with its JSON form on a
-:class:`~cumulo.virt.fake_network.FakeMigrationChannel`."""
+"""What travels with a fake guest when it is live-migrated (``MovableState``, ``GuestState``)
+and its JSON form on a :class:`~cumulo.virt.fake_network.FakeMigrationChannel`."""
 
 from __future__ import annotations
 

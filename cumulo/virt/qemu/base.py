@@ -1,6 +1,5 @@
-"""``QemuBase``: the state the QEMU driver's capabilities share (guests, filters,
-taps, what ``init_host`` found) and the steps they repeat: QEMU processes and
-their monitors, disks and config drives, volume records, taps, the firewall table."""
+"""``QemuBase``: the state the QEMU driver's capabilities share and the steps they repeat
+(QEMU processes and monitors, disks and config drives, volume records, taps, nftables)."""
 
 from __future__ import annotations
 

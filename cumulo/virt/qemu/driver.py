@@ -1,6 +1,5 @@
-"""``QemuDriver``: QEMU/KVM (or TCG) guests on one compute host, every capability
-mixin in one class, and its constructor (paths, accelerator, networking, firewall,
-capacity, migration bandwidth, guest kernel)."""
+"""``QemuDriver``: every capability of QEMU/KVM (or TCG) guests on one host in one class,
+and its constructor (paths, accelerator, networking, firewall, capacity, migration)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""A guest as the QEMU driver holds it: its phase, its record (instance directory,
-process, monitor, volumes, taps), the read-only view, and the small facts and
-waits about it (QMP run states, polling a monitor, LUNs, ports, ``/proc``)."""
+"""A guest as the QEMU driver holds it (phase, record, read-only view), and the small
+facts and waits about it: QMP run states, polling a monitor, LUNs, ports, ``/proc``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The QEMU host itself: what ``init_host`` finds (QEMU, the accelerator, tap
-networking, nftables), its guests, capacity and address, and the views and
-shutdown tests and tools use."""
+"""The QEMU host itself: what ``init_host`` finds (QEMU, accelerator, taps, nftables),
+its guests, capacity and address, and the views and shutdown tests and tools use."""
 
 from __future__ import annotations
 

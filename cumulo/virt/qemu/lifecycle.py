@@ -1,6 +1,5 @@
-"""Creating, powering and removing QEMU guests: the overlay disk, config drive, taps
-and process of ``spawn``, reboot and power over QMP and ACPI, suspend to a file
-and resume from it, destroy and cleanup, and file injection."""
+"""Creating, powering and removing QEMU guests (overlay disk, config drive, taps, process;
+QMP and ACPI power; suspend to a file and back), and file injection."""
 
 from __future__ import annotations
 

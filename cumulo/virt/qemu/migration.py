@@ -1,6 +1,5 @@
-"""Live migration with QEMU's own: the checks on both hosts, the destination waiting
-with ``-incoming defer`` and NBD exports of its disks, the source mirroring its
-disks and migrating, the post steps and rollback, and the shared-storage probes."""
+"""Live migration with QEMU's own: both hosts' checks, the destination waiting (``-incoming
+defer``, NBD exports), the source's mirror and migrate, post steps, rollback, probes."""
 
 from __future__ import annotations
 

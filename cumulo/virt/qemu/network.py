@@ -1,6 +1,5 @@
-"""NICs of QEMU guests: taps on the VIFs' bridges (hot-added to a running guest),
-unplugging them, the MACs and DHCP options of this host, and the network data on
-the config drive."""
+"""NICs of QEMU guests: taps on the VIFs' bridges (hot-added to a running guest), the MACs
+and DHCP options of this host, and the network data on the config drive."""
 
 from __future__ import annotations
 

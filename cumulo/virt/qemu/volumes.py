@@ -1,6 +1,5 @@
-"""Volumes on the QEMU host: ``blockdev-add`` and a ``scsi-hd`` on the virtio-scsi
-controller to attach, the reverse to detach, the host's connector and the device
-names volumes take on that controller."""
+"""Volumes on the QEMU host: hot-plugged as ``scsi-hd`` on the virtio-scsi controller and
+unplugged again, the host's connector, and the device names on that controller."""
 
 from __future__ import annotations
 
