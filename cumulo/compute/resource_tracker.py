@@ -24,7 +24,7 @@ from cumulo.model import (
 )
 from cumulo.model.base import object_manifest
 from cumulo.model.service import register_service, report_service
-from cumulo.virt import ComputeDriver
+from cumulo.virt import ComputeDriver, common
 
 from .exceptions import ComputeResourcesUnavailable
 from .rpcapi import API_VERSION, TOPIC
@@ -46,16 +46,10 @@ class Claim:
 
 
 def claim_of(instance: Instance, volume_backed: bool = False) -> Claim:
-    """The resources ``instance`` needs (its flavor when loaded, else its size fields)."""
-    if instance.obj_attr_is_set("flavor"):
-        flavor = instance.flavor
-        vcpus, memory_mb = flavor.vcpus, flavor.memory_mb
-        root_gb, ephemeral_gb, swap_mb = flavor.root_gb, flavor.ephemeral_gb, flavor.swap
-    else:
-        vcpus, memory_mb = instance.vcpus, instance.memory_mb
-        root_gb, ephemeral_gb, swap_mb = instance.root_gb, instance.ephemeral_gb, 0
-    disk_gb = (0 if volume_backed else root_gb) + ephemeral_gb + -(-swap_mb // 1024)
-    return Claim(instance.uuid, vcpus, memory_mb, disk_gb)
+    """The resources ``instance`` needs (by :meth:`Instance.size`)."""
+    size = instance.size()
+    disk_gb = common.local_disk_gb(size, volume_backed)
+    return Claim(instance.uuid, size.vcpus, size.memory_mb, disk_gb)
 
 
 class ResourceTracker:

@@ -138,6 +138,22 @@ class Instance(CumuloObject):
             return f"instance-{self.id:08x}"
         return f"instance-{self.uuid}"
 
+    def size(self) -> Flavor:
+        """What the guest is sized by: ``flavor`` when it is loaded, else a flavor
+        made of the instance's own ``vcpus``, ``memory_mb``, ``root_gb`` and
+        ``ephemeral_gb`` (no swap, no name). Never loads the flavor: on a compute
+        host that would be a round trip to the conductor."""
+        if self.obj_attr_is_set("flavor"):
+            return self.flavor
+        return Flavor(
+            flavorid="",
+            name="",
+            vcpus=self.vcpus,
+            memory_mb=self.memory_mb,
+            root_gb=self.root_gb,
+            ephemeral_gb=self.ephemeral_gb,
+        )
+
     # --- lazy loading -------------------------------------------------------------------
 
     def obj_load_attr(self, name: str) -> None:

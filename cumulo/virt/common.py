@@ -1,41 +1,58 @@
 """Small pieces every driver computes the same way: a guest's size from its
-instance, whether its root is a volume, the room it needs on a host, security-group
-flattening and the objects a live migration hands between hosts."""
+instance, whether its root is a volume, the room it needs on a host, which volumes
+and VIFs it can be given, security-group flattening and the objects a live
+migration hands between hosts."""
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
 import math
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from cumulo.model import (
+    VIF,
     Architecture,
     AvailableResource,
     BlockDeviceInfo,
+    BlockDeviceMapping,
     CpuInfo,
+    DeviceType,
+    DiskBus,
+    Flavor,
     Instance,
+    LiveMigrateBDMInfo,
     LiveMigrateData,
     NetworkInfo,
     SecurityGroupList,
     SecurityGroupRule,
     SupportedInstance,
     VIFMigrateData,
+    VIFType,
     VmMode,
+    VolumeConnectionInfo,
 )
+from cumulo.objects import MACAddress
 
-from .exceptions import InsufficientResources, InvalidGuestSize
+from . import device_names
+from .exceptions import DeviceInUse, InsufficientResources, InvalidGuestSize, VifPlugFailed
 
 __all__ = [
     "Resources",
+    "VolumeToConnect",
     "available_resource",
     "check_fits",
+    "check_pluggable",
     "check_tail_lines",
     "claim_of",
     "dest_check_data",
     "flatten_security_groups",
     "is_volume_backed",
+    "live_migrate_bdms",
+    "local_disk_gb",
     "vif_migrate_data",
+    "volumes_to_connect",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -66,24 +83,24 @@ def is_volume_backed(instance: Instance, block_device_info: BlockDeviceInfo | No
 
 
 def claim_of(instance: Instance, volume_backed: bool, *, hint: str = "") -> Resources:
-    """What the guest takes from the host: from the flavor when loaded (swap MiB
-    rounded up to GiB), else from the instance's size fields; a volume-backed root
-    takes no local disk. ``hint`` ends the message of :class:`InvalidGuestSize`."""
-    if instance.obj_attr_is_set("flavor"):
-        flavor = instance.flavor
-        vcpus, memory_mb = flavor.vcpus, flavor.memory_mb
-        root_gb, ephemeral_gb, swap_mb = flavor.root_gb, flavor.ephemeral_gb, flavor.swap
-    else:
-        vcpus, memory_mb = instance.vcpus, instance.memory_mb
-        root_gb, ephemeral_gb, swap_mb = instance.root_gb, instance.ephemeral_gb, 0
+    """What the guest takes from the host, by :meth:`Instance.size` (swap MiB
+    rounded up to GiB); a volume-backed root takes no local disk. ``hint`` ends the
+    message of :class:`InvalidGuestSize`."""
+    size = instance.size()
+    vcpus, memory_mb = size.vcpus, size.memory_mb
     if vcpus < 1 or memory_mb < 1:
         raise InvalidGuestSize(
             str(instance.uuid),
             "a guest needs at least 1 vCPU and 1 MiB of memory, "
             f"got vcpus={vcpus} memory_mb={memory_mb}{hint}",
         )
-    disk_gb = (0 if volume_backed else root_gb) + ephemeral_gb + math.ceil(swap_mb / 1024)
-    return Resources(vcpus, memory_mb, disk_gb)
+    return Resources(vcpus, memory_mb, local_disk_gb(size, volume_backed))
+
+
+def local_disk_gb(size: Flavor, volume_backed: bool) -> int:
+    """The local disk (GiB) a guest of ``size`` takes: root (none when it is a
+    volume), ephemeral, and swap (MiB) rounded up to whole GiB."""
+    return (0 if volume_backed else size.root_gb) + size.ephemeral_gb + math.ceil(size.swap / 1024)
 
 
 def check_fits(host: str, instance_uuid: UUID, claim: Resources, free: Resources) -> None:
@@ -100,6 +117,134 @@ def check_fits(host: str, instance_uuid: UUID, claim: Resources, free: Resources
     ]
     if short:
         raise InsufficientResources(host, str(instance_uuid), short)
+
+
+@dataclasses.dataclass(frozen=True)
+class VolumeToConnect:
+    """A volume of ``block_device_info`` a driver is to connect: its mapping, the
+    connection info to connect with, and the guest device (normalized)."""
+
+    bdm: BlockDeviceMapping
+    connection_info: VolumeConnectionInfo
+    mountpoint: str
+
+
+def volumes_to_connect(
+    instance_uuid: UUID,
+    block_device_info: BlockDeviceInfo | None,
+    *,
+    needs_path: bool = False,
+    check: Callable[[VolumeConnectionInfo, str], None] | None = None,
+) -> list[VolumeToConnect]:
+    """The volumes of ``block_device_info``, checked before anything is connected.
+
+    Args:
+        instance_uuid: the guest the volumes are for.
+        block_device_info: the guest's disks (``None``: no volume).
+        needs_path: the driver connects files: a volume needs ``connection_info.path``.
+        check: the driver's own check of each volume and its mountpoint (raises).
+
+    Raises:
+        ValueError: a volume has no connection info (no path, with ``needs_path``)
+            or no device name.
+        DeviceInUse: two volumes are given one device.
+    """
+    if block_device_info is None:
+        return []
+    what = "file connection_info" if needs_path else "connection_info"
+    mounts: set[str] = set()
+    volumes = []
+    for index, bdm in enumerate(block_device_info.volumes):
+        where = f"block_device_info.volumes[{index}] (volume {bdm.volume_id})"
+        info = bdm.connection_info
+        if info is None or (needs_path and not info.path):
+            raise ValueError(f"{where}: no {what} to connect with")
+        if not bdm.device_name:
+            raise ValueError(f"{where}: no device_name (name the devices first)")
+        mount = device_names.normalize(bdm.device_name)
+        if mount in mounts:
+            raise DeviceInUse(str(instance_uuid), mount, str(bdm.volume_id))
+        mounts.add(mount)
+        if check is not None:
+            check(info, mount)
+        volumes.append(VolumeToConnect(bdm, info, mount))
+    return volumes
+
+
+def live_migrate_bdms(
+    volumes: Iterable[VolumeToConnect],
+    connect: Callable[[VolumeToConnect], VolumeConnectionInfo],
+    *,
+    default_bus: DiskBus,
+) -> list[LiveMigrateBDMInfo]:
+    """Connect each volume on the destination with ``connect`` (which returns the
+    connection info as connected here) and describe it for the source
+    (``LiveMigrateData.bdms``); a mapping without a bus is on ``default_bus``."""
+    bdms = []
+    for volume in volumes:
+        info = connect(volume)
+        bdms.append(
+            LiveMigrateBDMInfo(
+                serial=info.serial,
+                bus=volume.bdm.disk_bus or default_bus,
+                dev=volume.mountpoint.removeprefix("/dev/"),
+                type=volume.bdm.device_type or DeviceType.DISK,
+                connection_info=info.obj_clone(),
+            )
+        )
+    return bdms
+
+
+def check_pluggable(
+    host: str,
+    instance_uuid: UUID,
+    network_info: NetworkInfo,
+    plugged: Iterable[tuple[UUID, VIF]],
+    *,
+    mac_pool: frozenset[MACAddress] | None,
+    max_vifs: int | None = None,
+) -> None:
+    """Refuse the VIFs of ``network_info`` this host cannot plug for the guest.
+
+    Args:
+        host: this host.
+        instance_uuid: the guest the VIFs are for.
+        network_info: the VIFs to plug.
+        plugged: ``(instance uuid, VIF)`` of the VIFs this host holds.
+        mac_pool: the MACs the host's NICs are fixed to (``None``: any MAC).
+        max_vifs: how many VIFs a guest can have (``None``: no limit).
+
+    Raises:
+        VifPlugFailed: too many VIFs, a port binding that is unbound or failed, a
+            VIF plugged here for another guest, a MAC given to two of the VIFs,
+            and with ``mac_pool`` a MAC that is not one of the host's NICs or that
+            another guest's VIF has.
+    """
+    others = [(owner, vif) for owner, vif in plugged if owner != instance_uuid]
+    owner_of_vif = {vif.id: owner for owner, vif in others}
+    owner_of_mac = {vif.address: owner for owner, vif in others}
+    if max_vifs is not None and len(network_info.objects) > max_vifs:
+        vif_id = str(network_info.objects[max_vifs].id)
+        raise VifPlugFailed(vif_id, host, f"a guest has {max_vifs} NICs at most")
+    seen_macs: set[str] = set()
+    for vif in network_info:
+        vif_id = str(vif.id)
+        if vif.type in (VIFType.UNBOUND, VIFType.BINDING_FAILED):
+            raise VifPlugFailed(vif_id, host, f"its port binding is {vif.type}")
+        owner = owner_of_vif.get(vif.id)
+        if owner is not None:
+            raise VifPlugFailed(vif_id, host, f"plugged for instance {owner}")
+        if vif.address in seen_macs:
+            raise VifPlugFailed(vif_id, host, f"MAC {vif.address} given to two VIFs")
+        seen_macs.add(vif.address)
+        if mac_pool is not None:
+            if vif.address not in mac_pool:
+                raise VifPlugFailed(
+                    vif_id, host, f"MAC {vif.address} is not one of the host's NICs"
+                )
+            holder = owner_of_mac.get(vif.address)
+            if holder is not None:
+                raise VifPlugFailed(vif_id, host, f"MAC {vif.address} is used by {holder}")
 
 
 def flatten_security_groups(

@@ -55,21 +55,7 @@ from .exceptions import UnknownDriverError
 if TYPE_CHECKING:
     from .fake_network import FakeHypervisorNetwork
 
-__all__ = [
-    "CAPABILITIES",
-    "DRIVER_NAMES",
-    "ComputeDriver",
-    "DiagnosticsDriver",
-    "FirewallDriver",
-    "HostDriver",
-    "LifecycleDriver",
-    "MigrationDriver",
-    "NetworkDriver",
-    "PostMigrationMethod",
-    "RecoverMigrationMethod",
-    "VolumeDriver",
-    "load_driver",
-]
+# The public names are listed once, in cumulo.virt (which re-exports them).
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -575,10 +561,7 @@ class FirewallDriver(abc.ABC):
 
     @abc.abstractmethod
     def ensure_filtering_rules_for_instance(
-        self,
-        instance: Instance,
-        network_info: NetworkInfo,
-        security_groups: SecurityGroupList,
+        self, instance: Instance, network_info: NetworkInfo, security_groups: SecurityGroupList
     ) -> None:
         """Set up (or replace) the guest's firewall filter on this host, synchronously:
         traffic to and from the VIFs of ``network_info`` passes only when a rule of
@@ -752,7 +735,6 @@ class MigrationDriver(abc.ABC):
             VifPlugFailed: a VIF cannot be plugged here.
         """
 
-    @abc.abstractmethod
     def live_migration(
         self,
         context: Context,
@@ -770,7 +752,8 @@ class MigrationDriver(abc.ABC):
         Migration failures are reported only through ``recover_method``, never
         raised; an exception raised by a callback propagates. When
         ``migrate_data.migration`` is set, its ``memory_*``/``disk_*`` progress
-        fields are filled in (the caller saves it).
+        fields are filled in (the caller saves it). Drivers implement
+        :meth:`_migrate_guest`; this method keeps the callback contract.
 
         Args:
             context: the request context.
@@ -783,6 +766,24 @@ class MigrationDriver(abc.ABC):
 
         Returns:
             None.
+        """
+        data = migrate_data if migrate_data is not None else LiveMigrateData()
+        try:
+            self._migrate_guest(instance, dest, block_migration, data)
+        except Exception as error:
+            recover_method(context, instance, dest, data, error)
+            return
+        post_method(context, instance, dest, block_migration, data)
+
+    @abc.abstractmethod
+    def _migrate_guest(
+        self, instance: Instance, dest: str, block_migration: bool, migrate_data: LiveMigrateData
+    ) -> None:
+        """The driver's part of :meth:`live_migration`: move the running guest to
+        ``dest``, filling in ``migrate_data.migration``'s progress when it is set.
+
+        Returns when the guest runs on ``dest``; raises (any ``Exception``) when it
+        still runs here, which ``live_migration`` hands to ``recover_method``.
         """
 
     @abc.abstractmethod

@@ -16,7 +16,7 @@ import ipaddress
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -25,47 +25,43 @@ if TYPE_CHECKING:
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+_Item = TypeVar("_Item", UUID, str)
+
+
+class SharedSet(Generic[_Item]):
+    """A set the threads of several fake hosts use at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: set[_Item] = set()
+
+    def add(self, item: _Item) -> None:
+        with self._lock:
+            self._items.add(item)
+
+    def discard(self, item: _Item) -> None:
+        with self._lock:
+            self._items.discard(item)
+
+    def __contains__(self, item: object) -> bool:
+        with self._lock:
+            return item in self._items
+
+    def sorted(self) -> list[_Item]:
+        """The items, sorted."""
+        with self._lock:
+            return sorted(self._items)
+
+
 class FakeStorage:
-    """One pool of instance storage: the instance directories it holds and the
-    shared-storage probes left in it. Thread-safe."""
+    """One pool of instance storage: the instance directories it holds (``dirs``,
+    by instance uuid) and the shared-storage probes left in it (``probes``, by file
+    name). Thread-safe."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._lock = threading.Lock()
-        self._dirs: set[UUID] = set()
-        self._probes: set[str] = set()
-
-    def add_dir(self, instance_uuid: UUID) -> None:
-        with self._lock:
-            self._dirs.add(instance_uuid)
-
-    def remove_dir(self, instance_uuid: UUID) -> None:
-        with self._lock:
-            self._dirs.discard(instance_uuid)
-
-    def has_dir(self, instance_uuid: UUID) -> bool:
-        with self._lock:
-            return instance_uuid in self._dirs
-
-    def dirs(self) -> list[UUID]:
-        with self._lock:
-            return sorted(self._dirs)
-
-    def add_probe(self, filename: str) -> None:
-        with self._lock:
-            self._probes.add(filename)
-
-    def remove_probe(self, filename: str) -> None:
-        with self._lock:
-            self._probes.discard(filename)
-
-    def has_probe(self, filename: str) -> bool:
-        with self._lock:
-            return filename in self._probes
-
-    def probes(self) -> list[str]:
-        with self._lock:
-            return sorted(self._probes)
+        self.dirs: SharedSet[UUID] = SharedSet()
+        self.probes: SharedSet[str] = SharedSet()
 
     def __repr__(self) -> str:
         return f"<FakeStorage {self.name!r}>"

@@ -41,35 +41,6 @@ from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
 
 from ..virt.builders import ManualClock
 
-SEED_METHODS = (
-    "attach_volume",
-    "check_can_live_migrate_destination",
-    "check_can_live_migrate_source",
-    "check_instance_shared_storage_local",
-    "cleanup",
-    "default_device_names_for_instance",
-    "default_root_device_name",
-    "destroy",
-    "detach_volume",
-    "dhcp_options_for_instance",
-    "ensure_filtering_rules_for_instance",
-    "get_diagnostics",
-    "get_info",
-    "get_volume_connector",
-    "inject_file",
-    "inject_network_info",
-    "live_migration",
-    "macs_for_instance",
-    "post_live_migration",
-    "pre_live_migration",
-    "refresh_instance_security_rules",
-    "reset_network",
-    "rollback_live_migration_at_destination",
-    "unfilter_instance",
-    "unplug_vifs",
-)
-"""The 25 driver methods Nova's Juno virt-objects work converted (issue 4)."""
-
 DRIVER_METHODS = sorted(
     {
         name

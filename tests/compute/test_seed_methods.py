@@ -16,9 +16,10 @@ from cumulo.compute.exceptions import LiveMigrationFailed
 from cumulo.model import InjectedFile, PowerState, Protocol, VmState, VolumeStatus
 from cumulo.virt.driver import ComputeDriver
 from cumulo.virt.fake import INCOMING_LIVE_MIGRATION
+from tests.support.seed_methods import SEED_METHODS
 
 from ..virt.builders import tcp_rule
-from .deployment import SEED_METHODS, SESSION_CALLS, Deployment, wait_for
+from .deployment import SESSION_CALLS, Deployment, wait_for
 
 
 def test_the_seed_list_names_25_driver_methods():

@@ -133,6 +133,25 @@ def test_name_is_derived_not_a_field():
     assert Instance(uuid=UUID, user_id="u", project_id="p").name == f"instance-{UUID}"
 
 
+def test_size_is_the_flavor_when_loaded_else_the_own_fields_and_never_loads():
+    flavor = Flavor(
+        flavorid="f1", name="m1", vcpus=2, memory_mb=2048, root_gb=10, ephemeral_gb=5, swap=512
+    )
+    assert row(flavor=flavor).size() is flavor
+    own = row(vcpus=3, memory_mb=1024, root_gb=20, ephemeral_gb=1)
+    before = dict(lazy_load_counts())
+    size = own.size()
+    assert (size.vcpus, size.memory_mb, size.root_gb, size.ephemeral_gb, size.swap) == (
+        3,
+        1024,
+        20,
+        1,
+        0,
+    )
+    assert not own.obj_attr_is_set("flavor") and dict(lazy_load_counts()) == before
+    assert "size" not in Instance.obj_fields()
+
+
 def test_user_data_is_masked_in_logs_and_repr():
     inst = row(user_data="c2VjcmV0")
     assert obj_to_loggable(inst)["user_data"] == "***"

@@ -36,37 +36,9 @@ from cumulo.virt import (
 )
 from cumulo.virt.exceptions import UnknownDriverError
 from cumulo.virt.fake import FakeDriver
+from tests.support.seed_methods import SEED_METHODS
 
 from .builders import make_instance
-
-JUNO_METHODS = (
-    "attach_volume",
-    "check_can_live_migrate_destination",
-    "check_can_live_migrate_source",
-    "check_instance_shared_storage_local",
-    "cleanup",
-    "default_device_names_for_instance",
-    "default_root_device_name",
-    "destroy",
-    "detach_volume",
-    "dhcp_options_for_instance",
-    "ensure_filtering_rules_for_instance",
-    "get_diagnostics",
-    "get_info",
-    "get_volume_connector",
-    "inject_file",
-    "inject_network_info",
-    "live_migration",
-    "macs_for_instance",
-    "post_live_migration",
-    "pre_live_migration",
-    "refresh_instance_security_rules",
-    "reset_network",
-    "rollback_live_migration_at_destination",
-    "unfilter_instance",
-    "unplug_vifs",
-)
-"""The 25 methods Nova's Juno virt-objects work converted (issue 4)."""
 
 USABLE_DRIVER_METHODS = (
     "init_host",
@@ -114,11 +86,11 @@ FORBIDDEN_ORIGINS = (
 )
 
 
-def test_there_are_25_juno_methods() -> None:
-    assert len(JUNO_METHODS) == len(set(JUNO_METHODS)) == 25
+def test_there_are_25_seed_methods() -> None:
+    assert len(SEED_METHODS) == len(set(SEED_METHODS)) == 25
 
 
-@pytest.mark.parametrize("name", JUNO_METHODS + USABLE_DRIVER_METHODS)
+@pytest.mark.parametrize("name", SEED_METHODS + USABLE_DRIVER_METHODS)
 def test_interface_has_method(name: str) -> None:
     assert callable(getattr(ComputeDriver, name, None)), f"ComputeDriver lacks {name}"
 

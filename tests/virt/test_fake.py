@@ -815,6 +815,16 @@ class TestFailureInjection:
         assert "spawn" in FAILURE_POINTS and INCOMING_LIVE_MIGRATION in FAILURE_POINTS
         assert "inject_failure" not in FAILURE_POINTS
 
+    def test_every_failure_point_fails_on_entry(self) -> None:
+        # live_migration reports its failure to recover_method (its own tests), the
+        # arrival fails inside the source's live_migration or the destination's post
+        # step; every other operation is wrapped to fail before it does anything.
+        wrapped = {
+            name: getattr(getattr(FakeDriver, name), "failure_point", None)
+            for name in FAILURE_POINTS - {"live_migration", INCOMING_LIVE_MIGRATION}
+        }
+        assert wrapped == {name: name for name in wrapped}
+
 
 # --- many hosts -----------------------------------------------------------------------------
 

@@ -26,19 +26,22 @@ from cumulo.volume import VolumeStore
 
 from ..builders import make_flavor, make_instance, make_network_info, make_vif, make_volume_bdm
 
-CALLED: set[str] = set()
-"""Driver methods the tests called (see test_zz_seed_coverage.py)."""
-
 ACCEL = os.environ.get("CUMULO_QEMU_ACCEL", "tcg")
 
 
 class RecordingQemuDriver(QemuDriver):
-    """A ``QemuDriver`` that notes which of its public methods were called."""
+    """A ``QemuDriver`` that notes in ``called`` which of its public methods were
+    used (see test_seed_methods.py); each driver keeps its own record, so what a
+    test finds does not depend on which other tests ran."""
+
+    def __init__(self, host: str, **options: Any) -> None:
+        self.called: set[str] = set()
+        super().__init__(host, **options)
 
     def __getattribute__(self, name: str) -> Any:
         value = super().__getattribute__(name)
         if not name.startswith("_") and callable(value):
-            CALLED.add(name)
+            super().__getattribute__("called").add(name)
         return value
 
 
@@ -153,4 +156,4 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-__all__ = ["CALLED", "make_network_info", "pid_alive", "volume_bdm", "wait_until"]
+__all__ = ["RecordingQemuDriver", "make_network_info", "pid_alive", "volume_bdm", "wait_until"]

@@ -1,0 +1,1 @@
+"""Tests of cumulo/virt/fake/, module by module."""
