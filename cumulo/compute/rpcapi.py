@@ -13,11 +13,9 @@ versioned object, a list of them, or a primitive.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, Final
 from uuid import UUID
 
@@ -36,22 +34,16 @@ from cumulo.model import (
 from cumulo.model import exceptions as model_exceptions
 from cumulo.model.base import CumuloObject
 from cumulo.model.service import Service, ServiceBinary, ServiceList
-from cumulo.objects import BackportError, versions
 from cumulo.rpc import ALLOWED_EXCEPTIONS, BacklevelSerializer, RPCClient, Target, Transport
-from cumulo.rpc.client import CallContext
 from cumulo.rpc.remote_errors import ExceptionAllowList
 
-from .exceptions import COMPUTE_EXCEPTIONS, ComputeTooOld
+from .exceptions import COMPUTE_EXCEPTIONS
+from .pins import Pin, Pinned, pin_of
 from .version import (
     ATTACH_DELETE_ON_TERMINATION,
     ATTACH_READ_ONLY,
     ATTACH_WITH_TAG,
     CONSOLE_OUTPUT,
-    SERVICE_VERSION,
-    Capability,
-    ServiceTooNew,
-    level,
-    release_of,
 )
 
 __all__ = ["API_VERSION", "AUTO", "TOPIC", "ComputeAPI", "Pin", "allowed_exceptions"]
@@ -102,112 +94,6 @@ def allowed_exceptions(extra: Iterable[type[Exception]] = ()) -> ExceptionAllowL
     ):
         allowed.allow(cls)
     return allowed
-
-
-@dataclass(frozen=True)
-class Pin:
-    """What may be sent to a peer: the message version cap (``None``: any) and the
-    object manifest to backlevel objects to (``None``: send them as they are)."""
-
-    version_cap: str | None
-    object_manifest: Mapping[str, str] | None
-    level: int | None = None
-    """The service level the pin comes from (``None``: a static cap, or no pin)."""
-
-
-def _manifest_of(row: Service) -> Mapping[str, str]:
-    return row.object_manifest or level(row.version).object_manifest
-
-
-def _pin_of(rows: list[Service], *, accept_newer: bool = False) -> Pin:
-    """The pin of the oldest of ``rows`` (compute services; none, or all at level 0:
-    no pin). A row newer than this code raises :class:`ServiceTooNew`, unless
-    ``accept_newer``: such a peer reads everything this code sends, so it pins nothing."""
-    if not accept_newer:
-        for row in rows:
-            if row.version > SERVICE_VERSION:
-                raise ServiceTooNew(row.host, row.version)
-    known = [row for row in rows if 0 < row.version <= SERVICE_VERSION]
-    if not known:
-        return Pin(None, None)
-    lowest = min(row.version for row in known)
-    # Per object, the oldest version any of them reads.
-    manifest: dict[str, str] = {}
-    for row in known:
-        for name, version in _manifest_of(row).items():
-            if name not in manifest or versions.parse(version) < versions.parse(manifest[name]):
-                manifest[name] = version
-    return Pin(level(lowest).compute_rpc, manifest, lowest)
-
-
-class _Pinned:
-    """A prepared call context to ``host`` (``None``: fanout) whose messages
-    backlevel objects to the pin's manifest."""
-
-    def __init__(
-        self,
-        cctxt: CallContext,
-        serializer: BacklevelSerializer,
-        pin: Pin,
-        host: str | None,
-    ) -> None:
-        self.cctxt = cctxt
-        self.serializer = serializer
-        self.pin = pin
-        self.host = host
-
-    @property
-    def manifest(self) -> Mapping[str, str] | None:
-        return self.pin.object_manifest
-
-    @property
-    def version_cap(self) -> str | None:
-        return self.cctxt.version_cap
-
-    def can_send_version(self, version: str | None = None) -> bool:
-        return self.cctxt.can_send_version(version)
-
-    def can(self, capability: Capability) -> bool:
-        """Whether the peer can serve ``capability`` (its compute RPC version)."""
-        return self.can_send_version(capability.compute_rpc)
-
-    def refuse(self, capability: Capability) -> ComputeTooOld:
-        """The error for asking ``capability`` of this older peer (raise it)."""
-        return ComputeTooOld(
-            self.host or "(every host)",
-            self.version_cap,
-            capability.compute_rpc,
-            capability.what,
-            release=None if self.pin.level is None else release_of(self.pin.level),
-        )
-
-    def at(self, version: str) -> _Pinned:
-        """The same peer and pin, sending at ``version`` (a step down)."""
-        return _Pinned(self.cctxt.prepare(version=version), self.serializer, self.pin, self.host)
-
-    @contextlib.contextmanager
-    def _pinned(self) -> Iterator[None]:
-        label = None if self.pin.level is None else f"level_{self.pin.level}"
-        try:
-            with self.serializer.backlevel_to(self.manifest, label=label):
-                yield
-        except BackportError as exc:
-            # An object the peer's versions cannot carry: nothing was sent.
-            raise ComputeTooOld(
-                self.host or "(every host)",
-                self.version_cap,
-                "a newer object version",
-                f"take this request ({exc})",
-                release=None if self.pin.level is None else release_of(self.pin.level),
-            ) from None
-
-    def call(self, ctx: Any, method: str, /, **kwargs: Any) -> Any:
-        with self._pinned():
-            return self.cctxt.call(ctx, method, **kwargs)
-
-    def cast(self, ctx: Any, method: str, /, **kwargs: Any) -> None:
-        with self._pinned():
-            self.cctxt.cast(ctx, method, **kwargs)
 
 
 def _host_of(instance: Instance) -> str:
@@ -279,10 +165,10 @@ class ComputeAPI:
             return self.client.prepare(version_cap=cap).can_send_version(version)
         return self.client.can_send_version(version)
 
-    def _to(self, ctxt: Any, host: str, version: str = "1.0") -> _Pinned:
+    def _to(self, ctxt: Any, host: str, version: str = "1.0") -> Pinned:
         return self.prepare(ctxt, host, version=version)
 
-    def prepare(self, ctxt: Any, host: str | None = None, *, version: str = "1.0") -> _Pinned:
+    def prepare(self, ctxt: Any, host: str | None = None, *, version: str = "1.0") -> Pinned:
         """A context sending to ``host`` (``None``: every compute, fanout) at ``version``,
         capped and backlevelled for that peer when the cap is ``"auto"``."""
         pin = self.pin_for(ctxt, host)
@@ -290,7 +176,7 @@ class ComputeAPI:
             cctxt = self.client.prepare(fanout=True, version=version, version_cap=pin.version_cap)
         else:
             cctxt = self.client.prepare(server=host, version=version, version_cap=pin.version_cap)
-        return _Pinned(cctxt, self.serializer, pin, host)
+        return Pinned(cctxt, self.serializer, pin, host)
 
     def pin_for(self, ctxt: Any, host: str | None = None) -> Pin:
         """What may be sent to ``host`` (``None``: to every compute).
@@ -310,8 +196,8 @@ class ComputeAPI:
         if host is not None:
             mine = [row for row in rows if row.host == host]
             if mine:
-                return _pin_of(mine, accept_newer=self.accept_newer_peers)
-        return _pin_of(rows, accept_newer=self.accept_newer_peers)
+                return pin_of(mine, accept_newer=self.accept_newer_peers)
+        return pin_of(rows, accept_newer=self.accept_newer_peers)
 
     def _fleet(self, ctxt: Any) -> list[Service]:
         """The compute service rows, cached for ``cap_ttl`` seconds."""
