@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     # "compute" only for the RPC client cumulo.compute.rpcapi, which the conductor's
     # tasks use to reach the hosts (test_conductor_imports_only_the_compute_rpc_client).
     "conductor": {"objects", "model", "rpc", "db", "compute"},
+    "identity": {"objects", "model", "db"},
 }
 
 # The compute modules the conductor may import, and what those may import in turn.
