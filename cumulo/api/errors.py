@@ -69,6 +69,21 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+"""Keystone's titles, fixed here: Python's own phrases change between versions
+(413 became "Content Too Large" in 3.13)."""
+
+
 @dataclass(frozen=True)
 class HttpError:
     """What the client gets: ``status``, its title, the message and extra headers."""
@@ -79,7 +94,7 @@ class HttpError:
 
     @property
     def title(self) -> str:
-        return HTTPStatus(self.status).phrase
+        return TITLES.get(self.status) or HTTPStatus(self.status).phrase
 
 
 ErrorBody = Callable[[HttpError], dict[str, Any]]

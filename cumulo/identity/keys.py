@@ -58,8 +58,9 @@ class KeyRing:
 
 class KeyRepository:
     """One key directory (see the module docstring). Reading is cached: the keys are
-    re-read only when the directory changes (a rotation renames and creates files),
-    so a running API process picks a rotation up at its next token."""
+    re-read only when a key file is added, removed, renamed or rewritten (one
+    ``stat`` per key to tell), so a running API process picks a rotation, or keys
+    copied in by hand, up at its next token."""
 
     def __init__(self, path: Path | str, max_active_keys: int = DEFAULT_MAX_ACTIVE_KEYS) -> None:
         if max_active_keys < 2:
@@ -69,7 +70,7 @@ class KeyRepository:
             )
         self.path = Path(path)
         self.max_active_keys = max_active_keys
-        self._cached: tuple[tuple[int, int, int], KeyRing] | None = None
+        self._cached: tuple[tuple[tuple[str, int, int, int], ...], KeyRing] | None = None
 
     def __repr__(self) -> str:
         return f"KeyRepository({str(self.path)!r})"
@@ -88,20 +89,31 @@ class KeyRepository:
 
     def keyring(self) -> KeyRing:
         """The current keys; raises ``KeyRepositoryError`` naming what is wrong."""
-        try:
-            info = os.stat(self.path)
-        except OSError as exc:
-            raise KeyRepositoryError(
-                f"no key repository at {self.path}: run `cumulo identity bootstrap` "
-                "or `cumulo identity setup-keys`"
-            ) from exc
-        stamp = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+        stamp = self._stamp()
         cached = self._cached
         if cached is not None and cached[0] == stamp:
             return cached[1]
         ring = self._read()
         self._cached = (stamp, ring)
         return ring
+
+    def _stamp(self) -> tuple[tuple[str, int, int, int], ...]:
+        """What changes when a key is added, removed, renamed or rewritten in place:
+        the name, inode, size and modification time of each key file."""
+        try:
+            entries = [e for e in os.scandir(self.path) if e.name.isdigit()]
+            stamps = []
+            for entry in entries:
+                info = entry.stat()
+                stamps.append((entry.name, info.st_ino, info.st_size, info.st_mtime_ns))
+        except FileNotFoundError as exc:
+            raise KeyRepositoryError(
+                f"no key repository at {self.path}: run `cumulo identity bootstrap` "
+                "or `cumulo identity setup-keys`"
+            ) from exc
+        except OSError as exc:
+            raise KeyRepositoryError(f"cannot read key repository {self.path}: {exc}") from exc
+        return tuple(sorted(stamps))
 
     def _read(self) -> KeyRing:
         for _attempt in range(_READ_ATTEMPTS):

@@ -80,6 +80,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(cloud):
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413
+    assert response.json["error"]["title"] == "Request Entity Too Large"
     assert response.json["error"]["message"] == (
         f"Request body too large: at most {limit} bytes are accepted."
     )

@@ -123,3 +123,14 @@ def test_rotating_an_empty_repository_is_refused(tmp_path):
 def test_fewer_than_two_active_keys_is_refused(tmp_path):
     with pytest.raises(KeyRepositoryError, match="at least 2"):
         KeyRepository(tmp_path, max_active_keys=1)
+
+
+def test_a_key_rewritten_in_place_is_read_again(keys):
+    first = keys.keyring()
+    token = a_token(keys)
+    path = keys.path / "1"
+    with path.open("r+b") as rewrite:  # as `cp` over the file would
+        rewrite.write(Fernet.generate_key())
+    assert keys.keyring() is not first
+    with pytest.raises(TokenInvalid):
+        TokenFormatter(keys).decode(token)
