@@ -43,7 +43,9 @@ def create_app(config: ApiConfig, services: tuple[MountedService, ...] | None = 
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
 
     def handle(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
-        request_id = getattr(req.context, "request_id", None) or new_request_id()
+        request_id = getattr(req.context, "request_id", None)
+        if request_id is None:  # failed before the middleware ran: keep one id throughout
+            request_id = req.context.request_id = new_request_id()
         error = http_error(exc, request_id)
         service = service_for(req.path, services)
         body = (service.error_body if service else keystone_error_body)(error)
