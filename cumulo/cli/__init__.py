@@ -15,9 +15,11 @@ from collections.abc import Callable, Sequence
 
 from cumulo.objects import ObjectError
 
+from .api import add_api_command
 from .common import Handler, UsageError, _Parser
 from .db import add_db_commands
 from .demo import add_demo_command
+from .identity import add_identity_commands
 from .objects import add_objects_commands, cmd_objects_check
 from .servers import add_server_commands
 from .services import add_compute_command, add_conductor_command
@@ -44,6 +46,14 @@ GROUPS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
         add_compute_command,
     ),
     "server": ("list or show the instances of a running deployment", add_server_commands),
+    "identity": (
+        "bootstrap the identity records, set up or rotate the token keys",
+        add_identity_commands,
+    ),
+    "api": (
+        "run the HTTP API (Keystone v3 identity under /identity) with gunicorn workers",
+        add_api_command,
+    ),
     "demo": (
         "run an all-in-one deployment in this process and a guided scenario on it",
         add_demo_command,

@@ -494,3 +494,81 @@ class SecurityGroupInstanceAssociationRow(Base):
     instance_uuid: Mapped[UUID] = mapped_column(
         UUIDString(), ForeignKey("instances.uuid", name="fk_sg_instance_association_instance")
     )
+
+
+# --- identity (cumulo.identity's tables) ----------------------------------------------------
+
+IDENTITY_ID = 64
+"""Length of identity ids: Keystone's (32 hex digits for a generated one, ``default``
+for the default domain)."""
+
+
+class DomainRow(Timestamps, Base):
+    # Identity records are deleted for real, as Keystone deletes them.
+    __tablename__ = "domains"
+    __table_args__ = _args(UniqueConstraint("name"))
+
+    id: Mapped[str] = mapped_column(String(IDENTITY_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class ProjectRow(Timestamps, Base):
+    __tablename__ = "projects"
+    __table_args__ = _args(UniqueConstraint("domain_id", "name"))
+
+    id: Mapped[str] = mapped_column(String(IDENTITY_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    domain_id: Mapped[str] = mapped_column(String(IDENTITY_ID), ForeignKey("domains.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class UserRow(Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = _args(UniqueConstraint("domain_id", "name"))
+
+    id: Mapped[str] = mapped_column(String(IDENTITY_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    domain_id: Mapped[str] = mapped_column(String(IDENTITY_ID), ForeignKey("domains.id"))
+    # An argon2 hash in PHC format; NULL: the user cannot log in with a password.
+    password_hash: Mapped[str | None] = mapped_column(String(NAME))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    # No foreign key: Keystone keeps the reference when the project goes.
+    default_project_id: Mapped[str | None] = mapped_column(String(IDENTITY_ID))
+    email: Mapped[str | None] = mapped_column(String(NAME))
+    description: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Tokens of this user issued before this instant are refused (password change,
+    # disabling): the check a stateless token needs.
+    revoked_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RoleRow(Timestamps, Base):
+    __tablename__ = "roles"
+    __table_args__ = _args(UniqueConstraint("name"))
+
+    id: Mapped[str] = mapped_column(String(IDENTITY_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class RoleAssignmentRow(Base):
+    """A user's role on a project."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = _args(
+        Index("ix_role_assignments_project_id", "project_id"),
+        Index("ix_role_assignments_role_id", "role_id"),
+    )
+
+    user_id: Mapped[str] = mapped_column(
+        String(IDENTITY_ID), ForeignKey("users.id"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(
+        String(IDENTITY_ID), ForeignKey("projects.id"), primary_key=True
+    )
+    role_id: Mapped[str] = mapped_column(
+        String(IDENTITY_ID), ForeignKey("roles.id"), primary_key=True
+    )

@@ -1,0 +1,28 @@
+"""The token check every protected request makes: ``X-Auth-Token`` validated by the
+identity manager (a key decryption and a read of the user; nothing stored), once
+per request."""
+
+from __future__ import annotations
+
+import falcon
+
+from cumulo.identity import Token
+
+from .errors import Unauthorized
+from .state import ApiState
+
+AUTH_HEADER = "X-Auth-Token"
+
+
+def token_of(req: falcon.Request, state: ApiState) -> Token:
+    """The request's checked token; raises 401 if it has none, or one that is not
+    valid (garbage, expired, revoked)."""
+    token: Token | None = getattr(req.context, "token", None)
+    if token is not None:
+        return token
+    presented = req.get_header(AUTH_HEADER)
+    if not presented:
+        raise Unauthorized("The request you have made requires authentication.")
+    token = state.identity.validate(presented.strip())
+    req.context.token = token
+    return token

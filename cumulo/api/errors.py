@@ -1,0 +1,142 @@
+"""The one place that turns an exception into an HTTP error: status, title and a
+message safe to show, rendered in the body shape of the service the path belongs
+to (Keystone's ``{"error": {"code", "title", "message"}}`` for ``/identity``).
+
+Anything not listed here is unexpected: it is logged with its traceback and the
+request id, and the client gets a 500 whose message names that request id, never
+the exception, a traceback or SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import falcon
+
+from cumulo.identity import exceptions as identity
+
+LOG = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An HTTP error a handler raises on purpose; ``str(error)`` is what the client reads."""
+
+    status = 500
+
+    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class ValidationFailed(BadRequest):
+    """A request body (or parameter) that its schema refuses; ``field`` is the dotted
+    path of the bad value (``project.name``, ``auth.identity.password.user.id``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"Invalid input for field '{field}': {problem}")
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+"""Keystone's titles, fixed here: Python's own phrases change between versions
+(413 became "Content Too Large" in 3.13)."""
+
+
+@dataclass(frozen=True)
+class HttpError:
+    """What the client gets: ``status``, its title, the message and extra headers."""
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.status) or HTTPStatus(self.status).phrase
+
+
+ErrorBody = Callable[[HttpError], dict[str, Any]]
+"""A service's error body shape (see ``cumulo.api.registry``)."""
+
+
+def keystone_error_body(error: HttpError) -> dict[str, Any]:
+    return {"error": {"code": error.status, "title": error.title, "message": error.message}}
+
+
+def internal_error_message(request_id: str) -> str:
+    return (
+        "An unexpected error prevented the server from fulfilling your request "
+        f"(request id {request_id})."
+    )
+
+
+def http_error(exc: BaseException, request_id: str) -> HttpError:
+    """The HTTP error for ``exc`` (see the module docstring); logs what the client is
+    not told."""
+    if isinstance(exc, ApiError):
+        return HttpError(exc.status, str(exc), exc.headers)
+    if isinstance(exc, identity.Unauthorized):
+        LOG.info("refused: %s", exc.reason, extra={"request_id": request_id})
+        return HttpError(401, str(exc))
+    if isinstance(exc, identity.NotFound):
+        return HttpError(404, f"{exc}.")
+    if isinstance(exc, identity.Conflict):
+        return HttpError(409, f"Conflict occurred attempting to store the record: {exc}.")
+    if isinstance(exc, identity.InvalidValue):
+        return HttpError(400, str(exc))
+    if isinstance(exc, falcon.HTTPError):
+        message = exc.description or exc.title or HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and not exc.description:
+            message = "The resource could not be found."
+        elif exc.status_code == 405 and not exc.description:
+            message = "The method is not allowed for the requested URL."
+        return HttpError(exc.status_code, message, dict(exc.headers or {}))
+    LOG.error(
+        "unexpected %s while serving the request",
+        type(exc).__name__,
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"request_id": request_id},
+    )
+    return HttpError(500, internal_error_message(request_id))

@@ -1,0 +1,8 @@
+"""The services this API serves, in catalog order (see ``cumulo.api.registry``)."""
+
+from __future__ import annotations
+
+from .identity import SERVICE as IDENTITY
+from .registry import MountedService
+
+SERVICES: tuple[MountedService, ...] = (IDENTITY,)

@@ -1,0 +1,33 @@
+"""``ApiState``: what every handler of one API worker shares: the configuration,
+the identity manager (its database engine and key repository), the policy and the
+mounted services. Built once per worker process, after the fork."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+
+from cumulo.identity import IdentityManager
+
+from .config import ApiConfig
+from .policy import Policy
+from .registry import MountedService
+
+
+@dataclass
+class ApiState:
+    config: ApiConfig
+    identity: IdentityManager
+    policy: Policy
+    services: tuple[MountedService, ...]
+
+    def base_url(self, req: falcon.Request) -> str:
+        """The public base URL, no trailing slash: configured, else the request's."""
+        return (self.config.public_url or req.prefix).rstrip("/")
+
+    def catalog(self, req: falcon.Request, project_id: str) -> list[dict[str, Any]]:
+        """The token catalog for a token scoped to ``project_id``."""
+        base = self.base_url(req)
+        return [s.catalog_entry(base, self.config.region, project_id) for s in self.services]
