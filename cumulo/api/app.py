@@ -36,7 +36,8 @@ def create_app(config: ApiConfig, services: tuple[MountedService, ...] | None = 
 
         services = SERVICES
     state = build_state(config, services)
-    app: App = falcon.App(middleware=[RequestContext(config.max_body_bytes)])
+    extra: list[Any] = [make() for service in services for make in service.middleware]
+    app: App = falcon.App(middleware=[RequestContext(config.max_body_bytes), *extra])
     app.req_options.strip_url_path_trailing_slash = True
     json = MsgspecJSON()
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json

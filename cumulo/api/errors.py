@@ -1,6 +1,7 @@
 """The one place that turns an exception into an HTTP error: status, title and a
 message safe to show, rendered in the body shape of the service the path belongs
-to (Keystone's ``{"error": {"code", "title", "message"}}`` for ``/identity``).
+to (Keystone's ``{"error": {"code", "title", "message"}}`` for ``/identity``,
+Nova's ``{"itemNotFound": {"code", "message"}}`` for ``/compute``).
 
 Anything not listed here is unexpected: it is logged with its traceback and the
 request id, and the client gets a 500 whose message names that request id, never
@@ -18,6 +19,7 @@ from typing import Any
 import falcon
 
 from cumulo.identity import exceptions as identity
+from cumulo.model import exceptions as model
 
 LOG = logging.getLogger(__name__)
 
@@ -57,6 +59,10 @@ class NotFound(ApiError):
     status = 404
 
 
+class NotAcceptable(ApiError):
+    status = 406
+
+
 class Conflict(ApiError):
     status = 409
 
@@ -75,6 +81,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
     409: "Conflict",
     413: "Request Entity Too Large",
     415: "Unsupported Media Type",
@@ -105,6 +112,32 @@ def keystone_error_body(error: HttpError) -> dict[str, Any]:
     return {"error": {"code": error.status, "title": error.title, "message": error.message}}
 
 
+NOVA_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    406: "notAcceptable",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+"""Nova's error names by status; any other status is a ``computeFault``."""
+
+
+def nova_error_body(error: HttpError) -> dict[str, Any]:
+    return {
+        NOVA_NAMES.get(error.status, "computeFault"): {
+            "code": error.status,
+            "message": error.message,
+        }
+    }
+
+
 def internal_error_message(request_id: str) -> str:
     return (
         "An unexpected error prevented the server from fulfilling your request "
@@ -126,6 +159,17 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
         return HttpError(409, f"Conflict occurred attempting to store the record: {exc}.")
     if isinstance(exc, identity.InvalidValue):
         return HttpError(400, str(exc))
+    if isinstance(exc, model.FlavorExtraSpecNotFound):
+        flavorid, key = exc.key.get("flavorid"), exc.key.get("key")
+        return HttpError(404, f"Flavor {flavorid} has no extra specs with key {key}.")
+    if isinstance(exc, model.FlavorNotFound):
+        return HttpError(404, f"Flavor {_named(exc.key)} could not be found.")
+    if isinstance(exc, model.NotFound):
+        return HttpError(404, f"The {exc.what} {_named(exc.key)} could not be found.")
+    if isinstance(exc, model.AlreadyExists):
+        labels = {"flavorid": "ID", "name": "name"}
+        named = " and ".join(f"{labels.get(k, k)} {v}" for k, v in exc.key.items())
+        return HttpError(409, f"{exc.what.capitalize()} with {named} already exists.")
     if isinstance(exc, falcon.HTTPError):
         message = exc.description or exc.title or HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and not exc.description:
@@ -140,3 +184,7 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
         extra={"request_id": request_id},
     )
     return HttpError(500, internal_error_message(request_id))
+
+
+def _named(key: Mapping[str, Any]) -> str:
+    return ", ".join(str(value) for value in key.values())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .compute import SERVICE as COMPUTE
 from .identity import SERVICE as IDENTITY
 from .registry import MountedService
 
-SERVICES: tuple[MountedService, ...] = (IDENTITY,)
+SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE)

@@ -44,6 +44,9 @@ class MountedService:
     error_body: ErrorBody
     policies: tuple[Rule, ...] = ()
     """The service's default policy rules (overridable in ``policy.yaml``)."""
+    middleware: tuple[Callable[[], object], ...] = ()
+    """Falcon middleware the service needs on every request (each one checks that the
+    path is its own): the compute microversion negotiation."""
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")

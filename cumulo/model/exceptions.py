@@ -43,6 +43,10 @@ class FlavorNotFound(NotFound):
     what = "flavor"
 
 
+class FlavorExtraSpecNotFound(NotFound):
+    what = "flavor extra spec"
+
+
 class BlockDeviceMappingNotFound(NotFound):
     what = "block device mapping"
 

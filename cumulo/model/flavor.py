@@ -62,6 +62,31 @@ class Flavor(CumuloObject):
         """Delete the flavor (instances keep their own copy)."""
         get_storage().flavor_destroy(self.obj_context, self.flavorid)
 
+    # Writes only a process with a database makes (the API, as Nova's flavor API
+    # does): plain methods, not remotable, so Flavor 1.0 is unchanged on the wire.
+    # A compute host never changes a flavor; if one must, they become remotable in 1.1.
+
+    def update_description(self, description: str | None) -> None:
+        """Set the description (Compute API 2.55); raises ``FlavorNotFound``."""
+        storage = get_storage()
+        self._obj_take_stored(
+            storage.flavor_update_description(self.obj_context, self.flavorid, description)
+        )
+
+    def update_extra_specs(self, specs: dict[str, str]) -> None:
+        """Add or replace ``specs``, leaving other keys; raises ``FlavorNotFound``."""
+        storage = get_storage()
+        self._obj_take_stored(
+            storage.flavor_update_extra_specs(self.obj_context, self.flavorid, specs)
+        )
+
+    def delete_extra_spec(self, key: str) -> None:
+        """Remove extra spec ``key``; raises ``FlavorExtraSpecNotFound``."""
+        storage = get_storage()
+        self._obj_take_stored(
+            storage.flavor_delete_extra_spec(self.obj_context, self.flavorid, key)
+        )
+
 
 @register
 class FlavorList(CumuloObject):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -167,6 +167,24 @@ class Storage(Protocol):
 
     def flavor_destroy(self, context: Context, flavorid: str) -> None:
         """Raises ``FlavorNotFound``. Instances keep their copy of the flavor."""
+        ...
+
+    def flavor_update_description(
+        self, context: Context, flavorid: str, description: str | None
+    ) -> Flavor:
+        """The flavor after setting its description; raises ``FlavorNotFound``."""
+        ...
+
+    def flavor_update_extra_specs(
+        self, context: Context, flavorid: str, specs: Mapping[str, str]
+    ) -> Flavor:
+        """The flavor after adding or replacing ``specs`` (other keys unchanged);
+        raises ``FlavorNotFound``."""
+        ...
+
+    def flavor_delete_extra_spec(self, context: Context, flavorid: str, key: str) -> Flavor:
+        """The flavor without extra spec ``key``; raises ``FlavorNotFound`` or
+        ``FlavorExtraSpecNotFound``."""
         ...
 
     # --- block device mappings ----------------------------------------------------------

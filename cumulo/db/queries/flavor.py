@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, select
+from collections.abc import Mapping
+
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from cumulo.model.exceptions import AlreadyExists, FlavorNotFound
+from cumulo.model.exceptions import AlreadyExists, FlavorExtraSpecNotFound, FlavorNotFound
 from cumulo.model.flavor import Flavor
 from cumulo.model.storage import Context
 
@@ -74,6 +76,61 @@ class FlavorQueries(Queries):
                 session, delete(FlavorExtraSpecRow).where(FlavorExtraSpecRow.flavor_id == flavor_id)
             )
             session.execute(delete(FlavorRow).where(FlavorRow.id == flavor_id))
+
+    def flavor_update_description(
+        self, context: Context, flavorid: str, description: str | None
+    ) -> Flavor:
+        with self._writing() as session:
+            flavor_id = self._flavor_key(session, flavorid)
+            session.execute(
+                update(FlavorRow)
+                .where(FlavorRow.id == flavor_id)
+                .values(description=description, updated_at=utcnow())
+            )
+            return self._flavor(session, FlavorRow.id == flavor_id, FlavorNotFound(id=flavor_id))
+
+    def flavor_update_extra_specs(
+        self, context: Context, flavorid: str, specs: Mapping[str, str]
+    ) -> Flavor:
+        with self._writing() as session:
+            flavor_id = self._flavor_key(session, flavorid)
+            if specs:
+                matched_rows(
+                    session,
+                    delete(FlavorExtraSpecRow).where(
+                        FlavorExtraSpecRow.flavor_id == flavor_id,
+                        FlavorExtraSpecRow.key.in_(list(specs)),
+                    ),
+                )
+                session.add_all(
+                    FlavorExtraSpecRow(
+                        flavor_id=flavor_id,
+                        key=checked_name("Flavor.extra_specs key", key),
+                        value=checked_name(f"Flavor.extra_specs[{key!r}]", value),
+                    )
+                    for key, value in specs.items()
+                )
+                session.flush()
+            return self._flavor(session, FlavorRow.id == flavor_id, FlavorNotFound(id=flavor_id))
+
+    def flavor_delete_extra_spec(self, context: Context, flavorid: str, key: str) -> Flavor:
+        with self._writing() as session:
+            flavor_id = self._flavor_key(session, flavorid)
+            deleted = matched_rows(
+                session,
+                delete(FlavorExtraSpecRow).where(
+                    FlavorExtraSpecRow.flavor_id == flavor_id, FlavorExtraSpecRow.key == key
+                ),
+            )
+            if not deleted:
+                raise FlavorExtraSpecNotFound(flavorid=flavorid, key=key)
+            return self._flavor(session, FlavorRow.id == flavor_id, FlavorNotFound(id=flavor_id))
+
+    def _flavor_key(self, session: Session, flavorid: str) -> int:
+        flavor_id = session.scalar(select(FlavorRow.id).where(FlavorRow.flavorid == flavorid))
+        if flavor_id is None:
+            raise FlavorNotFound(flavorid=flavorid)
+        return flavor_id
 
     def _flavor(
         self, session: Session, criterion: ColumnElement[bool], missing: FlavorNotFound

@@ -1,0 +1,124 @@
+"""The Compute API's microversion history, the one place that knows it: each
+supported microversion and what it changed, the advertised range, and the
+negotiation of a request's version from its headers.
+
+A handler never compares version numbers itself: it asks :func:`since` whether the
+negotiated version has a named change (``since(version, DESCRIPTION)``), or picks a
+schema or a view from a table keyed by these changes.
+
+The maximum is the last microversion whose changes to the resources that exist
+(flavors, for now) are all implemented. The versions in between changed servers,
+which do not exist yet; the maximum rises as they land (issue 12).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import total_ordering
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Microversion:
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str) -> Microversion:
+        """``"2.55"``; raises ``ValueError`` on anything else."""
+        match = re.fullmatch(r"\s*([1-9][0-9]*)\.(0|[1-9][0-9]*)\s*", text)
+        if match is None:
+            raise ValueError(f"Invalid microversion {text!r}: expected MAJOR.MINOR")
+        return cls(int(match[1]), int(match[2]))
+
+    def __lt__(self, other: Microversion) -> bool:
+        return (self.major, self.minor) < (other.major, other.minor)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one microversion changed, as far as Cumulo implements it."""
+
+    version: Microversion
+    summary: str
+
+
+def _v(text: str) -> Microversion:
+    return Microversion.parse(text)
+
+
+MIN_VERSION = _v("2.1")
+
+DESCRIPTION = Change(
+    _v("2.55"),
+    "Flavors have a description: given at create, shown in every flavor body, "
+    "changed with PUT /flavors/{flavor_id}.",
+)
+EXTRA_SPECS_IN_FLAVOR = Change(
+    _v("2.61"),
+    "Flavor bodies carry the flavor's extra_specs (GET, POST and PUT /flavors...).",
+)
+
+HISTORY: tuple[Change, ...] = (
+    Change(MIN_VERSION, "The Compute API v2.1 base: flavors with their extra specs."),
+    DESCRIPTION,
+    EXTRA_SPECS_IN_FLAVOR,
+)
+"""Every microversion that changed something Cumulo serves, oldest first."""
+
+MAX_VERSION = HISTORY[-1].version
+"""The advertised maximum (see the module docstring)."""
+
+
+def since(version: Microversion, change: Change) -> bool:
+    """Whether a request at ``version`` sees ``change``."""
+    return version >= change.version
+
+
+class NotAcceptableVersion(ValueError):
+    """A requested version that is malformed or outside the supported range."""
+
+
+SERVICE = "compute"
+HEADER = "OpenStack-API-Version"
+LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
+
+
+def requested(header: str | None, legacy: str | None) -> str | None:
+    """The version text a request asks for: the ``compute`` entry of
+    ``OpenStack-API-Version`` (``compute 2.55``; several services may be listed,
+    comma separated), else the legacy header; ``None`` when neither names one."""
+    if header:
+        for item in header.split(","):
+            service, _, value = item.strip().partition(" ")
+            if service.lower() == SERVICE:
+                return value.strip()
+    if legacy:
+        return legacy.strip()
+    return None
+
+
+def negotiate(header: str | None, legacy: str | None) -> Microversion:
+    """The version a request is served at: none asked 2.1, ``latest`` the maximum;
+    raises :class:`NotAcceptableVersion` for a malformed or unsupported one."""
+    text = requested(header, legacy)
+    if text is None:
+        return MIN_VERSION
+    if text.lower() == "latest":
+        return MAX_VERSION
+    try:
+        version = Microversion.parse(text)
+    except ValueError:
+        raise NotAcceptableVersion(
+            f"Invalid format for API version {text!r}: expected MAJOR.MINOR or 'latest'."
+        ) from None
+    if not MIN_VERSION <= version <= MAX_VERSION:
+        raise NotAcceptableVersion(
+            f"Version {version} is not supported by the API. Minimum is {MIN_VERSION} "
+            f"and maximum is {MAX_VERSION}."
+        )
+    return version
