@@ -39,7 +39,7 @@ SERVICE_VERSION: Final = 3
 BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them).
 3: release 0.3, in development (compute RPC 1.2: volume attach with a device tag and
 delete-on-termination; Instance 1.2: access addresses, reservation id and launch
-index)."""
+index; Flavor 1.1: remotable description and extra-spec writes)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,8 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
         object_manifest=MappingProxyType(
             {
                 **_RELEASED_LEVELS[2].object_manifest,
+                "Flavor": "1.1",
+                "FlavorList": "1.1",
                 "Instance": "1.2",
                 "InstanceList": "1.2",
             }

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cumulo.objects import NO_DEFAULT, field, register, remotable, remotable_classmethod
+from cumulo.objects import (
+    NO_DEFAULT,
+    field,
+    register,
+    remotable,
+    remotable_added,
+    remotable_classmethod,
+)
 
 from .base import CumuloObject, stored
 from .exceptions import ObjectActionError
@@ -19,10 +26,12 @@ class Flavor(CumuloObject):
     identifier users see. ``extra_specs`` carries scheduler and driver hints
     (``hw:cpu_policy``...) as strings, as Nova does.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: remotable ``update_description``,
+    ``update_extra_specs`` and ``delete_extra_spec`` (the API's writes; the data is
+    unchanged, so an older peer reads a 1.1 flavor backlevelled to 1.0 as it was).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     id: int = field(default=NO_DEFAULT, read_only=True)
     flavorid: str
@@ -62,10 +71,8 @@ class Flavor(CumuloObject):
         """Delete the flavor (instances keep their own copy)."""
         get_storage().flavor_destroy(self.obj_context, self.flavorid)
 
-    # Writes only a process with a database makes (the API, as Nova's flavor API
-    # does): plain methods, not remotable, so Flavor 1.0 is unchanged on the wire.
-    # A compute host never changes a flavor; if one must, they become remotable in 1.1.
-
+    @remotable_added("1.1")
+    @remotable
     def update_description(self, description: str | None) -> None:
         """Set the description (Compute API 2.55); raises ``FlavorNotFound``."""
         storage = get_storage()
@@ -73,6 +80,8 @@ class Flavor(CumuloObject):
             storage.flavor_update_description(self.obj_context, self.flavorid, description)
         )
 
+    @remotable_added("1.1")
+    @remotable
     def update_extra_specs(self, specs: dict[str, str]) -> None:
         """Add or replace ``specs``, leaving other keys; raises ``FlavorNotFound``."""
         storage = get_storage()
@@ -80,6 +89,8 @@ class Flavor(CumuloObject):
             storage.flavor_update_extra_specs(self.obj_context, self.flavorid, specs)
         )
 
+    @remotable_added("1.1")
+    @remotable
     def delete_extra_spec(self, key: str) -> None:
         """Remove extra spec ``key``; raises ``FlavorExtraSpecNotFound``."""
         storage = get_storage()
@@ -92,10 +103,10 @@ class Flavor(CumuloObject):
 class FlavorList(CumuloObject):
     """A list of flavors, as one object (what a query returns over RPC).
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: Flavor 1.1.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     objects: list[Flavor] = field(default_factory=list)
 

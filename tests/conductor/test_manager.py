@@ -92,6 +92,24 @@ def test_object_action_returns_only_changes_and_writes_them(
     assert Instance.get_by_uuid(ctx, instance.uuid).host == "b"
 
 
+def test_flavor_writes_run_in_the_conductor(deployment: ConductorAPI, ctx: RequestContext) -> None:
+    # Flavor 1.1's writes are remotable: a process without a database has the
+    # conductor run them, and gets back only what changed.
+    flavor = Flavor(flavorid="f2", name="m1.small", memory_mb=1024, vcpus=1, root_gb=1)
+    flavor.obj_set_context(ctx)
+    flavor.create()
+    updates, _ = deployment.object_action(
+        ctx, flavor, "update_extra_specs", ({"hw:cpu_policy": "dedicated"},), {}
+    )
+    assert updates["extra_specs"] == {"hw:cpu_policy": "dedicated"}
+    deployment.object_action(ctx, flavor, "update_description", ("pinned CPUs",), {})
+    stored = Flavor.get_by_flavorid(ctx, "f2")
+    assert (stored.extra_specs, stored.description) == (
+        {"hw:cpu_policy": "dedicated"},
+        "pinned CPUs",
+    )
+
+
 def test_compare_and_swap_conflict_comes_back_typed_and_writes_nothing(
     deployment: ConductorAPI, ctx: RequestContext
 ) -> None:

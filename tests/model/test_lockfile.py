@@ -32,22 +32,24 @@ def test_lockfile_covers_every_model_object():
 
 
 def test_the_trap_catches_a_field_added_without_a_bump():
-    """What a developer sees after adding Flavor.pci_slots without touching VERSION."""
+    """What a developer sees after adding ComputeNode.pci_slots without touching VERSION
+    (an object with one locked version: Flavor has two since 0.3)."""
     registry = Registry()
 
     @register
-    class Flavor(model.Flavor):
+    class ComputeNode(model.ComputeNode):
         OBJ_REGISTRY = registry
         pci_slots: int = 0
 
     problems = [
         p
         for p in check_lock(registry, model.NAMESPACE, read_lock(model.LOCKFILE))
-        if p.object == "Flavor"
+        if p.object == "ComputeNode"
     ]
     assert [p.kind for p in problems] == ["changed-without-bump"]
     assert str(problems[0]) == (
-        "Flavor 1.0 changed without a version bump: field 'pci_slots' added (int, default 0). "
+        "ComputeNode 1.0 changed without a version bump: field 'pci_slots' added (int, "
+        "default 0). "
         "That needs a minor bump: declare added='1.1' on field 'pci_slots' and set VERSION = '1.1'"
     )
 
@@ -56,7 +58,7 @@ def test_the_trap_accepts_the_declared_bump():
     registry = Registry()
 
     @register
-    class Flavor(model.Flavor):
+    class ComputeNode(model.ComputeNode):
         OBJ_REGISTRY = registry
         VERSION = "1.1"
         pci_slots: int = field(default=0, added="1.1")
@@ -64,6 +66,6 @@ def test_the_trap_accepts_the_declared_bump():
     problems = [
         p
         for p in check_lock(registry, model.NAMESPACE, read_lock(model.LOCKFILE))
-        if p.object == "Flavor"
+        if p.object == "ComputeNode"
     ]
     assert [(p.kind, p.resolved_by_lock) for p in problems] == [("not-locked", True)]
