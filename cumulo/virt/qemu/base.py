@@ -24,7 +24,8 @@ from cumulo.model import (
 from cumulo.objects import MACAddress
 
 from .. import common, device_names
-from ..driver import ComputeDriver, IPAddress
+from ..config import IPAddress
+from ..driver import ComputeDriver
 from ..exceptions import (
     DeviceInUse,
     DiskBusNotSupported,
