@@ -38,6 +38,7 @@ from ..exceptions import (
     VolumeAlreadyAttached,
 )
 from . import configdrive, nftables, process
+from .config import Accel, FirewallMode, NetworkMode
 from .guest import (
     CLOCK_TICKS,
     GIB,
@@ -75,9 +76,9 @@ class QemuBase(ComputeDriver):
     _default_image: Path | None
     _run: Path
     _salt: str
-    _accel_wanted: str
-    _network_wanted: str
-    _firewall_wanted: str
+    _accel_wanted: Accel
+    _network_wanted: NetworkMode
+    _firewall_wanted: FirewallMode
     _capacity_override: tuple[int | None, int | None, int | None]
     _host_ip: IPAddress
     _mac_pool: frozenset[MACAddress] | None
