@@ -56,7 +56,7 @@ from cumulo.model.base import CumuloObject
 from cumulo.objects import REGISTRY
 from cumulo.rpc import METRICS, RequestContext
 from cumulo.rpc.client import CallContext
-from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
+from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
 
 FULL = {"hosts": 100, "instances": 2000, "migrations": 200}
 QUICK = {"hosts": 10, "instances": 50, "migrations": 5}
@@ -190,7 +190,7 @@ def deployment(root: Path, hosts: int) -> EmbeddedCloud:
     net = FakeHypervisorNetwork()
 
     def driver(host: str) -> FakeDriver:
-        return FakeDriver(host, network=net, storage_pool="shared")
+        return FakeDriver(host, FakeConfig(storage_pool="shared"), network=net)
 
     return EmbeddedCloud(
         CloudOptions.under(

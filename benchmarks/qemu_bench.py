@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cumulo.model import Flavor, ImageMeta, Instance, Migration
-from cumulo.virt.qemu import QemuDriver, kvm_usable
+from cumulo.virt.qemu import Accel, FirewallMode, NetworkMode, QemuConfig, QemuDriver, kvm_usable
 from cumulo.virt.qemu.images import write_probe_guest_image
 from cumulo.virt.qemu.monitor import Monitor
 from cumulo.virt.qemu.process import GuestSpec, find_qemu, launch, terminate
@@ -49,14 +49,16 @@ def one_round(
     hosts = [
         QemuDriver(
             f"bench-{side}-{tag}",
-            instances_path=root / f"{side}-{tag}",
-            images_path=images,
-            accel=accel,
-            network_mode="user",
-            firewall="render",
-            vcpus=8,
-            memory_mb=16384,
-            disk_gb=100,
+            QemuConfig(
+                instances_path=root / f"{side}-{tag}",
+                images_path=images,
+                accel=Accel(accel),
+                network_mode=NetworkMode.USER,
+                firewall=FirewallMode.RENDER,
+                vcpus=8,
+                memory_mb=16384,
+                disk_gb=100,
+            ),
         )
         for side in ("a", "b")
     ]

@@ -16,7 +16,6 @@ and the hosts' remotable methods run against it directly.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,14 +33,14 @@ from cumulo.conductor.tasks.manager import ComputeTaskManager
 from cumulo.conductor.tasks_api import ComputeTaskAPI
 from cumulo.db import create_engine, sync
 from cumulo.rpc import RequestContext, Transport, get_transport
-from cumulo.virt import DRIVER_NAMES, ComputeDriver, load_driver
+from cumulo.virt import ComputeDriver, DriverConfig, driver_names, load_driver
 from cumulo.virt.fake import FakeHypervisorNetwork
+from cumulo.virt.loader import driver_entry
 from cumulo.volume.store import VolumeStore
 
 __all__ = [
     "CloudOptions",
     "DriverFactory",
-    "DriverOptions",
     "EmbeddedCloud",
     "TeardownErrorHandler",
 ]
@@ -54,25 +53,6 @@ whatever its drivers share (a fake network, a storage pool) is its own."""
 
 TeardownErrorHandler = Callable[[str, Exception], None]
 """Told of each teardown step that failed: what the step was, and the error."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DriverOptions:
-    """The options :func:`cumulo.virt.load_driver` takes for one host (see there);
-    ``None`` leaves a value to the driver. The fake network is the cloud's own."""
-
-    vcpus: int | None = None
-    memory_mb: int | None = None
-    disk_gb: int | None = None
-    host_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
-    migration_channel: str | None = None
-    """``"fake"`` only: a directory shared with fake hosts of other processes."""
-    instances_path: str | None = None
-    """``"qemu"`` only: this host's instance directory."""
-    images_path: str | None = None
-    """``"qemu"`` only: the base images, one file per image ref."""
-    accel: str = "auto"
-    """``"qemu"`` only: ``"kvm"``, ``"tcg"`` or ``"auto"``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,10 +74,12 @@ class CloudOptions:
     """The compute hosts, started in this order."""
     driver: str = "fake"
     """A name :func:`cumulo.virt.load_driver` knows; ignored with ``driver_factory``."""
-    driver_options: DriverOptions = field(default_factory=DriverOptions)
-    """The driver options of every host ..."""
-    host_driver_options: Mapping[str, DriverOptions] = field(default_factory=dict)
-    """... except the hosts named here, which get these instead."""
+    driver_config: DriverConfig | None = None
+    """The configuration of every host's driver (an instance of the driver's config
+    class, e.g. ``FakeConfig``; ``None``: the driver's defaults) ..."""
+    host_driver_configs: Mapping[str, DriverConfig] = field(default_factory=dict)
+    """... except the hosts named here, which get these instead. The fake network is
+    the cloud's own."""
     driver_factory: DriverFactory | None = None
     """Makes each host's driver instead of ``load_driver`` (options a name cannot
     carry, drivers of a test)."""
@@ -119,11 +101,23 @@ class CloudOptions:
     def __post_init__(self) -> None:
         if (self.database_url is None) == (self.sqlite_path is None):
             raise ValueError("CloudOptions: give exactly one of database_url and sqlite_path")
-        if self.driver_factory is None and self.driver not in DRIVER_NAMES:
-            raise ValueError(
-                f"CloudOptions.driver: expected one of {', '.join(DRIVER_NAMES)}, "
-                f"got {self.driver!r}"
-            )
+        if self.driver_factory is None:
+            if self.driver not in driver_names():
+                raise ValueError(
+                    f"CloudOptions.driver: expected one of {', '.join(driver_names())}, "
+                    f"got {self.driver!r}"
+                )
+            config_class = driver_entry(self.driver).config_class()
+            given = [("driver_config", self.driver_config)] + [
+                (f"host_driver_configs[{host!r}]", config)
+                for host, config in self.host_driver_configs.items()
+            ]
+            for where, config in given:
+                if config is not None and not isinstance(config, config_class):
+                    raise ValueError(
+                        f"CloudOptions.{where}: expected a {config_class.__name__} "
+                        f"(driver {self.driver}), got {type(config).__name__}"
+                    )
         if len(set(self.hosts)) != len(self.hosts):
             raise ValueError(f"CloudOptions.hosts: a host named twice in {list(self.hosts)}")
 
@@ -223,7 +217,7 @@ class EmbeddedCloud:
         self._on_stop("dispose of the database engine", self.engine.dispose)
         sync(self.engine)
         self.volume_store = VolumeStore(options.volume_dir)
-        if options.driver_factory is None and options.driver == "fake":
+        if options.driver_factory is None and driver_entry(options.driver).takes_fake_network:
             self.network = FakeHypervisorNetwork()
 
         self.task_manager = ComputeTaskManager(self.transport, host=options.conductor_host)
@@ -266,9 +260,7 @@ class EmbeddedCloud:
         try:
             if driver is None:
                 driver = self._make_driver(host)
-            shutdown: Callable[[], None] | None = getattr(driver, "shutdown", None)
-            if shutdown is not None:
-                undo.append((f"shut down the driver of {host}", shutdown))
+            undo.append((f"shut down the driver of {host}", driver.shutdown))
             manager = ComputeManager(host, driver, self.volume_store, transport=self.transport)
             undo.append((f"close the peer client of {host}", manager.compute_rpc.close))
             service = ComputeService(
@@ -291,20 +283,8 @@ class EmbeddedCloud:
         options = self.options
         if options.driver_factory is not None:
             return options.driver_factory(host)
-        given = options.host_driver_options.get(host, options.driver_options)
-        return load_driver(
-            options.driver,
-            host,
-            vcpus=given.vcpus,
-            memory_mb=given.memory_mb,
-            disk_gb=given.disk_gb,
-            host_ip=given.host_ip,
-            network=self.network,
-            migration_channel=given.migration_channel,
-            instances_path=given.instances_path,
-            images_path=given.images_path,
-            accel=given.accel,
-        )
+        config = options.host_driver_configs.get(host, options.driver_config)
+        return load_driver(options.driver, host, config, network=self.network)
 
     # --- stop -------------------------------------------------------------------------------
 

@@ -13,11 +13,11 @@ import pytest
 
 from cumulo.compute.service import ComputeService
 from cumulo.conductor.service import ConductorService
-from cumulo.deploy import CloudOptions, DriverOptions, EmbeddedCloud
+from cumulo.deploy import CloudOptions, EmbeddedCloud
 from cumulo.model import ComputeNodeList, Flavor, Instance, InstanceList, VmState
 from cumulo.model import storage as model_storage
 from cumulo.rpc import RequestContext
-from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
+from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
 
 
 def options(tmp_path: Path, **values: Any) -> CloudOptions:
@@ -104,9 +104,9 @@ def test_a_cloud_of_loaded_fake_drivers_builds_and_migrates(tmp_path: Path, no_s
     opts = options(
         tmp_path,
         hosts=("host-a", "host-b"),
-        driver_options=DriverOptions(vcpus=4, memory_mb=4096, disk_gb=40),
-        host_driver_options={
-            "host-b": DriverOptions(
+        driver_config=FakeConfig(vcpus=4, memory_mb=4096, disk_gb=40),
+        host_driver_configs={
+            "host-b": FakeConfig(
                 vcpus=8, memory_mb=8192, disk_gb=80, host_ip=ipaddress.ip_address("192.0.2.9")
             )
         },

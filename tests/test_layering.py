@@ -257,6 +257,23 @@ def test_compute_rpc_client_imports_no_driver_or_manager() -> None:
     assert not [n for n in ast.parse(init).body if isinstance(n, ast.Import | ast.ImportFrom)]
 
 
+# What the driver interface must not know: the drivers, what only a driver uses (the
+# fake network), and the loader that knows the drivers by name (DESIGN.md).
+DRIVER_MODULES = ("cumulo.virt.fake", "cumulo.virt.qemu", "cumulo.virt.fake_network")
+DRIVER_INTERFACE_MAY_NOT_IMPORT = (*DRIVER_MODULES, "cumulo.virt.loader")
+
+
+def test_the_driver_interface_imports_no_driver() -> None:
+    # Every import counts: under TYPE_CHECKING and inside functions too.
+    path = ROOT / "virt" / "driver.py"
+    violations = [
+        f"cumulo/virt/driver.py:{lineno} imports {module}"
+        for lineno, module in _imports(path)
+        if any(module == m or module.startswith(f"{m}.") for m in DRIVER_INTERFACE_MAY_NOT_IMPORT)
+    ]
+    assert not violations, "\n".join(violations)
+
+
 def test_object_core_uses_only_stdlib_and_msgspec() -> None:
     stdlib = set(sys.stdlib_module_names)
     violations = []

@@ -147,37 +147,33 @@ class Demo:
             self.detail(f"compute     {host}: {self._describe_driver(driver)}")
 
     def _fake_driver(self) -> Callable[[str], Any]:
-        from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
+        from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
 
         network = FakeHypervisorNetwork()
         sizes = {"host-a": 12288, "host-b": 16384}
 
         def make(host: str) -> Any:
-            return FakeDriver(
-                host,
-                vcpus=16,
-                memory_mb=sizes[host],
-                disk_gb=200,
-                network=network,
-                storage_pool="demo-shared",
+            config = FakeConfig(
+                vcpus=16, memory_mb=sizes[host], disk_gb=200, storage_pool="demo-shared"
             )
+            return FakeDriver(host, config, network=network)
 
         return make
 
     def _qemu_driver(self, host: str) -> Any:
-        from cumulo.virt.qemu import QemuDriver
+        from cumulo.virt.qemu import Accel, FirewallMode, NetworkMode, QemuConfig, QemuDriver
 
-        return QemuDriver(
-            host,
+        config = QemuConfig(
             instances_path=self.state_dir / "instances" / host,
             images_path=self.state_dir / "images",
-            accel="auto",
-            network_mode="user",
-            firewall="render",
+            accel=Accel.AUTO,
+            network_mode=NetworkMode.USER,
+            firewall=FirewallMode.RENDER,
             vcpus=4,
             memory_mb=1024 if host == "host-a" else 1088,
             disk_gb=20,
         )
+        return QemuDriver(host, config)
 
     @staticmethod
     def _describe_driver(driver: Any) -> str:

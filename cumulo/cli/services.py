@@ -13,9 +13,12 @@ import argparse
 import logging
 import signal
 import threading
+import tomllib
 from pathlib import Path
 
 from cumulo import logs
+from cumulo.virt.loader import driver_entry, driver_names
+from cumulo.virt.qemu.config import Accel
 
 from .common import DATABASE_URL_DEFAULT_HELP, UsageError, database_url
 
@@ -109,13 +112,15 @@ def cmd_compute(args: argparse.Namespace) -> int:
     from cumulo.compute.version import UnsupportedServiceVersion
     from cumulo.conductor.rpcapi import ConductorAPI
     from cumulo.rpc import RequestContext, RPCError, get_transport
-    from cumulo.virt import load_driver
+    from cumulo.virt.loader import load_driver
     from cumulo.volume.store import VolumeStore
 
     if args.driver != "fake" and args.migration_channel:
         raise UsageError("--migration-channel: only the fake driver takes one")
+    if args.driver != "qemu" and args.accel:
+        raise UsageError("--accel: only the qemu driver takes one")
+    options = _driver_options(args)
     logs.configure(f"compute-{args.host}", args.log_level)
-    state_dir = Path(args.state_dir or Path("var") / "compute" / args.host)
     volume_dir = Path(args.volume_dir or Path("var") / "volumes")
     ctx = RequestContext(user_id="compute", project_id="admin", roles=["admin"], is_admin=True)
     try:
@@ -124,22 +129,8 @@ def cmd_compute(args: argparse.Namespace) -> int:
         conductor.wait_until_ready(ctx, timeout=args.conductor_wait)
     except RPCError as exc:
         raise UsageError(f"conductor: {exc}") from None
-    options: dict[str, object] = {}
-    if args.driver == "fake":
-        if args.migration_channel:
-            options["migration_channel"] = args.migration_channel
-    else:
-        options["instances_path"] = str(state_dir / "instances")
-        options["images_path"] = args.images_dir or str(state_dir / "images")
     try:
-        driver = load_driver(
-            args.driver,
-            args.host,
-            vcpus=args.vcpus,
-            memory_mb=args.memory_mb,
-            disk_gb=args.disk_gb,
-            **options,  # type: ignore[arg-type]
-        )
+        driver = load_driver(args.driver, args.host, options)
     except ValueError as exc:
         conductor.close()
         raise UsageError(str(exc)) from None
@@ -167,13 +158,47 @@ def cmd_compute(args: argparse.Namespace) -> int:
         _wait_for_signal()
     finally:
         service.stop()
-        shutdown = getattr(driver, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
+        driver.shutdown()
         manager.compute_rpc.close()
         conductor.close()
         LOG.info("compute stopped", extra={"host": args.host})
     return 0
+
+
+def _driver_options(args: argparse.Namespace) -> dict[str, object]:
+    """The driver's options: the table of --driver-config, overridden by the flags."""
+    options: dict[str, object] = {}
+    if args.driver_config:
+        options.update(_read_driver_config(args.driver_config))
+    for name in ("vcpus", "memory_mb", "disk_gb", "accel"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if args.migration_channel:
+        options["migration_channel"] = args.migration_channel
+    if args.driver == "qemu":
+        state_dir = Path(args.state_dir or Path("var") / "compute" / args.host)
+        if args.state_dir or "instances_path" not in options:
+            options["instances_path"] = str(state_dir / "instances")
+        if args.images_dir:
+            options["images_path"] = args.images_dir
+        elif args.state_dir or "images_path" not in options:
+            options["images_path"] = str(state_dir / "images")
+    # Checked before anything starts: a bad option is a usage error, not a traceback.
+    try:
+        driver_entry(args.driver).config_class().from_options(options)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return options
+
+
+def _read_driver_config(path: str) -> dict[str, object]:
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as exc:
+        raise UsageError(f"--driver-config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--driver-config {path}: not TOML: {exc}") from None
 
 
 COMPUTE_EPILOG = """\
@@ -191,7 +216,24 @@ def add_compute_command(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = COMPUTE_EPILOG
     parser.add_argument("--host", required=True, help="this compute host's name")
-    parser.add_argument("--driver", choices=["fake", "qemu"], default="fake")
+    parser.add_argument(
+        "--driver",
+        choices=driver_names(),
+        default="fake",
+        help="the hypervisor driver, from the driver registry (built-ins and the "
+        "cumulo.virt.drivers entry points; default: fake)",
+    )
+    parser.add_argument(
+        "--driver-config",
+        metavar="FILE",
+        help='a TOML file of the driver\'s options (e.g. accel = "tcg"); the flags '
+        "below override it",
+    )
+    parser.add_argument(
+        "--accel",
+        choices=[accel.value for accel in Accel],
+        help="qemu: the accelerator (default: auto, KVM when usable)",
+    )
     _add_transport_option(parser)
     _add_pin_refresh_option(parser)
     parser.add_argument(

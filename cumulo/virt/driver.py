@@ -20,9 +20,8 @@ Drivers never touch the database; when a method changes an object it receives
 from __future__ import annotations
 
 import abc
-import ipaddress
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
 from cumulo.model import (
@@ -50,14 +49,10 @@ from cumulo.model import (
 )
 
 from . import device_names
-from .exceptions import UnknownDriverError
-
-if TYPE_CHECKING:
-    from .fake_network import FakeHypervisorNetwork
+from .config import DriverConfig, IPAddress
 
 # The public names are listed once, in cumulo.virt (which re-exports them).
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 PostMigrationMethod = Callable[[Context, Instance, str, bool, LiveMigrateData], None]
 """``post_method(context, instance, dest, block_migration, migrate_data)``: what
@@ -1000,6 +995,17 @@ class HostDriver(abc.ABC):
             HypervisorUnavailable: the hypervisor cannot be reached.
         """
 
+    def shutdown(self) -> None:  # noqa: B027 - a no-op by default, not abstract
+        """Let go of what this driver holds on the host, when the process that made it
+        is done with it (its compute service stopped, a test or tool finished).
+        Called at most once, after the last other call; the driver is not used
+        again. The default does nothing: a hypervisor whose guests live on their own
+        needs no shutdown.
+
+        Returns:
+            None.
+        """
+
     @abc.abstractmethod
     def list_instances(self) -> list[str]:
         """Name the guests that run on this host (``Instance.name`` of each).
@@ -1074,7 +1080,10 @@ class ComputeDriver(
     """
 
     driver_name: ClassVar[str] = ""
-    """The name ``load_driver`` knows the driver by, and ``Diagnostics.driver``."""
+    """The name the driver is registered under (:mod:`cumulo.virt.loader`), and
+    ``Diagnostics.driver``."""
+    config_class: ClassVar[type[DriverConfig]] = DriverConfig
+    """The configuration the driver is made with: ``Driver(host, config)``."""
 
     def __init__(self, host: str) -> None:
         if not host:
@@ -1088,80 +1097,3 @@ class ComputeDriver(
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} host={self._host!r}>"
-
-
-DRIVER_NAMES = ("fake", "qemu")
-"""The driver names :func:`load_driver` accepts."""
-
-
-def load_driver(
-    name: str,
-    host: str,
-    *,
-    vcpus: int | None = None,
-    memory_mb: int | None = None,
-    disk_gb: int | None = None,
-    host_ip: IPAddress | None = None,
-    network: FakeHypervisorNetwork | None = None,
-    migration_channel: str | None = None,
-    instances_path: str | None = None,
-    images_path: str | None = None,
-    accel: str = "auto",
-) -> ComputeDriver:
-    """Make the driver called ``name`` for ``host``.
-
-    Args:
-        name: ``"fake"`` (an in-memory hypervisor) or ``"qemu"`` (QEMU processes,
-            KVM or TCG; see :class:`cumulo.virt.qemu.QemuDriver`).
-        host: the compute host the driver serves.
-        vcpus: the host's vCPUs (``None``: the driver's default or what it finds).
-        memory_mb: the host's memory in MiB (``None``: default or found).
-        disk_gb: the host's instance disk in GiB (``None``: default or found).
-        host_ip: the address other hosts reach this one at (``None``: default).
-        network: ``"fake"`` only: the fake network joining the hosts of this process
-            (live migration, shared storage); ``None``: a lone host.
-        migration_channel: ``"fake"`` only: a directory the fake hosts of several
-            processes share to live-migrate guests between processes
-            (:class:`~cumulo.virt.fake_network.FakeMigrationChannel`).
-        instances_path: ``"qemu"`` only: the host's instance directory (default
-            ``/var/lib/cumulo/instances/<host>``).
-        images_path: ``"qemu"`` only: the base images, one file per image ref.
-        accel: ``"qemu"`` only: ``"kvm"``, ``"tcg"`` or ``"auto"``.
-
-    Returns:
-        ComputeDriver: the driver, not yet initialized (call ``init_host``).
-
-    Raises:
-        UnknownDriverError: ``name`` is not in :data:`DRIVER_NAMES`.
-        ValueError: an option the driver does not take.
-    """
-    if name == "fake":
-        from .fake import FakeDriver
-
-        return FakeDriver(
-            host,
-            vcpus=FakeDriver.DEFAULT_VCPUS if vcpus is None else vcpus,
-            memory_mb=FakeDriver.DEFAULT_MEMORY_MB if memory_mb is None else memory_mb,
-            disk_gb=FakeDriver.DEFAULT_DISK_GB if disk_gb is None else disk_gb,
-            host_ip=host_ip,
-            network=network,
-            migration_channel=migration_channel,
-        )
-    if name == "qemu":
-        if network is not None:
-            raise ValueError("network: only the fake driver takes a fake network")
-        if migration_channel is not None:
-            raise ValueError("migration_channel: only the fake driver takes one")
-        from .qemu import QemuDriver
-
-        return QemuDriver(
-            host,
-            instances_path=instances_path or f"/var/lib/cumulo/instances/{host}",
-            images_path=images_path,
-            accel=accel,
-            vcpus=vcpus,
-            memory_mb=memory_mb,
-            disk_gb=disk_gb,
-            host_ip=host_ip,
-        )
-    raise UnknownDriverError(name, DRIVER_NAMES)

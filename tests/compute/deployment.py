@@ -37,7 +37,7 @@ from cumulo.model import (
 )
 from cumulo.rpc import RequestContext
 from cumulo.virt.driver import CAPABILITIES
-from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
+from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
 
 from ..virt.builders import ManualClock
 
@@ -60,8 +60,16 @@ class RecordingFakeDriver(FakeDriver):
     counted. ``log`` keeps ``(host, method)`` in call order, shared by the hosts of
     one deployment."""
 
-    def __init__(self, host: str, *, log: list[tuple[str, str]], **options: Any) -> None:
-        super().__init__(host, **options)
+    def __init__(
+        self,
+        host: str,
+        config: FakeConfig,
+        *,
+        log: list[tuple[str, str]],
+        network: FakeHypervisorNetwork | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(host, config, network=network, clock=clock)
         self.manager_calls: collections.Counter[str] = collections.Counter()
         self.log = log
 
@@ -136,7 +144,9 @@ class Deployment:
         sizes = dict(HOST_SIZES.get(host, HOST_SIZES["host-c"]))
         sizes.update(options)
         sizes.setdefault("storage_pool", "shared" if host in ("host-a", "host-b") else None)
-        return RecordingFakeDriver(host, log=self.log, network=self.net, clock=self.clock, **sizes)
+        return RecordingFakeDriver(
+            host, FakeConfig(**sizes), log=self.log, network=self.net, clock=self.clock
+        )
 
     def add_host(self, host: str, **options: Any) -> RecordingFakeDriver:
         driver = self._driver(host, **options)

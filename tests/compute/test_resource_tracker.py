@@ -12,6 +12,7 @@ from cumulo.compute.resource_tracker import object_manifest
 from cumulo.compute.rpcapi import API_VERSION
 from cumulo.compute.version import SERVICE_VERSION
 from cumulo.model import Instance, Service, ServiceBinary, ServiceList
+from cumulo.virt.fake import FakeConfig
 
 from ..virt.builders import make_flavor
 
@@ -88,7 +89,9 @@ def test_the_service_runs_the_periodic_tasks(deployment):
 
     from .deployment import RecordingFakeDriver, wait_for
 
-    driver = RecordingFakeDriver("host-p", log=[], network=deployment.net, vcpus=2, memory_mb=2048)
+    driver = RecordingFakeDriver(
+        "host-p", FakeConfig(vcpus=2, memory_mb=2048), log=[], network=deployment.net
+    )
     manager = ComputeManager("host-p", driver, deployment.store, transport=deployment.transport)
     service = ComputeService(deployment.transport, manager, periodic_interval=0.01).start()
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cumulo.virt.fake import FakeDriver, FakeHypervisorNetwork
+from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
 
 from .builders import Ctx, ManualClock
 
@@ -33,9 +33,10 @@ def make_host(net: FakeHypervisorNetwork, clock: ManualClock) -> Callable[..., F
         options.setdefault("vcpus", 8)
         options.setdefault("memory_mb", 16384)
         options.setdefault("disk_gb", 200)
-        options.setdefault("network", net)
-        options.setdefault("clock", clock)
-        driver = FakeDriver(host, **options)
+        network = options.pop("network", net)
+        driver = FakeDriver(
+            host, FakeConfig(**options), network=network, clock=options.pop("clock", clock)
+        )
         driver.init_host(host)
         return driver
 

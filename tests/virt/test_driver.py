@@ -35,7 +35,7 @@ from cumulo.virt import (
     load_driver,
 )
 from cumulo.virt.exceptions import UnknownDriverError
-from cumulo.virt.fake import FakeDriver
+from cumulo.virt.fake import FakeConfig, FakeDriver
 from tests.support.seed_methods import SEED_METHODS
 
 from .builders import make_instance
@@ -222,7 +222,7 @@ def test_host_name_is_required() -> None:
 
 class TestLoadDriver:
     def test_fake(self) -> None:
-        driver = load_driver("fake", "h1", vcpus=4, memory_mb=4096, disk_gb=50)
+        driver = load_driver("fake", "h1", FakeConfig(vcpus=4, memory_mb=4096, disk_gb=50))
         assert isinstance(driver, FakeDriver)
         assert driver.host == "h1"
         resources = driver.get_available_resource()

@@ -44,6 +44,7 @@ from cumulo.virt.fake import (
     BOOT_READ_BYTES,
     FAILURE_POINTS,
     INCOMING_LIVE_MIGRATION,
+    FakeConfig,
     FakeDriver,
     FakeHypervisorNetwork,
     GuestPhase,
@@ -169,7 +170,7 @@ class TestResources:
 
     def test_negative_capacity_is_refused(self) -> None:
         with pytest.raises(ValueError, match="memory_mb"):
-            FakeDriver("h", memory_mb=-1)
+            FakeDriver("h", FakeConfig(memory_mb=-1))
 
     def test_destroy_of_a_guest_that_is_gone_succeeds(self, host_a: FakeDriver, ctx: Ctx) -> None:
         instance = spawn(host_a)
@@ -744,7 +745,8 @@ class TestHost:
         assert str(host_a.get_host_ip_addr()) == "10.0.0.1"
         assert str(host_b.get_host_ip_addr()) == "10.0.0.2"
         assert str(FakeDriver("lone").get_host_ip_addr()) == "127.0.0.1"
-        assert str(FakeDriver("set", host_ip="192.0.2.7").get_host_ip_addr()) == "192.0.2.7"
+        set_ip = FakeDriver("set", FakeConfig(host_ip="192.0.2.7"))
+        assert str(set_ip.get_host_ip_addr()) == "192.0.2.7"
 
 
 class TestSharedStorage:

@@ -14,7 +14,13 @@ import pytest
 from cumulo.model import InjectedFile, LiveMigrateData, PowerState
 from cumulo.virt import load_driver
 from cumulo.virt.exceptions import InjectedFailure, InstanceNotFound, MigrationError
-from cumulo.virt.fake import INCOMING_LIVE_MIGRATION, FakeDriver, FakeMigrationChannel, GuestPhase
+from cumulo.virt.fake import (
+    INCOMING_LIVE_MIGRATION,
+    FakeConfig,
+    FakeDriver,
+    FakeMigrationChannel,
+    GuestPhase,
+)
 
 from .builders import (
     Ctx,
@@ -37,15 +43,10 @@ def channel_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_remote(channel_dir: Path, clock: ManualClock) -> Callable[..., FakeDriver]:
     def make(host: str, **options: Any) -> FakeDriver:
-        driver = FakeDriver(
-            host,
-            vcpus=8,
-            memory_mb=16384,
-            disk_gb=200,
-            clock=clock,
-            migration_channel=str(channel_dir),
-            **options,
+        config = FakeConfig(
+            vcpus=8, memory_mb=16384, disk_gb=200, migration_channel=channel_dir, **options
         )
+        driver = FakeDriver(host, config, clock=clock)
         driver.init_host(host)
         return driver
 
@@ -149,11 +150,11 @@ def test_an_arrival_refused_by_the_destination_fails_its_post_step(
 
 
 def test_load_driver_passes_the_channel(tmp_path: Path) -> None:
-    driver = load_driver("fake", "h1", migration_channel=str(tmp_path / "ch"))
+    driver = load_driver("fake", "h1", {"migration_channel": str(tmp_path / "ch")})
     assert isinstance(driver, FakeDriver)
     assert FakeMigrationChannel(tmp_path / "ch").is_open("h1")
     with pytest.raises(ValueError, match="migration_channel"):
-        load_driver("qemu", "h2", migration_channel=str(tmp_path / "ch"))
+        load_driver("qemu", "h2", {"migration_channel": str(tmp_path / "ch")})
 
 
 # The keys of a guest's state on the channel: release 0.1's format, which 0.1 hosts

@@ -8,7 +8,7 @@ live-migrates guests between hosts of one :class:`FakeHypervisorNetwork`.
 
 Across processes (a compute process per host), hosts live-migrate through a
 :class:`~cumulo.virt.fake_network.FakeMigrationChannel` (a directory they all see,
-``migration_channel=``), with the RPC steps of a live migration doing the
+``FakeConfig.migration_channel``), with the RPC steps of a live migration doing the
 hand-over: the destination's ``pre_live_migration`` reserves the guest (claims,
 VIFs, volumes) and tells the channel it expects it; the source's
 ``live_migration`` checks that the destination expects the guest, sends its whole
@@ -41,13 +41,15 @@ splits its manager into flows): :mod:`.base` (the shared state, failure injectio
 and the steps every capability repeats), :mod:`.guest` (guest records and views),
 :mod:`.host`, :mod:`.lifecycle`, :mod:`.volumes`, :mod:`.network`,
 :mod:`.firewall`, :mod:`.diagnostics`, :mod:`.migration` (with :mod:`.transfer`,
-what travels with a guest) and :mod:`.driver` (``FakeDriver``, combining them).
+what travels with a guest), :mod:`.config` (``FakeConfig``) and :mod:`.driver`
+(``FakeDriver``, combining them).
 """
 
 from __future__ import annotations
 
 from ..fake_network import FakeHypervisorNetwork, FakeMigrationChannel
 from .base import FAILURE_POINTS, INCOMING_LIVE_MIGRATION
+from .config import FakeConfig
 from .driver import FakeDriver
 from .guest import BOOT_READ_BYTES, CONSOLE_LINES, AttachedVolume, GuestPhase, GuestView, HostView
 
@@ -57,6 +59,7 @@ __all__ = [
     "FAILURE_POINTS",
     "INCOMING_LIVE_MIGRATION",
     "AttachedVolume",
+    "FakeConfig",
     "FakeDriver",
     "FakeHypervisorNetwork",
     "FakeMigrationChannel",

@@ -27,7 +27,8 @@ from cumulo.objects import MACAddress
 
 from .. import common, device_names
 from ..common import Resources
-from ..driver import CAPABILITIES, ComputeDriver, IPAddress
+from ..config import IPAddress
+from ..driver import CAPABILITIES, ComputeDriver
 from ..exceptions import (
     DeviceInUse,
     InjectedFailure,

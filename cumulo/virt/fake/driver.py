@@ -1,21 +1,25 @@
 """``FakeDriver``: every capability of the fake hypervisor of one host in one class,
-and its constructor (capacity, network, channel, CPU, MACs, clock)."""
+and its constructor (a ``FakeConfig``, the fake network, a clock)."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from typing import Final
 
-from cumulo.model import Architecture, DhcpOption
 from cumulo.objects import MACAddress
 
 from ..common import Resources
-from ..driver import IPAddress
 from ..fake_network import FakeHypervisorNetwork, FakeMigrationChannel, FakeStorage
+from .config import (
+    DEFAULT_CPU_FEATURES,
+    DEFAULT_DISK_GB,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_VCPUS,
+    FakeConfig,
+)
 from .diagnostics import FakeDiagnostics
 from .firewall import FakeFirewall
 from .host import FakeHost
@@ -38,70 +42,56 @@ class FakeDriver(
 
     Args:
         host: the compute host it serves.
-        vcpus, memory_mb, disk_gb: the host's capacity (MiB, GiB); no overcommit.
+        config: what the operator set (capacity, address, migration channel,
+            storage pool, CPU, MACs, DHCP options; see :class:`FakeConfig`);
+            ``None``: the defaults.
         network: the fake network connecting hosts of this process (live
             migration, shared storage, remote security groups); ``None``: a lone host.
-        migration_channel: a :class:`FakeMigrationChannel` (or its directory) to
-            live-migrate with hosts of other processes (see :mod:`cumulo.virt.fake`);
-            hosts of ``network`` are still reached directly.
-        host_ip: the host's address (default: the next address of ``network``,
-            else ``127.0.0.1``).
-        storage_pool: the instance storage this host uses; hosts on one network
-            naming the same pool share instance storage (default: the host's own).
-        cpu_arch, cpu_model, cpu_features: the host CPU (live migration needs the
-            destination to have every feature of the source).
-        mac_pool: MACs the host's NICs are fixed to (``macs_for_instance``); VIFs
-            with other MACs cannot be plugged. ``None``: any MAC.
-        dhcp_options: extra DHCP options the host's guests need (PXE...).
         clock: seconds, monotonic; what diagnostics counters advance with.
     """
 
     driver_name = "fake"
+    config_class = FakeConfig
 
-    DEFAULT_VCPUS: Final = 64
-    DEFAULT_MEMORY_MB: Final = 256 * 1024
-    DEFAULT_DISK_GB: Final = 4096
-    DEFAULT_CPU_FEATURES: Final = ("sse4_2", "avx", "avx2", "aes")
+    DEFAULT_VCPUS: Final = DEFAULT_VCPUS
+    DEFAULT_MEMORY_MB: Final = DEFAULT_MEMORY_MB
+    DEFAULT_DISK_GB: Final = DEFAULT_DISK_GB
+    DEFAULT_CPU_FEATURES: Final = DEFAULT_CPU_FEATURES
 
     def __init__(
         self,
         host: str,
+        config: FakeConfig | None = None,
         *,
-        vcpus: int = DEFAULT_VCPUS,
-        memory_mb: int = DEFAULT_MEMORY_MB,
-        disk_gb: int = DEFAULT_DISK_GB,
         network: FakeHypervisorNetwork | None = None,
-        migration_channel: FakeMigrationChannel | str | os.PathLike[str] | None = None,
-        host_ip: IPAddress | str | None = None,
-        storage_pool: str | None = None,
-        cpu_arch: Architecture = Architecture.X86_64,
-        cpu_model: str = "fake-cpu",
-        cpu_features: Iterable[str] = DEFAULT_CPU_FEATURES,
-        mac_pool: Iterable[str] | None = None,
-        dhcp_options: Sequence[DhcpOption] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(host)
-        for name, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
-            if value < 0:
-                raise ValueError(f"{name}: expected a capacity >= 0, got {value}")
-        self._capacity = Resources(vcpus, memory_mb, disk_gb)
+        config = FakeConfig() if config is None else config
+        self.config = config
+        self._capacity = Resources(
+            DEFAULT_VCPUS if config.vcpus is None else config.vcpus,
+            DEFAULT_MEMORY_MB if config.memory_mb is None else config.memory_mb,
+            DEFAULT_DISK_GB if config.disk_gb is None else config.disk_gb,
+        )
         self._network = network
-        if host_ip is not None:
-            self._host_ip = ipaddress.ip_address(host_ip)
+        if config.host_ip is not None:
+            self._host_ip = config.host_ip
         elif network is not None:
             self._host_ip = network.allocate_address()
         else:
             self._host_ip = ipaddress.IPv4Address("127.0.0.1")
-        pool_name = storage_pool or f"local:{host}"
+        pool_name = config.storage_pool or f"local:{host}"
         self._storage = network.storage(pool_name) if network else FakeStorage(pool_name)
-        self._cpu_arch = cpu_arch
-        self._cpu_model = cpu_model
-        self._cpu_features = tuple(sorted(set(cpu_features)))
+        self._cpu_arch = config.cpu_arch
+        self._cpu_model = config.cpu_model
+        self._cpu_features = tuple(sorted(set(config.cpu_features)))
         self._mac_pool = (
-            None if mac_pool is None else frozenset(MACAddress(m.lower()) for m in mac_pool)
+            None
+            if config.mac_pool is None
+            else frozenset(MACAddress(m.lower()) for m in config.mac_pool)
         )
-        self._dhcp_options = [option.obj_clone() for option in dhcp_options]
+        self._dhcp_options = [option.obj_clone() for option in config.dhcp_options]
         self._clock = clock
         self._lock = threading.RLock()
         self._guests = {}
@@ -110,12 +100,14 @@ class FakeDriver(
         self._filters = {}
         self._failures = {}
         self._domain_ids = 0
-        if migration_channel is not None and not isinstance(
-            migration_channel, FakeMigrationChannel
-        ):
-            migration_channel = FakeMigrationChannel(migration_channel)
-        self._channel = migration_channel
-        if migration_channel is not None:
-            migration_channel.open(host)
+        # Hosts of ``network`` are still reached directly; the channel (see
+        # cumulo.virt.fake) reaches the hosts of other processes.
+        self._channel = (
+            None
+            if config.migration_channel is None
+            else FakeMigrationChannel(config.migration_channel)
+        )
+        if self._channel is not None:
+            self._channel.open(host)
         if network is not None:
             network.join(self)

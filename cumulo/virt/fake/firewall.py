@@ -9,7 +9,7 @@ from uuid import UUID
 from cumulo.model import Direction, Instance, NetworkInfo, Protocol, SecurityGroupList
 
 from .. import common, firewall
-from ..driver import IPAddress
+from ..config import IPAddress
 from ..exceptions import InstanceNotFiltered
 from .base import FakeBase, failure_point
 from .guest import RUNS_HERE, Filter, GuestPhase

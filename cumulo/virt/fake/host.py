@@ -9,7 +9,7 @@ from uuid import UUID
 from cumulo.model import AvailableResource, CpuInfo, CpuTopology, Instance
 
 from .. import common
-from ..driver import IPAddress
+from ..config import IPAddress
 from ..exceptions import InstanceNotFound
 from .base import FakeBase, failure_point
 from .guest import RUNS_HERE, AttachedVolume, Connection, Guest, GuestView, HostView
@@ -32,6 +32,15 @@ class FakeHost(FakeBase):
         """
         if host != self.host:
             raise ValueError(f"init_host: this driver serves {self.host!r}, not {host!r}")
+
+    @failure_point
+    def shutdown(self) -> None:
+        """See :meth:`ComputeDriver.shutdown`: nothing to let go of (the guests are
+        books in memory); a failure point like every driver method.
+
+        Returns:
+            None.
+        """
 
     @failure_point
     def list_instances(self) -> list[str]:

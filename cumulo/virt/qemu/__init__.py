@@ -21,14 +21,26 @@ combining them). Helpers: :mod:`.process` (command line and process),
 :mod:`.monitor` (QMP), :mod:`.images` (qemu-img, the probe guest),
 :mod:`.configdrive` (ISO), :mod:`.netdev` (taps and bridges), :mod:`.nftables`
 (security groups), :mod:`.console` (the serial console log), :mod:`.endpoints`
-(where a live migration sends its streams).
+(where a live migration sends its streams), :mod:`.config` (``QemuConfig`` and its
+modes).
 """
 
 from __future__ import annotations
 
 from .base import ImageNotFound
+from .config import Accel, FirewallMode, NetworkMode, QemuConfig
 from .driver import QemuDriver
 from .guest import GuestPhase, QemuGuestView
 from .host import kvm_usable
 
-__all__ = ["GuestPhase", "ImageNotFound", "QemuDriver", "QemuGuestView", "kvm_usable"]
+__all__ = [
+    "Accel",
+    "FirewallMode",
+    "GuestPhase",
+    "ImageNotFound",
+    "NetworkMode",
+    "QemuConfig",
+    "QemuDriver",
+    "QemuGuestView",
+    "kvm_usable",
+]

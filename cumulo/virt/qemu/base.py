@@ -24,7 +24,8 @@ from cumulo.model import (
 from cumulo.objects import MACAddress
 
 from .. import common, device_names
-from ..driver import ComputeDriver, IPAddress
+from ..config import IPAddress
+from ..driver import ComputeDriver
 from ..exceptions import (
     DeviceInUse,
     DiskBusNotSupported,
@@ -37,6 +38,7 @@ from ..exceptions import (
     VolumeAlreadyAttached,
 )
 from . import configdrive, nftables, process
+from .config import Accel, FirewallMode, NetworkMode
 from .guest import (
     CLOCK_TICKS,
     GIB,
@@ -74,9 +76,9 @@ class QemuBase(ComputeDriver):
     _default_image: Path | None
     _run: Path
     _salt: str
-    _accel_wanted: str
-    _network_wanted: str
-    _firewall_wanted: str
+    _accel_wanted: Accel
+    _network_wanted: NetworkMode
+    _firewall_wanted: FirewallMode
     _capacity_override: tuple[int | None, int | None, int | None]
     _host_ip: IPAddress
     _mac_pool: frozenset[MACAddress] | None

@@ -1,21 +1,17 @@
 """``QemuDriver``: every capability of QEMU/KVM (or TCG) guests on one host in one class,
-and its constructor (paths, accelerator, networking, firewall, capacity, migration)."""
+and its constructor (a ``QemuConfig``)."""
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import tempfile
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
-from cumulo.model import DhcpOption
 from cumulo.objects import MACAddress
 
-from ..driver import IPAddress
-from . import process
+from .config import QemuConfig
 from .diagnostics import QemuDiagnostics
 from .firewall import QemuFirewall
 from .guest import MIB
@@ -40,87 +36,44 @@ class QemuDriver(
 
     Args:
         host: the compute host it serves.
-        instances_path: the host's instance directory (one sub-directory per guest).
-            Two drivers given the same path share instance storage.
-        images_path: base images, one file per ``image_ref`` (raw or qcow2).
-        default_image: the base image for an ``image_ref`` not in ``images_path``.
-        run_path: where QMP sockets live (short paths: UNIX sockets have a limit).
-        accel: ``"kvm"``, ``"tcg"`` or ``"auto"`` (KVM when usable).
-        network_mode: ``"tap"`` (taps on bridges), ``"user"`` (QEMU user networking)
-            or ``"auto"`` (taps when this process may create them).
-        firewall: ``"nft"`` (apply nftables rules), ``"render"`` (only generate
-            them) or ``"auto"`` (apply when ``nft`` works here).
-        vcpus, memory_mb, disk_gb: capacity (``None``: what the host has).
-        host_ip: the address other hosts reach this one at.
-        mac_pool, dhcp_options: answers of ``macs_for_instance`` /
-            ``dhcp_options_for_instance`` (host configuration).
-        config_drive_mb: the fixed size of every config drive.
-        migration_max_bandwidth: bytes/s for live migration (``None``: QEMU's default).
-        power_off_timeout: seconds an ACPI shutdown may take before a hard stop
-            when ``power_off`` is given no timeout of its own.
-        guest_kernel, guest_initrd: boot this kernel directly instead of the disk.
+        config: what the operator set (paths, accelerator, network and firewall
+            modes, capacity, address, MACs, DHCP options, config drive, migration
+            bandwidth, power-off timeout, direct kernel boot, the QEMU binary; see
+            :class:`QemuConfig`).
     """
 
     driver_name = "qemu"
+    config_class = QemuConfig
 
-    def __init__(
-        self,
-        host: str,
-        *,
-        instances_path: str | os.PathLike[str],
-        images_path: str | os.PathLike[str] | None = None,
-        default_image: str | os.PathLike[str] | None = None,
-        run_path: str | os.PathLike[str] | None = None,
-        accel: str = "auto",
-        network_mode: str = "auto",
-        firewall: str = "auto",
-        vcpus: int | None = None,
-        memory_mb: int | None = None,
-        disk_gb: int | None = None,
-        host_ip: IPAddress | str | None = None,
-        mac_pool: Iterable[str] | None = None,
-        dhcp_options: Iterable[DhcpOption] = (),
-        config_drive_mb: int = 4,
-        migration_max_bandwidth: int | None = None,
-        power_off_timeout: float = 0.0,
-        guest_kernel: str | os.PathLike[str] | None = None,
-        guest_initrd: str | os.PathLike[str] | None = None,
-        qemu_binary: str = process.BIN,
-    ) -> None:
+    def __init__(self, host: str, config: QemuConfig) -> None:
         super().__init__(host)
-        for name, value in (
-            ("accel", accel),
-            ("network_mode", network_mode),
-            ("firewall", firewall),
-        ):
-            allowed = {
-                "accel": ("auto", "kvm", "tcg"),
-                "network_mode": ("auto", "tap", "user"),
-                "firewall": ("auto", "nft", "render"),
-            }[name]
-            if value not in allowed:
-                raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
-        self._instances = Path(instances_path).resolve()
-        self._images = Path(images_path).resolve() if images_path else self._instances / "_base"
-        self._default_image = Path(default_image) if default_image else None
-        salt = hashlib.sha1(host.encode()).hexdigest()[:6]
-        self._run = Path(run_path) if run_path else Path(tempfile.gettempdir()) / "cumulo-qemu"
-        self._salt = salt
-        self._accel_wanted = accel
-        self._network_wanted = network_mode
-        self._firewall_wanted = firewall
-        self._capacity_override = (vcpus, memory_mb, disk_gb)
-        self._host_ip = ipaddress.ip_address(host_ip or "127.0.0.1")
-        self._mac_pool = (
-            None if mac_pool is None else frozenset(MACAddress(m.lower()) for m in mac_pool)
+        self.config = config
+        instances = config.instances_path or Path("/var/lib/cumulo/instances") / host
+        self._instances = instances.resolve()
+        self._images = (
+            config.images_path.resolve() if config.images_path else self._instances / "_base"
         )
-        self._dhcp_options = [o.obj_clone() for o in dhcp_options]
-        self._config_drive_bytes = config_drive_mb * MIB
-        self._migration_bandwidth = migration_max_bandwidth
-        self._power_off_timeout = power_off_timeout
-        self._kernel = Path(guest_kernel) if guest_kernel else None
-        self._initrd = Path(guest_initrd) if guest_initrd else None
-        self._qemu_name = qemu_binary
+        self._default_image = config.default_image
+        salt = hashlib.sha1(host.encode()).hexdigest()[:6]
+        self._run = config.run_path or Path(tempfile.gettempdir()) / "cumulo-qemu"
+        self._salt = salt
+        self._accel_wanted = config.accel
+        self._network_wanted = config.network_mode
+        self._firewall_wanted = config.firewall
+        self._capacity_override = (config.vcpus, config.memory_mb, config.disk_gb)
+        self._host_ip = config.host_ip or ipaddress.IPv4Address("127.0.0.1")
+        self._mac_pool = (
+            None
+            if config.mac_pool is None
+            else frozenset(MACAddress(m.lower()) for m in config.mac_pool)
+        )
+        self._dhcp_options = [o.obj_clone() for o in config.dhcp_options]
+        self._config_drive_bytes = config.config_drive_mb * MIB
+        self._migration_bandwidth = config.migration_max_bandwidth
+        self._power_off_timeout = config.power_off_timeout
+        self._kernel = config.guest_kernel
+        self._initrd = config.guest_initrd
+        self._qemu_name = config.qemu_binary
         self._lock = threading.RLock()
         self._guests = {}
         self._filters = {}

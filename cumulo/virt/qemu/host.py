@@ -13,7 +13,7 @@ from uuid import UUID
 from cumulo.model import Architecture, AvailableResource
 
 from .. import common
-from ..driver import IPAddress
+from ..config import IPAddress
 from ..exceptions import HypervisorUnavailable, InstanceNotFound
 from . import images, nftables, process
 from .base import QemuBase
@@ -201,8 +201,9 @@ class QemuHost(QemuBase):
         return self._instances
 
     def shutdown(self) -> None:
-        """Stop every QEMU process of this driver and remove its taps and table
-        (for tests and tools; a compute service leaves its guests running)."""
+        """Stop every QEMU process of this driver and remove its taps and its
+        nftables table: the guests of a QEMU host are children of this process and
+        end with it (see :meth:`HostDriver.shutdown`)."""
         with self._lock:
             for guest in list(self._guests.values()):
                 self._stop_process(guest)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from cumulo.model import BlockDeviceMapping, Instance, NetworkInfo
-from cumulo.virt.qemu import QemuDriver
+from cumulo.virt.qemu import QemuConfig, QemuDriver
 from cumulo.virt.qemu.images import write_probe_guest_image
 from cumulo.volume import VolumeStore
 
@@ -34,9 +34,9 @@ class RecordingQemuDriver(QemuDriver):
     used (see test_seed_methods.py); each driver keeps its own record, so what a
     test finds does not depend on which other tests ran."""
 
-    def __init__(self, host: str, **options: Any) -> None:
+    def __init__(self, host: str, config: QemuConfig) -> None:
         self.called: set[str] = set()
-        super().__init__(host, **options)
+        super().__init__(host, config)
 
     def __getattribute__(self, name: str) -> Any:
         value = super().__getattribute__(name)
@@ -85,7 +85,7 @@ def make_host(
         options.setdefault("vcpus", 8)
         options.setdefault("memory_mb", 8192)
         options.setdefault("disk_gb", 100)
-        driver = RecordingQemuDriver(host, **options)
+        driver = RecordingQemuDriver(host, QemuConfig(**options))
         made.append(driver)
         driver.init_host(host)
         return driver

@@ -11,7 +11,7 @@ from cumulo.virt.exceptions import (
     InstanceNotFound,
     InvalidPowerState,
 )
-from cumulo.virt.qemu import QemuDriver
+from cumulo.virt.qemu import QemuConfig, QemuDriver
 from cumulo.virt.qemu.images import GUEST_BOOT_MARKER, GUEST_TICK
 
 from ..builders import Ctx
@@ -142,7 +142,9 @@ def test_cleanup_refuses_a_running_guest_and_removes_leftovers(host_a, instance,
 
 
 def test_init_host_without_qemu_is_a_clear_error(tmp_path):
-    driver = QemuDriver("h", instances_path=tmp_path, qemu_binary="qemu-system-nonexistent")
+    driver = QemuDriver(
+        "h", QemuConfig(instances_path=tmp_path, qemu_binary="qemu-system-nonexistent")
+    )
     with pytest.raises(HypervisorUnavailable, match="qemu-system-nonexistent not found"):
         driver.init_host("h")
 
@@ -161,7 +163,9 @@ def test_kvm_is_used_when_usable(make_host, instance, network_info):
 def test_load_driver_knows_qemu(tmp_path):
     from cumulo.virt import load_driver
 
-    driver = load_driver("qemu", "qh", instances_path=str(tmp_path), accel="tcg", vcpus=2)
+    driver = load_driver(
+        "qemu", "qh", {"instances_path": str(tmp_path), "accel": "tcg", "vcpus": 2}
+    )
     assert isinstance(driver, QemuDriver)
     driver.init_host("qh")
     assert driver.get_available_resource().vcpus == 2
