@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from cumulo.objects import ObjectError
 
+from .allinone import add_all_in_one_command
 from .api import add_api_command
 from .common import Handler, UsageError, _Parser
 from .db import add_db_commands
@@ -53,6 +54,10 @@ GROUPS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "api": (
         "run the HTTP API (Keystone v3 identity under /identity) with gunicorn workers",
         add_api_command,
+    ),
+    "all-in-one": (
+        "run the embedded deployment and the HTTP API on it in this process, until Ctrl-C",
+        add_all_in_one_command,
     ),
     "demo": (
         "run an all-in-one deployment in this process and a guided scenario on it",
