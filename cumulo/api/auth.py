@@ -4,6 +4,8 @@ per request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import falcon
 
 from cumulo.identity import Token
@@ -25,4 +27,14 @@ def token_of(req: falcon.Request, state: ApiState) -> Token:
         raise Unauthorized("The request you have made requires authentication.")
     token = state.identity.validate(presented.strip())
     req.context.token = token
+    return token
+
+
+def authorized(
+    req: falcon.Request, state: ApiState, rule: str, target: Mapping[str, object] | None = None
+) -> Token:
+    """The request's checked token (see :func:`token_of`) once the policy's ``rule``
+    allows it on ``target``; raises 401 without a valid token, 403 when refused."""
+    token = token_of(req, state)
+    state.policy.authorize(rule, token, target)
     return token

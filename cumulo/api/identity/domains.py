@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from ..auth import token_of
+from ..auth import authorized
 from ..state import ApiState
 from . import views
 from .common import bool_param, listing, v3_url
@@ -15,8 +15,7 @@ class Domains:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:list_domains", token)
+        authorized(req, self.state, "identity:list_domains")
         found = self.state.identity.store.list_domains(
             name=req.get_param("name"), enabled=bool_param(req, "enabled")
         )
@@ -29,7 +28,6 @@ class Domain:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, domain_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:get_domain", token, {"target.domain.id": domain_id})
+        authorized(req, self.state, "identity:get_domain", {"target.domain.id": domain_id})
         found = self.state.identity.store.get_domain(domain_id)
         resp.media = {"domain": views.domain(v3_url(req, self.state), found)}

@@ -7,7 +7,7 @@ import falcon
 
 from cumulo.identity.records import RoleAssignment
 
-from ..auth import token_of
+from ..auth import authorized
 from ..errors import NotFound
 from ..state import ApiState
 from . import views
@@ -23,8 +23,7 @@ class Grants:
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, project_id: str, user_id: str
     ) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:list_grants", token)
+        authorized(req, self.state, "identity:list_grants")
         store = self.state.identity.store
         store.get_project(project_id)
         store.get_user(user_id)
@@ -45,8 +44,7 @@ class Grant:
         user_id: str,
         role_id: str,
     ) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:create_grant", token)
+        authorized(req, self.state, "identity:create_grant")
         self.state.identity.grant(user_id, project_id, role_id)
         resp.status = falcon.HTTP_204
 
@@ -61,16 +59,7 @@ class Grant:
         self._check(req, project_id, user_id, role_id)
         resp.status = falcon.HTTP_204
 
-    def on_get(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        project_id: str,
-        user_id: str,
-        role_id: str,
-    ) -> None:
-        self._check(req, project_id, user_id, role_id)
-        resp.status = falcon.HTTP_204
+    on_get = on_head  # Keystone answers a check the same way for GET
 
     def on_delete(
         self,
@@ -80,14 +69,12 @@ class Grant:
         user_id: str,
         role_id: str,
     ) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:revoke_grant", token)
+        authorized(req, self.state, "identity:revoke_grant")
         self.state.identity.store.revoke(RoleAssignment(user_id, project_id, role_id))
         resp.status = falcon.HTTP_204
 
     def _check(self, req: falcon.Request, project_id: str, user_id: str, role_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:check_grant", token)
+        authorized(req, self.state, "identity:check_grant")
         if not self.state.identity.store.has_assignment(
             RoleAssignment(user_id, project_id, role_id)
         ):

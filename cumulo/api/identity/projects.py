@@ -9,7 +9,7 @@ import falcon
 
 from cumulo.identity import DEFAULT_DOMAIN_ID
 
-from ..auth import token_of
+from ..auth import authorized, token_of
 from ..errors import ValidationFailed
 from ..media import read_json
 from ..state import ApiState
@@ -61,8 +61,7 @@ class Projects:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:list_projects", token)
+        authorized(req, self.state, "identity:list_projects")
         found = self.state.identity.store.list_projects(
             domain_id=req.get_param("domain_id"),
             name=req.get_param("name"),
@@ -93,9 +92,7 @@ class Project:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
-        token = token_of(req, self.state)
-        target = {"target.project.id": project_id}
-        self.state.policy.authorize("identity:get_project", token, target)
+        authorized(req, self.state, "identity:get_project", {"target.project.id": project_id})
         project = self.state.identity.store.get_project(project_id)
         resp.media = {"project": views.project(v3_url(req, self.state), project)}
 
@@ -108,8 +105,7 @@ class Project:
         resp.media = {"project": views.project(v3_url(req, self.state), project)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:delete_project", token)
+        authorized(req, self.state, "identity:delete_project")
         self.state.identity.store.delete_project(project_id)
         resp.status = falcon.HTTP_204
 
@@ -121,9 +117,7 @@ class UserProjects:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
-        token = token_of(req, self.state)
-        target = {"target.user.id": user_id}
-        self.state.policy.authorize("identity:list_user_projects", token, target)
+        authorized(req, self.state, "identity:list_user_projects", {"target.user.id": user_id})
         self.state.identity.store.get_user(user_id)  # 404 for no such user
         found = self.state.identity.store.list_projects(
             user_id=user_id, name=req.get_param("name"), enabled=bool_param(req, "enabled")

@@ -7,7 +7,7 @@ import falcon
 from cumulo.identity import Role as RoleRecord
 from cumulo.identity.manager import new_id
 
-from ..auth import token_of
+from ..auth import authorized, token_of
 from ..media import read_json
 from ..state import ApiState
 from ..validation import Schema
@@ -36,8 +36,7 @@ class Roles:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:list_roles", token)
+        authorized(req, self.state, "identity:list_roles")
         found = self.state.identity.store.list_roles(name=req.get_param("name"))
         v3 = v3_url(req, self.state)
         resp.media = listing(req, self.state, "roles", [views.role(v3, r) for r in found])
@@ -58,13 +57,11 @@ class Role:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, role_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:get_role", token)
+        authorized(req, self.state, "identity:get_role")
         role = self.state.identity.store.get_role(role_id)
         resp.media = {"role": views.role(v3_url(req, self.state), role)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, role_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:delete_role", token)
+        authorized(req, self.state, "identity:delete_role")
         self.state.identity.store.delete_role(role_id)
         resp.status = falcon.HTTP_204

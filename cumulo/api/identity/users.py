@@ -10,7 +10,7 @@ import falcon
 from cumulo.identity import DEFAULT_DOMAIN_ID
 from cumulo.identity.exceptions import ProjectNotFound
 
-from ..auth import token_of
+from ..auth import authorized, token_of
 from ..errors import ValidationFailed
 from ..media import read_json
 from ..state import ApiState
@@ -57,8 +57,7 @@ class Users:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:list_users", token)
+        authorized(req, self.state, "identity:list_users")
         found = self.state.identity.store.list_users(
             domain_id=req.get_param("domain_id"),
             name=req.get_param("name"),
@@ -93,8 +92,7 @@ class User:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:get_user", token, {"target.user.id": user_id})
+        authorized(req, self.state, "identity:get_user", {"target.user.id": user_id})
         user = self.state.identity.store.get_user(user_id)
         resp.media = {"user": views.user(v3_url(req, self.state), user)}
 
@@ -108,8 +106,7 @@ class User:
         resp.media = {"user": views.user(v3_url(req, self.state), user)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
-        token = token_of(req, self.state)
-        self.state.policy.authorize("identity:delete_user", token, {"target.user.id": user_id})
+        authorized(req, self.state, "identity:delete_user", {"target.user.id": user_id})
         self.state.identity.store.delete_user(user_id)
         resp.status = falcon.HTTP_204
 
