@@ -12,6 +12,7 @@ import falcon
 from cumulo.db.engine import create_engine
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
 
+from .backend import LazyBackend
 from .config import ApiConfig
 from .errors import http_error, keystone_error_body
 from .media import MsgspecJSON
@@ -27,7 +28,8 @@ def build_state(config: ApiConfig, services: tuple[MountedService, ...]) -> ApiS
     keys = KeyRepository(config.key_repository, config.max_active_keys)
     identity = IdentityManager(store, TokenFormatter(keys), token_lifetime=config.token_lifetime)
     rules = itertools.chain.from_iterable(s.policies for s in services)
-    return ApiState(config, identity, Policy(rules, config.policy_file), services)
+    policy = Policy(rules, config.policy_file)
+    return ApiState(config, identity, policy, services, LazyBackend(config))
 
 
 def create_app(config: ApiConfig, services: tuple[MountedService, ...] | None = None) -> App:

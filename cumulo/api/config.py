@@ -25,3 +25,16 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     policy_file: Path | None = None
     max_active_keys: int = 3
+    transport_url: str | None = None
+    """The bus the conductor and the compute hosts listen on (``amqp://...``, or the
+    ``inproc://`` bus of an all-in-one process); ``None``: no server can be changed
+    (requests that would need it answer 503)."""
+    rpc_timeout: float = 60.0
+    """Seconds a call to the conductor or a host may take before the request fails."""
+    volume_dir: Path | None = None
+    """The volume store's directory (``os-volume_attachments``); ``None``: none."""
+    images_dir: Path | None = None
+    """The image catalog's directory (``/image``); ``None``: no images."""
+    install_storage: bool = True
+    """Install this worker's own database storage for the model objects. An
+    all-in-one process says no: its conductor installed one on the same database."""

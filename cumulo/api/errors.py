@@ -71,6 +71,20 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+class OverLimit(ApiError):
+    """A quota would be exceeded (Nova answers 403 ``forbidden`` with this message)."""
+
+    status = 403
+
+
+class NotImplementedYet(ApiError):
+    status = 501
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
 
@@ -84,6 +98,8 @@ TITLES = {
     406: "Not Acceptable",
     409: "Conflict",
     413: "Request Entity Too Large",
+    501: "Not Implemented",
+    503: "Service Unavailable",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
 }

@@ -11,6 +11,7 @@ import falcon
 
 from cumulo.identity import IdentityManager
 
+from .backend import ComputeBackend, LazyBackend
 from .config import ApiConfig
 from .policy import Policy
 from .registry import MountedService
@@ -22,6 +23,12 @@ class ApiState:
     identity: IdentityManager
     policy: Policy
     services: tuple[MountedService, ...]
+    backend_of: LazyBackend
+
+    @property
+    def backend(self) -> ComputeBackend:
+        """The conductor's and the hosts' clients (503 when the API has no bus)."""
+        return self.backend_of.get()
 
     def base_url(self, req: falcon.Request) -> str:
         """The public base URL, no trailing slash: configured, else the request's."""

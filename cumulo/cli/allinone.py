@@ -158,7 +158,15 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         )
         keys_dir = state_dir / KEYS_DIR
         bootstrap_identity(cloud.engine, keys_dir, password)
-        app = create_app(ApiConfig(database_url=options.database, key_repository=keys_dir))
+        config = ApiConfig(
+            database_url=options.database,
+            key_repository=keys_dir,
+            transport_url=options.transport_url,
+            volume_dir=options.volume_dir,
+            images_dir=state_dir / "images",
+            install_storage=False,  # the conductor's, on the same database
+        )
+        app = create_app(config)
         try:
             server = InProcessServer(app, args.bind).start()
         except OSError as exc:

@@ -20,8 +20,9 @@ from .policies import RULES
 
 
 def add_routes(app: App, state: ApiState) -> None:
-    # This worker's storage for the model objects (after the fork, like its engine).
-    set_storage(SqlStorage(create_engine(state.config.database_url)))
+    if state.config.install_storage:
+        # This worker's storage for the model objects (after the fork, like its engine).
+        set_storage(SqlStorage(create_engine(state.config.database_url)))
     app.add_route(PREFIX, versions.Versions(state))
     app.add_route(V21, versions.Version(state))
     app.add_route(f"{V21}/flavors", flavors.Flavors(state))
