@@ -13,7 +13,16 @@ from cumulo.model.storage import set_storage
 from ..errors import nova_error_body
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import extra_specs, flavors, versions
+from . import (
+    aggregates,
+    extra_specs,
+    flavors,
+    hypervisors,
+    instance_actions,
+    migrations,
+    services,
+    versions,
+)
 from .common import PREFIX, V21
 from .negotiation import Microversions
 from .policies import RULES
@@ -32,6 +41,34 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(
         f"{V21}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", extra_specs.ExtraSpec(state)
     )
+    _add_admin_reads(app, state)
+
+
+def _add_admin_reads(app: App, state: ApiState) -> None:
+    """Instance actions, migrations, hypervisors, services (and the empty aggregates
+    list that ``openstack hypervisor show`` reads)."""
+    server = f"{V21}/servers/{{server_id}}"
+    app.add_route(f"{server}/os-instance-actions", instance_actions.InstanceActions(state))
+    app.add_route(
+        f"{server}/os-instance-actions/{{request_id}}",
+        instance_actions.InstanceActionResource(state),
+    )
+    app.add_route(f"{V21}/os-migrations", migrations.Migrations(state))
+    app.add_route(f"{server}/migrations", migrations.ServerMigrations(state))
+    app.add_route(f"{server}/migrations/{{migration_id}}", migrations.ServerMigration(state))
+    app.add_route(
+        f"{server}/migrations/{{migration_id}}/action", migrations.ServerMigrationAction(state)
+    )
+    hypervisor = f"{V21}/os-hypervisors/{{hypervisor_id}}"
+    app.add_route(f"{V21}/os-hypervisors", hypervisors.Hypervisors(state))
+    app.add_route(f"{V21}/os-hypervisors/detail", hypervisors.HypervisorsDetail(state))
+    app.add_route(f"{V21}/os-hypervisors/statistics", hypervisors.HypervisorStatistics(state))
+    app.add_route(hypervisor, hypervisors.HypervisorResource(state))
+    app.add_route(f"{hypervisor}/uptime", hypervisors.HypervisorUptime(state))
+    app.add_route(f"{hypervisor}/search", hypervisors.HypervisorSearch(state))
+    app.add_route(f"{hypervisor}/servers", hypervisors.HypervisorServers(state))
+    app.add_route(f"{V21}/os-services", services.Services(state))
+    app.add_route(f"{V21}/os-aggregates", aggregates.Aggregates(state))
 
 
 SERVICE = MountedService(

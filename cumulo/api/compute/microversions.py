@@ -63,9 +63,59 @@ EXTRA_SPECS_IN_FLAVOR = Change(
     "Flavor bodies carry the flavor's extra_specs (GET, POST and PUT /flavors...).",
 )
 
+# --- admin reads: instance actions, migrations, hypervisors, services -------------------
+SERVICE_FORCED_DOWN = Change(
+    _v("2.11"), "os-services bodies carry forced_down (and PUT /os-services/force-down)."
+)
+ACTIONS_OF_DELETED_SERVERS = Change(
+    _v("2.21"), "os-instance-actions answers for deleted servers too."
+)
+FORCE_COMPLETE_MIGRATION = Change(
+    _v("2.22"), "POST /servers/{id}/migrations/{migration_id}/action force_complete."
+)
+MIGRATION_TYPE_AND_LINKS = Change(
+    _v("2.23"),
+    "os-migrations items carry migration_type, and links when an in-progress live "
+    "migration; GET /servers/{id}/migrations[/{migration_id}].",
+)
+ABORT_MIGRATION = Change(_v("2.24"), "DELETE /servers/{id}/migrations/{migration_id} aborts.")
+HYPERVISOR_CPU_INFO_OBJECT = Change(
+    _v("2.28"), "os-hypervisors cpu_info is a JSON object rather than a string."
+)
+HYPERVISOR_PAGING = Change(_v("2.33"), "GET /os-hypervisors[/detail] take limit and marker.")
+EVENTS_FOR_READERS = Change(
+    _v("2.51"), "Non-admins see an instance action's events (without traceback)."
+)
+HYPERVISOR_AND_SERVICE_UUIDS = Change(
+    _v("2.53"),
+    "Hypervisors and services are named by uuid; os-hypervisors takes "
+    "hypervisor_hostname_pattern and with_servers (search and servers routes gone); "
+    "PUT /os-services/{service_id} replaces the enable/disable/force-down actions.",
+)
+ACTIONS_PAGING = Change(
+    _v("2.58"),
+    "os-instance-actions: updated_at, limit, marker (a request id) and changes-since.",
+)
+MIGRATIONS_PAGING = Change(
+    _v("2.59"),
+    "os-migrations: uuid, limit, marker (a migration uuid), changes-since, newest first; "
+    "server migrations carry uuid too.",
+)
+
 HISTORY: tuple[Change, ...] = (
     Change(MIN_VERSION, "The Compute API v2.1 base: flavors with their extra specs."),
+    SERVICE_FORCED_DOWN,
+    ACTIONS_OF_DELETED_SERVERS,
+    FORCE_COMPLETE_MIGRATION,
+    MIGRATION_TYPE_AND_LINKS,
+    ABORT_MIGRATION,
+    HYPERVISOR_CPU_INFO_OBJECT,
+    HYPERVISOR_PAGING,
+    EVENTS_FOR_READERS,
+    HYPERVISOR_AND_SERVICE_UUIDS,
     DESCRIPTION,
+    ACTIONS_PAGING,
+    MIGRATIONS_PAGING,
     EXTRA_SPECS_IN_FLAVOR,
 )
 """Every microversion that changed something Cumulo serves, oldest first."""
