@@ -10,50 +10,17 @@ import uuid
 import pytest
 
 from cumulo.model import ComputeNodeList, Service, ServiceBinary
-from cumulo.rpc import RequestContext
+from tests.api.compute.contexts import admin_context
 
 BRIEF_KEYS = {"id", "hypervisor_hostname", "state", "status"}
-DETAIL_KEYS = BRIEF_KEYS | {
-    "hypervisor_type",
-    "hypervisor_version",
-    "host_ip",
-    "service",
-    "cpu_info",
-    "vcpus",
-    "memory_mb",
-    "local_gb",
-    "vcpus_used",
-    "memory_mb_used",
-    "local_gb_used",
-    "free_ram_mb",
-    "free_disk_gb",
-    "current_workload",
-    "running_vms",
-    "disk_available_least",
-}
-STATISTICS_KEYS = {
-    "count",
-    "vcpus",
-    "memory_mb",
-    "local_gb",
-    "vcpus_used",
-    "memory_mb_used",
-    "local_gb_used",
-    "free_ram_mb",
-    "free_disk_gb",
-    "current_workload",
-    "running_vms",
-    "disk_available_least",
-}
-
-
-def admin_context(compute_cloud) -> RequestContext:
-    return RequestContext(
-        user_id=compute_cloud.users["admin"],
-        project_id=compute_cloud.projects["admin"],
-        roles=["admin"],
-        is_admin=True,
-    )
+_USAGE = (
+    "vcpus memory_mb local_gb vcpus_used memory_mb_used local_gb_used free_ram_mb "
+    "free_disk_gb current_workload running_vms disk_available_least"
+)
+USAGE_KEYS = set(_USAGE.split())
+DETAIL_KEYS = BRIEF_KEYS | USAGE_KEYS
+DETAIL_KEYS |= {"hypervisor_type", "hypervisor_version", "host_ip", "service", "cpu_info"}
+STATISTICS_KEYS = USAGE_KEYS | {"count"}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cumulo.model import Instance
-from cumulo.rpc import RequestContext
+from tests.api.compute.contexts import admin_context
 
 ACTION_KEYS = {
     "action",
@@ -23,15 +23,6 @@ ACTION_KEYS = {
     "user_id",
 }
 EVENT_KEYS = {"event", "start_time", "finish_time", "result"}
-
-
-def admin_context(compute_cloud) -> RequestContext:
-    return RequestContext(
-        user_id=compute_cloud.users["admin"],
-        project_id=compute_cloud.projects["admin"],
-        roles=["admin", "member", "reader"],
-        is_admin=True,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cumulo.model import Instance, Migration, MigrationStatus, MigrationType, TaskState
-from cumulo.rpc import RequestContext
+from tests.api.compute.contexts import admin_context
 
 V2_1_KEYS = {
     "created_at",
@@ -47,15 +47,6 @@ SERVER_MIGRATION_KEYS = {
 }
 
 
-def admin_context(compute_cloud) -> RequestContext:
-    return RequestContext(
-        user_id=compute_cloud.users["admin"],
-        project_id=compute_cloud.projects["admin"],
-        roles=["admin", "member", "reader"],
-        is_admin=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def completed(compute_cloud) -> Migration:
     """A member's server live-migrated from host-a to host-b by the conductor."""
@@ -74,11 +65,10 @@ def running(compute_cloud, completed) -> Migration:
     instance = Instance.get_by_uuid(context, uuid.UUID(server_id))
     instance.task_state = TaskState.MIGRATING
     instance.save()
-    migration = Migration(
-        uuid=uuid.uuid4(),
-        instance_uuid=instance.uuid,
-        migration_type=MigrationType.LIVE_MIGRATION,
-        status=MigrationStatus.RUNNING,
+    return recorded(
+        context,
+        instance.uuid,
+        MigrationStatus.RUNNING,
         source_compute=instance.host,
         source_node=instance.node,
         dest_compute="host-b" if instance.host == "host-a" else "host-a",
@@ -88,6 +78,17 @@ def running(compute_cloud, completed) -> Migration:
         disk_total=2048,
         disk_processed=0,
         disk_remaining=2048,
+    )
+
+
+def recorded(context, instance_uuid, status, **fields) -> Migration:
+    """A live migration of the server stored as the conductor stores one."""
+    migration = Migration(
+        uuid=uuid.uuid4(),
+        instance_uuid=instance_uuid,
+        migration_type=MigrationType.LIVE_MIGRATION,
+        status=status,
+        **fields,
     )
     migration.obj_set_context(context)
     migration.create()
@@ -269,15 +270,13 @@ def test_abort_and_force_complete_are_checked_as_nova_checks_them(
 
 def test_abort_of_a_migration_that_is_not_running_is_a_400(compute_cloud, running):
     context = admin_context(compute_cloud)
-    queued = Migration(
-        uuid=uuid.uuid4(),
-        instance_uuid=running.instance_uuid,
-        status=MigrationStatus.QUEUED,
+    queued = recorded(
+        context,
+        running.instance_uuid,
+        MigrationStatus.QUEUED,
         source_compute=running.source_compute,
         dest_compute=running.dest_compute,
     )
-    queued.obj_set_context(context)
-    queued.create()
     base = f"/servers/{running.instance_uuid}/migrations/{queued.id}"
     response = compute_cloud.delete(base, "admin")
     assert response.status_code == 400
