@@ -68,6 +68,7 @@ def _add_admin_reads(app: App, state: ApiState) -> None:
     app.add_route(f"{hypervisor}/search", hypervisors.HypervisorSearch(state))
     app.add_route(f"{hypervisor}/servers", hypervisors.HypervisorServers(state))
     app.add_route(f"{V21}/os-services", services.Services(state))
+    app.add_route(f"{V21}/os-services/{{service_id}}", services.ServiceResource(state))
     app.add_route(f"{V21}/os-aggregates", aggregates.Aggregates(state))
 
 

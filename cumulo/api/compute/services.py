@@ -3,12 +3,17 @@ their status (an operator's ``disabled``), their state (``up`` while heartbeats
 arrive, ``down`` once they stop or the service is forced down), ``forced_down``
 from 2.11 and uuids for ids from 2.53.
 
+``PUT`` disables, enables or forces down a compute service (placement then skips
+it): ``PUT /os-services/{enable|disable|disable-log-reason|force-down}`` naming
+host and binary until 2.52, ``PUT /os-services/{service_uuid}`` from 2.53.
+
 The API's own rows are left out, as Nova leaves out ``nova-osapi_compute``: they
 do not heartbeat, so they would always read ``down``.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +21,12 @@ import falcon
 
 from cumulo.model import Service, ServiceBinary, ServiceList
 
+from ..errors import BadRequest, NotFound
+from ..media import read_json
 from ..state import ApiState
+from ..validation import Schema
 from .common import context_of, microversion, project_token
-from .listing import TEXT, nova_time, query_schema, read_query
+from .listing import TEXT, nova_time, query_schema, read_query, truthy
 from .microversions import HYPERVISOR_AND_SERVICE_UUIDS, SERVICE_FORCED_DOWN, Microversion, since
 
 DOWN_AFTER = timedelta(seconds=180)
@@ -104,3 +112,132 @@ class Services:
             if (not host or s.host == host) and (not binary or s.binary == binary)
         ]
         resp.media = {"services": [render_service(version, s) for s in chosen]}
+
+
+_NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
+_BOOLEAN: dict[str, Any] = {
+    "type": ["boolean", "string"],
+    "pattern": r"^(?i:true|false|1|0|yes|no|on|off)$",
+}
+
+
+def _update_schema(properties: dict[str, Any], required: list[str]) -> Schema:
+    return Schema(
+        {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": False,
+        }
+    )
+
+
+UPDATE_BY_HOST = _update_schema(
+    {"host": _NAME, "binary": _NAME, "disabled_reason": _NAME}, ["host", "binary"]
+)
+"""Nova's ``service_update`` (the 2.1 actions)."""
+UPDATE_BY_HOST_2_11 = _update_schema(
+    {"host": _NAME, "binary": _NAME, "disabled_reason": _NAME, "forced_down": _BOOLEAN},
+    ["host", "binary"],
+)
+"""Nova's ``service_update_v211`` (``force-down`` appears)."""
+UPDATE_2_53 = _update_schema(
+    {
+        "status": {"type": "string", "enum": ["enabled", "disabled"]},
+        "disabled_reason": _NAME,
+        "forced_down": _BOOLEAN,
+    },
+    [],
+)
+"""Nova's ``service_update_v253``."""
+
+
+def _flag(value: bool | str) -> bool:
+    return value if isinstance(value, bool) else truthy(value)
+
+
+def _compute_only(binary: str) -> None:
+    """Nova updates compute services only (nothing reads another's status)."""
+    if binary != ServiceBinary.COMPUTE:
+        raise BadRequest(
+            f"Updating a {binary} service is not supported. Only "
+            f"{ServiceBinary.COMPUTE} services can be updated."
+        )
+
+
+class ServiceResource:
+    """``PUT /os-services/{service_id}``: an action name until 2.52, a uuid from 2.53."""
+
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, service_id: str) -> None:
+        version = microversion(req)
+        if since(version, HYPERVISOR_AND_SERVICE_UUIDS):
+            resp.media = self._update(req, version, service_id)
+        else:
+            resp.media = self._action(req, version, service_id)
+
+    def _authorized_context(self, req: falcon.Request) -> Any:
+        token = project_token(req, self.state)
+        self.state.policy.authorize("os_compute_api:os-services:update", token)
+        return context_of(req, token)
+
+    def _update(self, req: falcon.Request, version: Microversion, service_id: str) -> Any:
+        body = read_json(req, UPDATE_2_53)
+        try:
+            wanted = uuid.UUID(service_id)
+        except ValueError:
+            raise BadRequest(f"Invalid uuid {service_id}") from None
+        context = self._authorized_context(req)
+        service = next((s for s in rpc_services(context) if s.uuid == wanted), None)
+        if service is None:
+            raise NotFound(f"Service {service_id} could not be found.")
+        _compute_only(service.binary)
+        if "status" not in body and "forced_down" not in body:
+            raise BadRequest(
+                "No updates were requested. Fields 'status' or 'forced_down' should be specified."
+            )
+        if body.get("status") == "enabled":
+            if "disabled_reason" in body:
+                raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
+            service.disabled, service.disabled_reason = False, None
+        elif body.get("status") == "disabled":
+            service.disabled, service.disabled_reason = True, body.get("disabled_reason")
+        if "forced_down" in body:
+            service.forced_down = _flag(body["forced_down"])
+        service.save()
+        return {"service": render_service(version, service)}
+
+    def _action(self, req: falcon.Request, version: Microversion, action: str) -> Any:
+        forced_down_known = since(version, SERVICE_FORCED_DOWN)
+        actions = {"enable", "disable", "disable-log-reason"}
+        if action not in actions | ({"force-down"} if forced_down_known else set()):
+            raise NotFound("Unknown action")
+        body = read_json(req, UPDATE_BY_HOST_2_11 if forced_down_known else UPDATE_BY_HOST)
+        context = self._authorized_context(req)
+        host, binary = body["host"], body["binary"]
+        reply: dict[str, Any] = {"host": host, "binary": binary}
+        if action == "disable-log-reason" and "disabled_reason" not in body:
+            raise BadRequest("Missing disabled reason field")
+        if action == "force-down" and "forced_down" not in body:
+            raise BadRequest("Missing forced_down field")
+        _compute_only(binary)
+        service = next(
+            (s for s in rpc_services(context) if s.host == host and s.binary == binary), None
+        )
+        if service is None:
+            raise NotFound(f"Could not find binary {binary} on host {host}.")
+        if action == "force-down":
+            service.forced_down = _flag(body["forced_down"])
+            reply["forced_down"] = service.forced_down
+        elif action == "enable":
+            service.disabled, service.disabled_reason = False, None
+            reply["status"] = "enabled"
+        else:
+            service.disabled = True
+            reply["status"] = "disabled"
+            if action == "disable-log-reason":
+                service.disabled_reason = reply["disabled_reason"] = body["disabled_reason"]
+        service.save()
+        return {"service": reply}

@@ -105,3 +105,101 @@ def test_services_are_for_admins(compute_cloud, who):
     response = compute_cloud.get("/os-services", who)
     assert response.status_code == 403
     assert "os_compute_api:os-services:list" in response.json["forbidden"]["message"]
+
+
+def put(compute_cloud, path, body, version="latest", who="admin"):
+    return compute_cloud.put(f"/os-services/{path}", body, who, version)
+
+
+def compute_service(compute_cloud, host):
+    (found,) = [s for s in services(compute_cloud, host=host) if s["binary"] == "cumulo-compute"]
+    return found
+
+
+def test_put_from_2_53_disables_enables_and_forces_down_by_uuid(compute_cloud, extra_rows):
+    service_id = compute_service(compute_cloud, "host-b")["id"]
+    disabled = put(compute_cloud, service_id, {"status": "disabled", "disabled_reason": "fan"})
+    assert disabled.status_code == 200, disabled.text
+    shown = disabled.json["service"]
+    assert set(shown) == KEYS | {"forced_down"}
+    assert (shown["status"], shown["disabled_reason"], shown["id"]) == (
+        "disabled",
+        "fan",
+        service_id,
+    )
+    assert compute_service(compute_cloud, "host-b")["status"] == "disabled"
+    forced = put(compute_cloud, service_id, {"forced_down": True}).json["service"]
+    assert (forced["forced_down"], forced["state"]) == (True, "down")
+    back = put(compute_cloud, service_id, {"status": "enabled", "forced_down": "false"})
+    assert back.json["service"]["status"] == "enabled"
+    assert compute_service(compute_cloud, "host-b")["disabled_reason"] is None
+    assert compute_service(compute_cloud, "host-b")["state"] == "up"
+
+
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({}, 400, "No updates were requested"),
+        ({"disabled_reason": "x"}, 400, "No updates were requested"),
+        ({"status": "enabled", "disabled_reason": "x"}, 400, "with status 'enabled' is invalid"),
+        ({"status": "off"}, 400, "status"),
+        ({"forced_down": "perhaps"}, 400, "forced_down"),
+        ({"host": "host-a"}, 400, "host"),
+    ],
+)
+def test_put_from_2_53_refuses_bad_bodies(compute_cloud, extra_rows, body, status, words):
+    service_id = compute_service(compute_cloud, "host-a")["id"]
+    response = put(compute_cloud, service_id, body)
+    assert response.status_code == status, response.text
+    assert words in response.text
+
+
+def test_put_from_2_53_names_a_compute_service_by_uuid(compute_cloud, extra_rows):
+    assert put(compute_cloud, "host-a", {"status": "disabled"}).status_code == 400
+    missing = put(compute_cloud, str(uuid.uuid4()), {"status": "disabled"})
+    assert missing.status_code == 404
+    (conductor,) = services(compute_cloud, binary="cumulo-conductor")
+    refused = put(compute_cloud, conductor["id"], {"status": "disabled"})
+    assert refused.status_code == 400
+    assert "Only cumulo-compute services can be updated" in refused.text
+    assert put(compute_cloud, conductor["id"], {"status": "x"}, who="member").status_code == 400
+    denied = put(compute_cloud, conductor["id"], {"status": "disabled"}, who="member")
+    assert denied.status_code == 403
+
+
+def test_put_actions_before_2_53(compute_cloud, extra_rows):
+    who = {"host": "host-a", "binary": "cumulo-compute"}
+    done = put(compute_cloud, "disable-log-reason", {**who, "disabled_reason": "disk"}, "2.1")
+    assert done.json == {"service": {**who, "status": "disabled", "disabled_reason": "disk"}}
+    assert compute_service(compute_cloud, "host-a")["disabled_reason"] == "disk"
+    assert put(compute_cloud, "enable", who, "2.52").json == {
+        "service": {**who, "status": "enabled"}
+    }
+    assert put(compute_cloud, "disable", who, "2.1").json["service"]["status"] == "disabled"
+    assert put(compute_cloud, "enable", who, "2.1").status_code == 200
+    # force-down arrives with 2.11.
+    assert put(compute_cloud, "force-down", {**who, "forced_down": True}, "2.10").status_code == 404
+    forced = put(compute_cloud, "force-down", {**who, "forced_down": True}, "2.11")
+    assert forced.json == {"service": {**who, "forced_down": True}}
+    assert (
+        put(compute_cloud, "force-down", {**who, "forced_down": False}, "2.11").status_code == 200
+    )
+    assert compute_service(compute_cloud, "host-a")["state"] == "up"
+
+
+@pytest.mark.parametrize(
+    "action, body, status, words",
+    [
+        ("reboot", {"host": "host-a", "binary": "cumulo-compute"}, 404, "Unknown action"),
+        ("disable-log-reason", {"host": "host-a", "binary": "cumulo-compute"}, 400, "Missing"),
+        ("force-down", {"host": "host-a", "binary": "cumulo-compute"}, 400, "Missing forced_down"),
+        ("disable", {"host": "host-q", "binary": "cumulo-compute"}, 404, "on host host-q"),
+        ("disable", {"host": "conductor", "binary": "cumulo-conductor"}, 400, "not supported"),
+        ("disable", {"host": "host-a"}, 400, "binary"),
+        ("disable", {"host": "host-a", "binary": "cumulo-compute", "x": 1}, 400, "'x'"),
+    ],
+)
+def test_put_actions_refused(compute_cloud, extra_rows, action, body, status, words):
+    response = put(compute_cloud, action, body, "2.11")
+    assert response.status_code == status, response.text
+    assert words in response.text
