@@ -14,6 +14,7 @@ from typing import Any
 
 import falcon
 
+from cumulo.identity import Token
 from cumulo.model import (
     Instance,
     InstanceAction,
@@ -22,11 +23,12 @@ from cumulo.model import (
     InstanceActionList,
     InstanceActionNotFound,
 )
+from cumulo.rpc.context import RequestContext
 
 from ..errors import NotFound
 from ..state import ApiState
-from .common import context_of, microversion, project_token, v21_url
-from .instances import find_instance, target_of
+from .common import microversion, v21_url
+from .instances import authorized_instance, target_of
 from .listing import (
     NON_NEGATIVE_INTEGER,
     TEXT,
@@ -91,7 +93,7 @@ def render_event(event: InstanceActionEvent, traceback: bool) -> dict[str, Any]:
     return body
 
 
-def events_of(context: Any, action: InstanceAction) -> list[InstanceActionEvent]:
+def events_of(context: RequestContext, action: InstanceAction) -> list[InstanceActionEvent]:
     """The action's events, newest first as Nova lists them."""
     return list(reversed(InstanceActionEventList.get_by_action(context, action.id).objects))
 
@@ -100,13 +102,11 @@ class _ServerActions:
     def __init__(self, state: ApiState) -> None:
         self.state = state
 
-    def _server(self, req: falcon.Request, server_id: str, rule: str) -> tuple[Any, Instance]:
-        token = project_token(req, self.state)
-        context = context_of(req, token)
+    def _server(
+        self, req: falcon.Request, server_id: str, rule: str
+    ) -> tuple[Token, RequestContext, Instance]:
         deleted_too = since(microversion(req), ACTIONS_OF_DELETED_SERVERS)
-        instance = find_instance(context, server_id, include_deleted=deleted_too)
-        self.state.policy.authorize(rule, token, target_of(instance))
-        return context, instance
+        return authorized_instance(req, self.state, server_id, rule, include_deleted=deleted_too)
 
 
 class InstanceActions(_ServerActions):
@@ -114,7 +114,9 @@ class InstanceActions(_ServerActions):
         version = microversion(req)
         paging = since(version, ACTIONS_PAGING)
         query = read_query(req, LIST_QUERY_2_58) if paging else {}
-        context, instance = self._server(req, server_id, "os_compute_api:os-instance-actions:list")
+        _, context, instance = self._server(
+            req, server_id, "os_compute_api:os-instance-actions:list"
+        )
         actions = InstanceActionList.get_by_instance_uuid(context, instance.uuid).objects
         listed = [(a, events_of(context, a) if paging else []) for a in actions]
         if not paging:
@@ -144,12 +146,13 @@ class InstanceActionResource(_ServerActions):
         self, req: falcon.Request, resp: falcon.Response, server_id: str, request_id: str
     ) -> None:
         version = microversion(req)
-        context, instance = self._server(req, server_id, "os_compute_api:os-instance-actions:show")
+        token, context, instance = self._server(
+            req, server_id, "os_compute_api:os-instance-actions:show"
+        )
         try:
             action = InstanceAction.get_by_request_id(context, instance.uuid, request_id)
         except InstanceActionNotFound:
             raise NotFound(f"Action {request_id} not found") from None
-        token = project_token(req, self.state)
         full = self.state.policy.allows(
             "os_compute_api:os-instance-actions:events", token, target_of(instance)
         )

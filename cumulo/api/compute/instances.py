@@ -8,11 +8,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
+import falcon
+
 from cumulo.identity import Token
 from cumulo.model import Instance, InstanceNotFound, TaskState, VmState
 from cumulo.rpc.context import RequestContext
 
 from ..errors import Conflict, NotFound
+from ..state import ApiState
+from .common import context_of, project_token
 
 
 def server_not_found(server_id: str) -> NotFound:
@@ -74,3 +78,21 @@ def check_unlocked(instance: Instance, token: Token) -> None:
     on locked servers, as in Nova)."""
     if instance.locked and "admin" not in token.role_names:
         raise Conflict(f"Instance {instance.uuid} is locked")
+
+
+def authorized_instance(
+    req: falcon.Request,
+    state: ApiState,
+    server_id: str,
+    rule: str,
+    *,
+    include_deleted: bool = False,
+) -> tuple[Token, RequestContext, Instance]:
+    """The caller's token and model context, and the server once the policy's
+    ``rule`` allows them on it: 401/403 for the token, 404 (before any 403) for a
+    server they may not see (see :func:`find_instance`)."""
+    token = project_token(req, state)
+    context = context_of(req, token)
+    instance = find_instance(context, server_id, include_deleted=include_deleted)
+    state.policy.authorize(rule, token, target_of(instance))
+    return token, context, instance

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import falcon
 
+from cumulo.identity import Token
 from cumulo.model import (
     Instance,
     InstanceList,
@@ -36,7 +37,7 @@ from ..media import read_json
 from ..state import ApiState
 from ..validation import Schema
 from .common import bookmark_url, context_of, microversion, project_token, v21_url
-from .instances import check_state, check_unlocked, find_instance, target_of
+from .instances import authorized_instance, check_state, check_unlocked
 from .listing import (
     MULTI_TEXT,
     NON_NEGATIVE_INTEGER,
@@ -268,14 +269,20 @@ class _ServerMigrations:
     def __init__(self, state: ApiState) -> None:
         self.state = state
 
-    def _server(
-        self, req: falcon.Request, server_id: str, rule: str
-    ) -> tuple[RequestContext, Instance]:
-        token = project_token(req, self.state)
-        context = context_of(req, token)
-        instance = find_instance(context, server_id)
-        self.state.policy.authorize(rule, token, target_of(instance))
-        return context, instance
+    def _refuse_running(
+        self,
+        req: falcon.Request,
+        server_id: str,
+        migration_id: str,
+        rule: str,
+        method: str,
+        why: str,
+    ) -> NoReturn:
+        """Check an abort or a force-complete as Nova does (see :func:`check_running`),
+        then refuse the one Nova would carry out: 409, saying ``why``."""
+        token, context, instance = authorized_instance(req, self.state, server_id, rule)
+        check_running(token, context, instance, migration_id, method)
+        raise Conflict(f"Live migration {migration_id} of server {server_id} {why}")
 
 
 class ServerMigrations(_ServerMigrations):
@@ -283,7 +290,9 @@ class ServerMigrations(_ServerMigrations):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
         version = _route_since(req, MIGRATION_TYPE_AND_LINKS)
-        context, instance = self._server(req, server_id, "os_compute_api:servers:migrations:index")
+        _, context, instance = authorized_instance(
+            req, self.state, server_id, "os_compute_api:servers:migrations:index"
+        )
         running = [
             m
             for m in MigrationList.get_by_instance(context, instance.uuid).objects
@@ -299,7 +308,9 @@ class ServerMigration(_ServerMigrations):
         self, req: falcon.Request, resp: falcon.Response, server_id: str, migration_id: str
     ) -> None:
         version = _route_since(req, MIGRATION_TYPE_AND_LINKS)
-        context, instance = self._server(req, server_id, "os_compute_api:servers:migrations:show")
+        _, context, instance = authorized_instance(
+            req, self.state, server_id, "os_compute_api:servers:migrations:show"
+        )
         migration = migration_of(context, instance, migration_id)
         if migration is None:
             raise NotFound(
@@ -319,11 +330,14 @@ class ServerMigration(_ServerMigrations):
         self, req: falcon.Request, resp: falcon.Response, server_id: str, migration_id: str
     ) -> None:
         _route_since(req, ABORT_MIGRATION)
-        context, instance = self._server(req, server_id, "os_compute_api:servers:migrations:delete")
-        check_running(req, self.state, context, instance, migration_id, "abort live migration")
-        raise Conflict(
-            f"Live migration {migration_id} of server {server_id} cannot be aborted: this "
-            "cloud's compute hosts cannot abort a live migration yet; it goes on."
+        self._refuse_running(
+            req,
+            server_id,
+            migration_id,
+            "os_compute_api:servers:migrations:delete",
+            "abort live migration",
+            "cannot be aborted: this cloud's compute hosts cannot abort a live migration "
+            "yet; it goes on.",
         )
 
 
@@ -335,20 +349,19 @@ class ServerMigrationAction(_ServerMigrations):
     ) -> None:
         _route_since(req, FORCE_COMPLETE_MIGRATION)
         read_json(req, FORCE_COMPLETE)
-        context, instance = self._server(
-            req, server_id, "os_compute_api:servers:migrations:force_complete"
-        )
-        check_running(req, self.state, context, instance, migration_id, "force complete")
-        raise Conflict(
-            f"Live migration {migration_id} of server {server_id} cannot be forced to "
-            "complete: this cloud's compute hosts cannot force a live migration to complete "
-            "yet; it goes on at its own pace."
+        self._refuse_running(
+            req,
+            server_id,
+            migration_id,
+            "os_compute_api:servers:migrations:force_complete",
+            "force complete",
+            "cannot be forced to complete: this cloud's compute hosts cannot force a live "
+            "migration to complete yet; it goes on at its own pace.",
         )
 
 
 def check_running(
-    req: falcon.Request,
-    state: ApiState,
+    token: Token,
     context: RequestContext,
     instance: Instance,
     migration_id: str,
@@ -357,7 +370,7 @@ def check_running(
     """Nova's checks before an abort or a force-complete: the server unlocked (409),
     live-migrating (409), the migration its own (404 for an abort, 400 for a
     force-complete, as in Nova) and running (400)."""
-    check_unlocked(instance, project_token(req, state))
+    check_unlocked(instance, token)
     check_state(instance, method, [VmState.ACTIVE], [TaskState.MIGRATING])
     migration = migration_of(context, instance, migration_id)
     if migration is None:
