@@ -51,10 +51,11 @@ LIST_QUERY_2_53 = query_schema(
         "hypervisor_hostname_pattern": TEXT,
         "with_servers": BOOLEAN_TEXT,
     },
-    strict=False,
+    strict=True,
 )
-"""Nova's ``list_query_schema_v233`` and ``list_query_schema_v253``."""
-SHOW_QUERY_2_53 = query_schema({"with_servers": BOOLEAN_TEXT}, strict=False)
+"""Nova's ``index_query_v233`` (other parameters ignored) and ``index_query_v253``
+(nothing else accepted)."""
+SHOW_QUERY_2_53 = query_schema({"with_servers": BOOLEAN_TEXT}, strict=True)
 
 USAGE = (
     "vcpus",

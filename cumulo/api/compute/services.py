@@ -26,7 +26,7 @@ from ..media import read_json
 from ..state import ApiState
 from ..validation import Schema
 from .common import context_of, microversion, project_token
-from .listing import TEXT, nova_time, query_schema, read_query, truthy
+from .listing import MULTI_TEXT, nova_time, query_schema, read_query, truthy, values_of
 from .microversions import HYPERVISOR_AND_SERVICE_UUIDS, SERVICE_FORCED_DOWN, Microversion, since
 
 DOWN_AFTER = timedelta(seconds=180)
@@ -38,8 +38,9 @@ COMPUTE_ZONE = "nova"
 INTERNAL_ZONE = "internal"
 """Nova's ``internal_service_availability_zone``, for every other service."""
 
-LIST_QUERY = query_schema({"host": TEXT, "binary": TEXT}, strict=False)
-"""Nova's ``index_query_schema`` (other parameters are ignored)."""
+LIST_QUERY = query_schema({"host": MULTI_TEXT, "binary": MULTI_TEXT}, strict=False)
+"""Nova's ``index_query_schema`` (other parameters are ignored; of a repeated one,
+Nova reads the last)."""
 
 
 def last_heartbeat(service: Service) -> datetime | None:
@@ -89,6 +90,11 @@ def render_service(version: Microversion, service: Service) -> dict[str, Any]:
     return body
 
 
+def last_of(query: dict[str, Any], name: str) -> str | None:
+    values = values_of(query, name)
+    return values[-1] if values else None
+
+
 def rpc_services(context: Any) -> list[Service]:
     """The services that heartbeat (every one but the API's), by host."""
     return [s for s in ServiceList.get_all(context).objects if s.binary != ServiceBinary.API]
@@ -105,7 +111,7 @@ class Services:
         token = project_token(req, self.state)
         self.state.policy.authorize("os_compute_api:os-services:list", token)
         version = microversion(req)
-        host, binary = query.get("host"), query.get("binary")
+        host, binary = last_of(query, "host"), last_of(query, "binary")
         chosen = [
             s
             for s in rpc_services(context_of(req, token))

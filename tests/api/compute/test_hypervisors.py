@@ -107,6 +107,13 @@ def test_with_servers_from_2_53(compute_cloud, nodes):
     assert bad.status_code == 400 and "with_servers" in bad.text
 
 
+def test_unknown_parameters_are_refused_from_2_53(compute_cloud, nodes):
+    for path in ("", "/detail", f"/{nodes['host-a'].uuid}"):
+        refused = compute_cloud.get(f"/os-hypervisors{path}", "admin", params={"sort": "x"})
+        assert refused.status_code == 400 and "sort" in refused.text
+    assert len(hypervisors(compute_cloud, version="2.52", sort="x")["hypervisors"]) == 2
+
+
 def test_hostname_pattern_from_2_53(compute_cloud, nodes):
     found = hypervisors(compute_cloud, "/detail", hypervisor_hostname_pattern="st-b")
     assert [h["hypervisor_hostname"] for h in found["hypervisors"]] == ["host-b"]
