@@ -168,3 +168,31 @@ def test_without_a_token_is_a_401(compute_cloud, migrated):
         f"/compute/v2.1/servers/{migrated}/os-instance-actions"
     )
     assert response.status_code == 401
+
+
+def wait_for_vm_state(context, server_id, state):
+    deadline = time.monotonic() + 30
+    while Instance.get_by_uuid(context, uuid.UUID(server_id)).vm_state != state:
+        assert time.monotonic() < deadline, f"never {state}"
+        time.sleep(0.01)
+
+
+def test_stop_and_start_on_the_hosts_are_listed_and_paged(compute_cloud):
+    server_id = compute_cloud.boot("member", "cycled")
+    compute = compute_cloud.cloud.compute
+    # A context per request: its request id keys the action.
+    for call, state in ((compute.stop_instance, "stopped"), (compute.start_instance, "active")):
+        context = admin_context(compute_cloud)
+        call(context, Instance.get_by_uuid(context, uuid.UUID(server_id)))
+        wait_for_vm_state(context, server_id, state)
+    listed = actions(compute_cloud, server_id, "reader")["instanceActions"]
+    assert [a["action"] for a in listed] == ["start", "stop", "create"]
+    seen, marker = [], None
+    while True:
+        params = {"limit": "2"} | ({"marker": marker} if marker else {})
+        body = actions(compute_cloud, server_id, "reader", **params)
+        seen += [a["action"] for a in body["instanceActions"]]
+        if "links" not in body:
+            break
+        marker = body["instanceActions"][-1]["request_id"]
+    assert seen == ["start", "stop", "create"]
