@@ -71,3 +71,31 @@ def test_compute_service_list(clouds_yaml):
 
 def test_server_migration_list_is_empty_without_migrations(clouds_yaml):
     assert openstack_json(clouds_yaml, "server", "migration", "list") == []
+
+
+def test_compute_service_set_disables_and_enables_a_host(clouds_yaml):
+    def host_a():
+        listed = openstack_json(clouds_yaml, "compute", "service", "list", "--long")
+        (service,) = [s for s in listed if s["Host"] == "host-a"]
+        return service
+
+    openstack(
+        clouds_yaml,
+        "compute",
+        "service",
+        "set",
+        "--disable",
+        "--disable-reason",
+        "maintenance",
+        "host-a",
+        "cumulo-compute",
+    )
+    disabled = host_a()
+    assert (disabled["Status"], disabled["Disabled Reason"]) == ("disabled", "maintenance")
+    listed = openstack_json(clouds_yaml, "hypervisor", "list")
+    assert {h["Hypervisor Hostname"]: h["State"] for h in listed} == {
+        "host-a": "up",
+        "host-b": "up",
+    }
+    openstack(clouds_yaml, "compute", "service", "set", "--enable", "host-a", "cumulo-compute")
+    assert host_a()["Status"] == "enabled"
