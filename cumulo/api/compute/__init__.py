@@ -13,7 +13,7 @@ from cumulo.model.storage import set_storage
 from ..errors import nova_error_body
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import extra_specs, flavors, versions
+from . import extra_specs, flavors, networks, server_metadata, servers, versions
 from .common import PREFIX, V21
 from .negotiation import Microversions
 from .policies import RULES
@@ -32,6 +32,17 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(
         f"{V21}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", extra_specs.ExtraSpec(state)
     )
+    app.add_route(f"{V21}/servers", servers.Servers(state))
+    app.add_route(f"{V21}/servers/detail", servers.ServersDetail(state))
+    app.add_route(f"{V21}/servers/{{server_id}}", servers.ServerResource(state))
+    app.add_route(f"{V21}/servers/{{server_id}}/metadata", server_metadata.Metadata(state))
+    app.add_route(
+        f"{V21}/servers/{{server_id}}/metadata/{{key}}", server_metadata.MetadataItem(state)
+    )
+    app.add_route(f"{V21}/servers/{{server_id}}/tags", server_metadata.Tags(state))
+    app.add_route(f"{V21}/servers/{{server_id}}/tags/{{tag}}", server_metadata.Tag(state))
+    app.add_route(f"{V21}/os-networks", networks.Networks(state))
+    app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
 
 
 SERVICE = MountedService(
