@@ -13,7 +13,7 @@ from cumulo.model.storage import set_storage
 from ..errors import nova_error_body
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import extra_specs, flavors, networks, server_metadata, servers, versions
+from . import diagnostics, extra_specs, flavors, networks, server_metadata, servers, versions
 from .common import PREFIX, V21
 from .negotiation import Microversions
 from .policies import RULES
@@ -41,6 +41,7 @@ def add_routes(app: App, state: ApiState) -> None:
     )
     app.add_route(f"{V21}/servers/{{server_id}}/tags", server_metadata.Tags(state))
     app.add_route(f"{V21}/servers/{{server_id}}/tags/{{tag}}", server_metadata.Tag(state))
+    app.add_route(f"{V21}/servers/{{server_id}}/diagnostics", diagnostics.ServerDiagnostics(state))
     app.add_route(f"{V21}/os-networks", networks.Networks(state))
     app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
 

@@ -98,6 +98,10 @@ FLAVOR_IN_SERVER = Change(
     "A server's `flavor` is the flavor it was built with (vcpus, ram, disk, ephemeral, "
     "swap, original_name, extra_specs) instead of {id, links}.",
 )
+STANDARD_DIAGNOSTICS = Change(
+    _v("2.48"),
+    "GET /servers/{id}/diagnostics answers the standardized, driver-neutral document.",
+)
 TAGS_AT_CREATE = Change(_v("2.52"), "`tags` may be given when a server is created.")
 PERSONALITY_REMOVED = Change(
     _v("2.57"), "`personality` (injected files) is no longer accepted at create."
@@ -118,6 +122,7 @@ HISTORY: tuple[Change, ...] = tuple(
             NETWORKS_REQUIRED,
             INVALID_STATUS_FILTER,
             FLAVOR_IN_SERVER,
+            STANDARD_DIAGNOSTICS,
             TAGS_AT_CREATE,
             PERSONALITY_REMOVED,
         ),

@@ -45,5 +45,6 @@ RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:os-server-tags:update", PROJECT_MEMBER, "Add one tag"),
     Rule("os_compute_api:os-server-tags:delete_all", PROJECT_MEMBER, "Remove every tag"),
     Rule("os_compute_api:os-server-tags:delete", PROJECT_MEMBER, "Remove one tag"),
+    Rule("os_compute_api:os-server-diagnostics", ADMIN, "A server's guest counters"),
     Rule("os_compute_api:os-networks:view", READER, "List networks (proxy API, before 2.36)"),
 )

@@ -388,3 +388,23 @@ def test_os_networks_proxy_until_2_36(compute_cloud):
     assert compute_cloud.get("/os-networks/private", version=None).status_code == 200
     assert compute_cloud.get("/os-networks/nope", version=None).status_code == 404
     assert compute_cloud.get("/os-networks", version="2.36").status_code == 404
+
+
+def test_diagnostics_are_an_admins_in_the_format_of_the_microversion(compute_cloud, flavor):
+    server_id = create(compute_cloud, flavor, name="diag")
+    path = f"/servers/{server_id}/diagnostics"
+    assert compute_cloud.get(path).status_code == 403
+    new = compute_cloud.get(path, "admin", "2.48")
+    assert new.status_code == 200, new.text
+    document = new.json
+    assert document["driver"] == "fake" and document["state"] == "running"
+    assert document["num_cpus"] == len(document["cpu_details"]) == 1
+    assert document["memory_details"]["maximum"] == 256
+    assert {"read_bytes", "write_requests", "errors_count"} <= set(document["disk_details"][0])
+    old = compute_cloud.get(path, "admin", "2.47").json
+    assert "cpu0_time" in old and "memory" in old and "driver" not in old
+    instance = Instance.get_by_uuid(compute_cloud.cloud.context(), uuid.UUID(server_id))
+    compute_cloud.cloud.compute.stop_instance(compute_cloud.cloud.context(), instance)
+    compute_cloud.wait(server_id, lambda s: s["status"] == "SHUTOFF")
+    assert compute_cloud.get(path, "admin").status_code == 409
+    delete(compute_cloud, server_id)
