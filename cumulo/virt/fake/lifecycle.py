@@ -19,11 +19,11 @@ from cumulo.model import (
 
 from .. import common
 from ..exceptions import InstanceExists
+from .base import SIZE_HINT, FakeBase, failure_point, require_state
+from .guest import RUNS_HERE, Guest, GuestPhase
 
 AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
 """Where the fake's config data puts the instance's public key."""
-from .base import SIZE_HINT, FakeBase, failure_point, require_state
-from .guest import RUNS_HERE, Guest, GuestPhase
 
 
 class FakeLifecycle(FakeBase):
