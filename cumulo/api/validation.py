@@ -5,16 +5,18 @@ body is a 400 naming the field and saying what was expected, like msgspec's
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import ValidationFailed
 
-SECRET_FIELDS = frozenset({"password", "original_password"})
+SECRET_FIELDS = frozenset({"password", "original_password", "adminPass", "user_data"})
 _JSON_TYPES = {
     dict: "object",
     list: "array",
@@ -26,13 +28,24 @@ _JSON_TYPES = {
 }
 
 
+FORMATS = FormatChecker(["uuid", "ipv4", "ipv6"])
+"""The ``format`` keywords checked (jsonschema only annotates them otherwise)."""
+
+
+@FORMATS.checks("base64", raises=(binascii.Error, ValueError))
+def _is_base64(value: object) -> bool:
+    if isinstance(value, str):
+        base64.b64decode(value, validate=True)
+    return True
+
+
 class Schema:
     """A compiled schema; ``validate(body)`` raises ``ValidationFailed``."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         Draft202012Validator.check_schema(schema)
         self.schema = schema
-        self._validator = Draft202012Validator(schema)
+        self._validator = Draft202012Validator(schema, format_checker=FORMATS)
 
     def validate(self, instance: Any) -> None:
         error = best_match(self._validator.iter_errors(instance))

@@ -23,6 +23,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         raise UsageError("--workers and --threads must be at least 1")
     if args.token_expiration < 1:
         raise UsageError("--token-expiration must be at least 1 second")
+    if args.rpc_timeout <= 0:
+        raise UsageError("--rpc-timeout must be more than 0 seconds")
     if args.policy_file is not None and not Path(args.policy_file).is_file():
         raise UsageError(f"--policy-file {args.policy_file}: no such file")
     url = database_url(args)
@@ -41,6 +43,10 @@ def cmd_api(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_size,
         policy_file=Path(args.policy_file) if args.policy_file else None,
         max_active_keys=args.max_active_keys,
+        transport_url=args.transport_url,
+        rpc_timeout=args.rpc_timeout,
+        volume_dir=Path(args.volume_dir) if args.volume_dir else None,
+        images_dir=Path(args.images_dir) if args.images_dir else None,
     )
     options = ServerOptions(
         bind=args.bind, workers=args.workers, threads=args.threads, log_level=args.log_level
@@ -103,6 +109,32 @@ def add_api_command(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="YAML",
         help="rules overriding the default policy, in oslo.policy's policy.yaml syntax",
+    )
+    parser.add_argument(
+        "--transport-url",
+        default=None,
+        metavar="URL",
+        help="the bus of the conductor and the compute hosts (amqp://...); without one "
+        "the API serves identity, flavors and reads, and answers 503 to server changes",
+    )
+    parser.add_argument(
+        "--rpc-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds a call to the conductor or a host may take (default: 60)",
+    )
+    parser.add_argument(
+        "--volume-dir",
+        default=None,
+        metavar="DIR",
+        help="the volume store the compute hosts use (for os-volume_attachments)",
+    )
+    parser.add_argument(
+        "--images-dir",
+        default=None,
+        metavar="DIR",
+        help="the image catalog the hosts boot from (served read-only at /image)",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(handler=cmd_api)

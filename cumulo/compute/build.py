@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from cumulo.model import (
     BlockDeviceMapping,
@@ -46,6 +46,10 @@ _BUILD_STEPS = (TaskState.BLOCK_DEVICE_MAPPING, TaskState.NETWORKING, TaskState.
 def _is_volume_backed(bdms: BlockDeviceMappingList) -> bool:
     root = bdms.root_bdm()
     return root is not None and root.is_volume
+
+
+NO_NETWORK_KEY: Final = "network_allocation"
+"""System metadata: ``none`` when the instance was asked for without a network."""
 
 
 class BuildFlows(ManagerBase):
@@ -162,7 +166,10 @@ class BuildFlows(ManagerBase):
 
     def _allocate_network(self, instance: Instance) -> NetworkInfo:
         """Allocate the instance's network within what the driver allows and store it
-        in the info cache."""
+        in the info cache; none for an instance asked without a network (the API's
+        ``networks: none`` leaves ``network_allocation: none`` in its system metadata)."""
+        if instance.system_metadata.get(NO_NETWORK_KEY) == "none":
+            return NetworkInfo()
         macs = self.driver.macs_for_instance(instance)
         dhcp_options = self.driver.dhcp_options_for_instance(instance)
         network_info = self.network.allocate_for_instance(instance, macs, dhcp_options)

@@ -336,3 +336,11 @@ def check_tail_lines(tail_lines: int | None) -> None:
     """
     if tail_lines is not None and tail_lines < 0:
         raise ValueError(f"tail_lines: expected a count >= 0 or None, got {tail_lines}")
+
+
+def public_keys(instance: Instance) -> dict[str, str]:
+    """The guest's public keys by key pair name, for its config data (OpenStack's
+    ``meta_data.json`` ``public_keys``): the key pair it was booted with, if any."""
+    if not instance.key_data:
+        return {}
+    return {instance.key_name or "default": instance.key_data}

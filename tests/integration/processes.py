@@ -197,15 +197,6 @@ def _run(argv: list[str], *, env: dict[str, str] | None, cwd: Path) -> str:
     return done.stdout
 
 
-def _run(argv: list[str], *, env: dict[str, str] | None, cwd: Path) -> str:
-    """Run ``argv`` to its end; it must succeed. Its stdout."""
-    done = subprocess.run(
-        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def _terminate(process: subprocess.Popen[str]) -> None:
     process.terminate()
     try:

@@ -164,7 +164,11 @@ class Cloud:
         return "".join(self.processes.logs["api"])
 
 
-def start_cloud(processes: Processes, work: Path, database_url: str) -> Cloud:
+def start_cloud(
+    processes: Processes, work: Path, database_url: str, api_args: tuple[str, ...] = ()
+) -> Cloud:
+    """``cumulo api`` (two workers) on a synced, bootstrapped database; ``api_args``
+    are more of its options (a transport URL, a volume or image directory)."""
     keys = work / "keys"
     cumulo("db", "sync", "--database-url", database_url)
     cumulo(
@@ -191,6 +195,7 @@ def start_cloud(processes: Processes, work: Path, database_url: str) -> Cloud:
             database_url,
             "--key-repository",
             str(keys),
+            *api_args,
         ],
         ready="api started",
     )

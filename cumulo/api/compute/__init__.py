@@ -15,11 +15,15 @@ from ..registry import App, MountedService
 from ..state import ApiState
 from . import (
     aggregates,
+    diagnostics,
     extra_specs,
     flavors,
     hypervisors,
     instance_actions,
     migrations,
+    networks,
+    server_metadata,
+    servers,
     services,
     versions,
 )
@@ -41,6 +45,18 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(
         f"{V21}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", extra_specs.ExtraSpec(state)
     )
+    app.add_route(f"{V21}/servers", servers.Servers(state))
+    app.add_route(f"{V21}/servers/detail", servers.ServersDetail(state))
+    app.add_route(f"{V21}/servers/{{server_id}}", servers.ServerResource(state))
+    app.add_route(f"{V21}/servers/{{server_id}}/metadata", server_metadata.Metadata(state))
+    app.add_route(
+        f"{V21}/servers/{{server_id}}/metadata/{{key}}", server_metadata.MetadataItem(state)
+    )
+    app.add_route(f"{V21}/servers/{{server_id}}/tags", server_metadata.Tags(state))
+    app.add_route(f"{V21}/servers/{{server_id}}/tags/{{tag}}", server_metadata.Tag(state))
+    app.add_route(f"{V21}/servers/{{server_id}}/diagnostics", diagnostics.ServerDiagnostics(state))
+    app.add_route(f"{V21}/os-networks", networks.Networks(state))
+    app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
     _add_admin_reads(app, state)
 
 

@@ -6,9 +6,8 @@ A handler never compares version numbers itself: it asks :func:`since` whether t
 negotiated version has a named change (``since(version, DESCRIPTION)``), or picks a
 schema or a view from a table keyed by these changes.
 
-The maximum is the last microversion whose changes to the resources that exist
-(flavors, for now) are all implemented. The versions in between changed servers,
-which do not exist yet; the maximum rises as they land (issue 12).
+The maximum is the last microversion whose changes to the resources Cumulo serves
+are all implemented.
 """
 
 from __future__ import annotations
@@ -63,6 +62,51 @@ EXTRA_SPECS_IN_FLAVOR = Change(
     "Flavor bodies carry the flavor's extra_specs (GET, POST and PUT /flavors...).",
 )
 
+# --- servers ----------------------------------------------------------------------------
+
+SERVER_EXTENDED_ATTRIBUTES = Change(
+    _v("2.3"),
+    "Admins see OS-EXT-SRV-ATTR:reservation_id, launch_index, kernel_id, ramdisk_id, "
+    "hostname, root_device_name and user_data; volumes_attached carry "
+    "delete_on_termination.",
+)
+SERVER_LOCKED = Change(_v("2.9"), "Server bodies carry `locked`.")
+SERVER_HOST_STATUS = Change(
+    _v("2.16"), "Admins see `host_status` (UP, DOWN, MAINTENANCE, UNKNOWN) of the server's host."
+)
+SERVER_DESCRIPTION = Change(
+    _v("2.19"),
+    "Servers have a description: given at create, changed with PUT, shown in bodies.",
+)
+SERVER_TAGS = Change(
+    _v("2.26"),
+    "Server tags: /servers/{id}/tags routes, `tags` in server bodies, and the tags, "
+    "tags-any, not-tags and not-tags-any list filters.",
+)
+NETWORK_PROXY_REMOVED = Change(
+    _v("2.36"), "The proxy API /os-networks answers 404 (networks belong to the network service)."
+)
+NETWORKS_REQUIRED = Change(
+    _v("2.37"),
+    "`networks` is required at create: a list of networks, or `auto` or `none`.",
+)
+INVALID_STATUS_FILTER = Change(
+    _v("2.38"), "An unknown `status` filter on server lists answers 400 instead of no servers."
+)
+FLAVOR_IN_SERVER = Change(
+    _v("2.47"),
+    "A server's `flavor` is the flavor it was built with (vcpus, ram, disk, ephemeral, "
+    "swap, original_name, extra_specs) instead of {id, links}.",
+)
+STANDARD_DIAGNOSTICS = Change(
+    _v("2.48"),
+    "GET /servers/{id}/diagnostics answers the standardized, driver-neutral document.",
+)
+TAGS_AT_CREATE = Change(_v("2.52"), "`tags` may be given when a server is created.")
+PERSONALITY_REMOVED = Change(
+    _v("2.57"), "`personality` (injected files) is no longer accepted at create."
+)
+
 # --- admin reads: instance actions, migrations, hypervisors, services -------------------
 SERVICE_FORCED_DOWN = Change(
     _v("2.11"), "os-services bodies carry forced_down (and PUT /os-services/force-down)."
@@ -102,26 +146,45 @@ MIGRATIONS_PAGING = Change(
     "server migrations carry uuid too.",
 )
 
-HISTORY: tuple[Change, ...] = (
-    Change(MIN_VERSION, "The Compute API v2.1 base: flavors with their extra specs."),
-    SERVICE_FORCED_DOWN,
-    ACTIONS_OF_DELETED_SERVERS,
-    FORCE_COMPLETE_MIGRATION,
-    MIGRATION_TYPE_AND_LINKS,
-    ABORT_MIGRATION,
-    HYPERVISOR_CPU_INFO_OBJECT,
-    HYPERVISOR_PAGING,
-    EVENTS_FOR_READERS,
-    HYPERVISOR_AND_SERVICE_UUIDS,
-    DESCRIPTION,
-    ACTIONS_PAGING,
-    MIGRATIONS_PAGING,
-    EXTRA_SPECS_IN_FLAVOR,
+HISTORY: tuple[Change, ...] = tuple(
+    sorted(
+        (
+            Change(MIN_VERSION, "The Compute API v2.1 base."),
+            DESCRIPTION,
+            EXTRA_SPECS_IN_FLAVOR,
+            SERVER_EXTENDED_ATTRIBUTES,
+            SERVER_LOCKED,
+            SERVER_HOST_STATUS,
+            SERVER_DESCRIPTION,
+            SERVER_TAGS,
+            NETWORK_PROXY_REMOVED,
+            NETWORKS_REQUIRED,
+            INVALID_STATUS_FILTER,
+            FLAVOR_IN_SERVER,
+            STANDARD_DIAGNOSTICS,
+            TAGS_AT_CREATE,
+            PERSONALITY_REMOVED,
+            SERVICE_FORCED_DOWN,
+            ACTIONS_OF_DELETED_SERVERS,
+            FORCE_COMPLETE_MIGRATION,
+            MIGRATION_TYPE_AND_LINKS,
+            ABORT_MIGRATION,
+            HYPERVISOR_CPU_INFO_OBJECT,
+            HYPERVISOR_PAGING,
+            EVENTS_FOR_READERS,
+            HYPERVISOR_AND_SERVICE_UUIDS,
+            ACTIONS_PAGING,
+            MIGRATIONS_PAGING,
+        ),
+        key=lambda change: change.version,
+    )
 )
 """Every microversion that changed something Cumulo serves, oldest first."""
 
-MAX_VERSION = HISTORY[-1].version
-"""The advertised maximum (see the module docstring)."""
+MAX_VERSION = _v("2.61")
+"""The advertised maximum (see the module docstring): every change up to it to a
+resource Cumulo serves is implemented; routes Cumulo does not serve (server groups,
+remote consoles, ...) answer 404 at every version."""
 
 
 def since(version: Microversion, change: Change) -> bool:

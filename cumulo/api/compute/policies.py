@@ -8,8 +8,11 @@ from ..policy import Rule
 ADMIN = "role:admin"
 READER = "role:reader"
 """The least role of a project token (admins and members are readers too)."""
-PROJECT_READER_OR_ADMIN = f"({READER} and project_id:%(project_id)s) or {ADMIN}"
-"""Nova's rule for reading a server's records: its project's readers, admins anywhere."""
+PROJECT_READER = "role:admin or (role:reader and project_id:%(project_id)s)"
+"""A reader of the resource's project, or an admin (any project's)."""
+PROJECT_MEMBER = "role:admin or (role:member and project_id:%(project_id)s)"
+"""A member of the resource's project, or an admin."""
+MEMBER = "role:member"
 
 RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:flavors:index", READER, "List flavors, show a flavor"),
@@ -21,15 +24,36 @@ RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:os-flavor-extra-specs:create", ADMIN, "Add or replace extra specs"),
     Rule("os_compute_api:os-flavor-extra-specs:update", ADMIN, "Replace one extra spec"),
     Rule("os_compute_api:os-flavor-extra-specs:delete", ADMIN, "Delete one extra spec"),
+    # servers
+    Rule("os_compute_api:servers:index", READER, "List the project's servers"),
+    Rule("os_compute_api:servers:detail", READER, "List the project's servers in detail"),
+    Rule("os_compute_api:servers:index:get_all_tenants", ADMIN, "List every project's servers"),
+    Rule("os_compute_api:servers:detail:get_all_tenants", ADMIN, "Detail every project's servers"),
+    Rule("os_compute_api:servers:show", PROJECT_READER, "Show a server"),
+    Rule("os_compute_api:servers:create", MEMBER, "Create servers in the token's project"),
+    Rule("os_compute_api:servers:update", PROJECT_MEMBER, "Rename or describe a server"),
+    Rule("os_compute_api:servers:delete", PROJECT_MEMBER, "Delete a server"),
+    Rule("os_compute_api:server-metadata:index", PROJECT_READER, "List a server's metadata"),
+    Rule("os_compute_api:server-metadata:show", PROJECT_READER, "Show one metadata item"),
+    Rule("os_compute_api:server-metadata:create", PROJECT_MEMBER, "Add metadata items"),
+    Rule("os_compute_api:server-metadata:update_all", PROJECT_MEMBER, "Replace the metadata"),
+    Rule("os_compute_api:server-metadata:update", PROJECT_MEMBER, "Set one metadata item"),
+    Rule("os_compute_api:server-metadata:delete", PROJECT_MEMBER, "Delete one metadata item"),
+    Rule("os_compute_api:os-server-tags:index", PROJECT_READER, "List a server's tags"),
+    Rule("os_compute_api:os-server-tags:show", PROJECT_READER, "Check one tag"),
+    Rule("os_compute_api:os-server-tags:update_all", PROJECT_MEMBER, "Replace the tags"),
+    Rule("os_compute_api:os-server-tags:update", PROJECT_MEMBER, "Add one tag"),
+    Rule("os_compute_api:os-server-tags:delete_all", PROJECT_MEMBER, "Remove every tag"),
+    Rule("os_compute_api:os-server-tags:delete", PROJECT_MEMBER, "Remove one tag"),
+    Rule("os_compute_api:os-server-diagnostics", ADMIN, "A server's guest counters"),
+    Rule("os_compute_api:os-networks:view", READER, "List networks (proxy API, before 2.36)"),
     # Admin reads: instance actions, migrations, hypervisors, services.
     Rule(
         "os_compute_api:os-instance-actions:list",
-        PROJECT_READER_OR_ADMIN,
+        PROJECT_READER,
         "List a server's actions",
     ),
-    Rule(
-        "os_compute_api:os-instance-actions:show", PROJECT_READER_OR_ADMIN, "Show a server action"
-    ),
+    Rule("os_compute_api:os-instance-actions:show", PROJECT_READER, "Show a server action"),
     Rule(
         "os_compute_api:os-instance-actions:events",
         ADMIN,

@@ -22,6 +22,9 @@ from ..exceptions import InstanceExists
 from .base import SIZE_HINT, FakeBase, failure_point, require_state
 from .guest import RUNS_HERE, Guest, GuestPhase
 
+AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
+"""Where the fake's config data puts the instance's public key."""
+
 
 class FakeLifecycle(FakeBase):
     """Spawn, power, destroy and clean up guests; inject files; simulated guest events."""
@@ -49,6 +52,10 @@ class FakeLifecycle(FakeBase):
         self._check_pluggable(uuid_, network_info)
         volumes = self._volumes_to_connect(uuid_, block_device_info)
         files = {f.path: f.obj_clone() for f in injected_files}
+        keys = common.public_keys(instance)
+        if keys:  # the config data carries the key pair as the guest's authorized keys
+            text = "".join(f"{key.strip()}\n" for key in keys.values())
+            files[AUTHORIZED_KEYS] = InjectedFile.of(AUTHORIZED_KEYS, text.encode())
         guest = Guest(
             uuid=uuid_,
             name=instance.name,

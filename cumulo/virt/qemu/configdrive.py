@@ -20,6 +20,8 @@ import pycdlib
 
 from cumulo.model import InjectedFile, Instance, NetworkInfo
 
+from ..common import public_keys
+
 __all__ = [
     "CONFIG_DRIVE_LABEL",
     "META_DATA",
@@ -66,6 +68,9 @@ def meta_data(
             for index, f in enumerate(files)
         ],
     }
+    keys = public_keys(instance)
+    if keys:
+        data["public_keys"] = keys
     if admin_pass_hash is not None:
         data["admin_pass_hash"] = admin_pass_hash
     return data

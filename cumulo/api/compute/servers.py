@@ -1,0 +1,651 @@
+"""``/compute/v2.1/servers``: create (through the conductor's build task), list and
+detail with Nova's filters, show, update, delete (through the server's compute
+host).
+
+Reads go through the model objects on this worker's storage. A server's changes go
+to the conductor (build) or to its host (delete), never around them; only a server
+that no host ever took (its placement failed) is deleted here, as Nova's API does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import string
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from typing import Any
+
+import falcon
+
+from cumulo.compute.build import NO_NETWORK_KEY
+from cumulo.compute.network import NETWORK_ID
+from cumulo.conductor.tasks.exceptions import NoValidHost
+from cumulo.identity import Token
+from cumulo.model import (
+    BlockDeviceMapping,
+    BlockDeviceMappingList,
+    DestinationType,
+    Flavor,
+    FlavorNotFound,
+    Instance,
+    InstanceList,
+    SecurityGroup,
+    SecurityGroupList,
+    SecurityGroupNotFound,
+    Service,
+    ServiceBinary,
+    ServiceList,
+    SourceType,
+    UnexpectedStateError,
+    VmState,
+)
+from cumulo.rpc.context import RequestContext
+
+from ..errors import BadRequest, Conflict, Forbidden
+from ..media import read_json
+from ..state import ApiState
+from . import server_schemas, server_views
+from .common import bookmark_url, context_of, microversion, project_token, v21_url
+from .instances import check_unlocked, find_instance, target_of
+from .microversions import INVALID_STATUS_FILTER, SERVER_DESCRIPTION, since
+from .schemas import for_version
+
+LIST_ATTRS = ("flavor", "info_cache", "security_groups", "fault", "tags")
+"""What a detailed server body reads besides the instance's columns."""
+NETWORK_LABEL = "private"
+"""The name the one flat network is known by (``networks[].uuid`` may also name it)."""
+DEFAULT_ZONE = "nova"
+NO_NETWORK = NO_NETWORK_KEY
+"""The system metadata key saying the server was asked with ``networks: none``."""
+_PASSWORD_CHARS = string.ascii_letters + string.digits
+_SORT_KEYS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "display_name": "display_name",
+    "uuid": "uuid",
+    "launched_at": "launched_at",
+    "vm_state": "vm_state",
+    "task_state": "task_state",
+    "host": "host",
+    "node": "node",
+    "availability_zone": "availability_zone",
+    "key_name": "key_name",
+    "project_id": "project_id",
+    "user_id": "user_id",
+    "hostname": "hostname",
+}
+"""The sort keys a list accepts (Nova's), mapped to instance fields."""
+_ADMIN_SORT_KEYS = {"host", "node"}
+
+
+# --- rendering -----------------------------------------------------------------------
+
+
+def view_context(
+    req: falcon.Request, state: ApiState, token: Token, instances: Sequence[Instance]
+) -> server_views.ViewContext:
+    """What the request's server bodies need, read once for all of them: the hosts'
+    services (admins' ``host_status``) and the volume mappings."""
+    context = context_of(req, token)
+    admin = context.is_admin
+    services: dict[str, Service] = {}
+    if admin and instances:
+        services = {
+            s.host: s for s in ServiceList.get_all(context, binary=ServiceBinary.COMPUTE).objects
+        }
+    volumes = {
+        str(i.uuid): BlockDeviceMappingList.get_by_instance_uuid(context, i.uuid).volumes()
+        for i in instances
+    }
+    return server_views.ViewContext(
+        version=microversion(req),
+        v21_url=v21_url(req, state),
+        bookmark_url=bookmark_url(req, state),
+        project_id=context.project_id or "",
+        admin=admin,
+        services=services,
+        volumes=volumes,
+    )
+
+
+def render_one(
+    req: falcon.Request, state: ApiState, token: Token, instance: Instance
+) -> dict[str, Any]:
+    return server_views.detail(view_context(req, state, token, [instance]), instance)
+
+
+# --- listing -------------------------------------------------------------------------
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in {"1", "true", "t", "yes", "y", "on", ""}
+
+
+def _changes_since(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"Invalid filter field: changes-since. {value!r} is not a time.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _limit(req: falcon.Request) -> int | None:
+    text = req.get_param("limit")
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise BadRequest(f"Invalid input for query parameters limit. Value: {text}.")
+    return int(text)
+
+
+class ServerQuery:
+    """One list request's filters, sort and page (Nova's semantics; a non-admin's
+    admin-only filters are ignored, as Nova removes them)."""
+
+    def __init__(self, req: falcon.Request, context: RequestContext) -> None:
+        self.admin = context.is_admin
+        version = microversion(req)
+        params = req.params
+        all_tenants = (
+            self.admin and "all_tenants" in params and _truthy(req.get_param("all_tenants"))
+        )
+        project = req.get_param("project_id") or req.get_param("tenant_id")
+        if self.admin and project:
+            self.project_id: str | None = project
+        elif all_tenants:
+            self.project_id = None
+        else:
+            self.project_id = context.project_id
+        self.host = req.get_param("host") if self.admin else None
+        self.deleted = (
+            self.admin and _truthy(req.get_param("deleted")) if "deleted" in params else False
+        )
+        since = req.get_param("changes-since")
+        self.changes_since = _changes_since(since) if since else None
+        self.name = req.get_param("name")
+        self.status = req.get_param("status")
+        self.vm_states: tuple[VmState, ...] | None = None
+        if self.status is not None:
+            self.vm_states = server_views.vm_states_of(self.status)
+            if self.vm_states is None and since_version(version):
+                raise BadRequest(f"Invalid status value: {self.status}")
+        self.image = req.get_param("image")
+        self.flavor = req.get_param("flavor")
+        self.reservation_id = req.get_param("reservation_id")
+        self.ip = req.get_param("ip")
+        self.ip6 = req.get_param("ip6")
+        self.zone = req.get_param("availability_zone")
+        self.key_name = req.get_param("key_name")
+        self.uuid = req.get_param("uuid")
+        self.tags = _tag_list(req.get_param("tags"))
+        self.tags_any = _tag_list(req.get_param("tags-any"))
+        self.not_tags = _tag_list(req.get_param("not-tags"))
+        self.not_tags_any = _tag_list(req.get_param("not-tags-any"))
+        self.limit = _limit(req)
+        self.marker = req.get_param("marker")
+        keys = req.get_param_as_list("sort_key") or ["created_at"]
+        dirs = req.get_param_as_list("sort_dir") or []
+        for key in keys:
+            if key not in _SORT_KEYS or (key in _ADMIN_SORT_KEYS and not self.admin):
+                raise BadRequest(f"Invalid input for query parameters sort_key. Value: {key}.")
+        for direction in dirs:
+            if direction not in ("asc", "desc"):
+                raise BadRequest(
+                    f"Invalid input for query parameters sort_dir. Value: {direction}."
+                )
+        self.sort = [(k, dirs[i] if i < len(dirs) else "desc") for i, k in enumerate(keys)]
+
+    def matches(self, instance: Instance) -> bool:
+        if self.deleted is False and instance.deleted and self.changes_since is None:
+            return False
+        if self.changes_since is not None:
+            updated = _aware(instance.updated_at or instance.created_at)
+            if updated is None or updated < self.changes_since:
+                return False
+        if self.name is not None and not _name_matches(self.name, instance.display_name or ""):
+            return False
+        if self.status is not None:
+            status = server_views.status_of(instance.vm_state, instance.task_state)
+            if status != self.status.upper():
+                return False
+        if self.image is not None and instance.image_ref != self.image:
+            return False
+        if self.flavor is not None and instance.flavor.flavorid != self.flavor:
+            return False
+        if self.reservation_id is not None and instance.reservation_id != self.reservation_id:
+            return False
+        if self.zone is not None and (instance.availability_zone or "") != self.zone:
+            return False
+        if self.key_name is not None and instance.key_name != self.key_name:
+            return False
+        if self.uuid is not None and str(instance.uuid) != self.uuid:
+            return False
+        if (self.ip is not None or self.ip6 is not None) and not _ip_matches(
+            instance, self.ip, self.ip6
+        ):
+            return False
+        return self._tags_match(set(instance.tags))
+
+    def _tags_match(self, tags: set[str]) -> bool:
+        if self.tags and not set(self.tags) <= tags:
+            return False
+        if self.tags_any and not set(self.tags_any) & tags:
+            return False
+        if self.not_tags and set(self.not_tags) <= tags:
+            return False
+        return not (self.not_tags_any and set(self.not_tags_any) & tags)
+
+    def select(self, context: RequestContext) -> list[Instance]:
+        found = InstanceList.get_all(
+            context,
+            project_id=self.project_id,
+            host=self.host,
+            vm_states=None if self.status is None else (self.vm_states or ()),
+            include_deleted=self.deleted or self.changes_since is not None,
+            expected_attrs=list(LIST_ATTRS),
+        ).objects
+        chosen = [i for i in found if self.matches(i)]
+        for key, direction in reversed(self.sort):
+            chosen.sort(key=_sort_key(_SORT_KEYS[key]), reverse=direction == "desc")
+        if self.marker is not None:
+            ids = [str(i.uuid) for i in chosen]
+            if self.marker not in ids:
+                raise BadRequest(f"marker [{self.marker}] not found")
+            chosen = chosen[ids.index(self.marker) + 1 :]
+        return chosen
+
+
+def since_version(version: Any) -> bool:
+    return since(version, INVALID_STATUS_FILTER)
+
+
+def _sort_key(field: str) -> Callable[[Instance], tuple[int, Any]]:
+    return lambda instance: _sortable(getattr(instance, field))
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, datetime):
+        return (1, _aware(value))
+    return (1, str(value))
+
+
+def _tag_list(text: str | None) -> list[str]:
+    return [t for t in (text or "").split(",") if t]
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """Nova matches ``name`` as a regular expression (a bad one as plain text)."""
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return pattern in name
+
+
+def _ip_matches(instance: Instance, ip: str | None, ip6: str | None) -> bool:
+    cache = instance.info_cache
+    addresses = [str(a.address) for vif in cache.network_info for a in vif.fixed_ips()]
+    for pattern, version in ((ip, 4), (ip6, 6)):
+        if pattern is None:
+            continue
+        if not any(
+            ip_address(a).version == version and _name_matches(pattern, a) for a in addresses
+        ):
+            return False
+    return True
+
+
+class _Listing:
+    detailed = False
+
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        token = project_token(req, self.state)
+        rule = "os_compute_api:servers:detail" if self.detailed else "os_compute_api:servers:index"
+        self.state.policy.authorize(rule, token)
+        context = context_of(req, token)
+        if "all_tenants" in req.params and not context.is_admin:
+            self.state.policy.authorize(f"{rule}:get_all_tenants", token)
+        query = ServerQuery(req, context)
+        chosen = query.select(context)
+        page = chosen if query.limit is None else chosen[: query.limit]
+        view = view_context(req, self.state, token, page if self.detailed else [])
+        render = server_views.detail if self.detailed else server_views.brief
+        body: dict[str, Any] = {"servers": [render(view, i) for i in page]}
+        if query.limit is not None and len(chosen) > query.limit and page:
+            params = {k: v for k, v in req.params.items() if k != "marker"}
+            params["marker"] = str(page[-1].uuid)
+            path = "/servers/detail" if self.detailed else "/servers"
+            body["servers_links"] = [
+                {
+                    "rel": "next",
+                    "href": f"{view.v21_url}{path}?{falcon.to_query_str(params, prefix=False)}",
+                }
+            ]
+        resp.media = body
+
+
+class ServersDetail(_Listing):
+    detailed = True
+
+
+# --- create ----------------------------------------------------------------------------
+
+
+def _count(value: Any, name: str) -> int:
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}.") from None
+    if count < 1:
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}.")
+    return count
+
+
+def _flavor(context: RequestContext, ref: Any) -> Flavor:
+    flavorid = str(ref).rstrip("/").rsplit("/", 1)[-1]  # a flavor's URL names it too
+    try:
+        flavor = Flavor.get_by_flavorid(context, flavorid)
+    except FlavorNotFound:
+        raise BadRequest(f"Flavor {flavorid} could not be found.") from None
+    if flavor.disabled:
+        raise BadRequest(f"Flavor {flavorid} could not be found.")
+    return flavor
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "t", "yes", "y", "on"}
+
+
+def _networks(values: dict[str, Any]) -> bool:
+    """Whether the server gets a port on the flat network: ``none`` says no; a list
+    may name only that network (by id or label)."""
+    networks = values.get("networks", "auto")
+    if networks == "none":
+        return False
+    if networks == "auto":
+        return True
+    for network in networks:
+        if network.get("port"):
+            raise BadRequest(
+                f"Port {network['port']} could not be found (this cloud has no ports to "
+                "attach; ask for a network)."
+            )
+        ident = network.get("uuid")
+        if ident is not None and ident not in (str(NETWORK_ID), NETWORK_LABEL):
+            raise BadRequest(f"Network {ident} could not be found.")
+    return True
+
+
+def _security_groups(
+    context: RequestContext, project_id: str, values: dict[str, Any]
+) -> SecurityGroupList:
+    groups = []
+    for name in sorted({g["name"] for g in values.get("security_groups", []) if "name" in g}):
+        try:
+            groups.append(SecurityGroup.get_by_name(context, project_id, name))
+        except SecurityGroupNotFound:
+            if name == "default":
+                continue  # every project has it implicitly: no rules of its own here
+            raise BadRequest(f"Security group {name} not found for project {project_id}.") from None
+    return SecurityGroupList(objects=groups)
+
+
+def _root_mappings(
+    values: dict[str, Any], instance_uuid: uuid.UUID
+) -> tuple[str | None, list[BlockDeviceMapping]]:
+    """The image to boot and the mappings to pass on. OSC sends an image mapping
+    beside ``imageRef``: that is an ordinary image boot. A volume at boot index 0
+    boots from that volume."""
+    image_ref: str | None = values.get("imageRef") or None
+    given: list[BlockDeviceMapping] = []
+    for index, raw in enumerate(values.get("block_device_mapping_v2", [])):
+        source = raw.get("source_type", "blank")
+        destination = raw.get("destination_type", "volume" if source == "volume" else "local")
+        boot_index = raw.get("boot_index")
+        boot = int(boot_index) if boot_index not in (None, "") else None
+        if source == "image" and destination == "local":
+            if boot == 0:
+                image_ref = raw.get("uuid") or image_ref
+            continue
+        if source == "volume" and destination == "volume":
+            try:
+                volume_id = uuid.UUID(str(raw.get("uuid")))
+            except ValueError:
+                raise BadRequest(
+                    f"Invalid input for field/attribute block_device_mapping_v2[{index}].uuid."
+                ) from None
+            given.append(
+                BlockDeviceMapping(
+                    uuid=uuid.uuid4(),
+                    instance_uuid=instance_uuid,
+                    source_type=SourceType.VOLUME,
+                    destination_type=DestinationType.VOLUME,
+                    volume_id=volume_id,
+                    boot_index=boot,
+                    device_name=raw.get("device_name"),
+                    delete_on_termination=_bool(raw.get("delete_on_termination", False)),
+                    tag=raw.get("tag"),
+                )
+            )
+            if boot == 0:
+                image_ref = None
+            continue
+        raise BadRequest(
+            f"Block device mapping {index} ({source} to {destination}) is not supported: "
+            "this cloud boots from an image or a volume and attaches volumes."
+        )
+    if image_ref is None and not any(b.boot_index == 0 for b in given):
+        raise BadRequest("Missing imageRef attribute")
+    return image_ref, given
+
+
+def _user_data(values: dict[str, Any]) -> str | None:
+    data = values.get("user_data")
+    if data is None:
+        return None
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("User data needs to be valid base 64.") from None
+    return str(data)
+
+
+class Servers(_Listing):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        token = project_token(req, self.state)
+        version = microversion(req)
+        body = read_json(req, for_version(server_schemas.CREATE, version))
+        values: dict[str, Any] = body["server"]
+        self.state.policy.authorize("os_compute_api:servers:create", token)
+        context = context_of(req, token)
+        assert context.project_id is not None and context.user_id is not None  # project_token
+        if "host" in body.get("os:scheduler_hints", {}) and not context.is_admin:
+            raise Forbidden("Only an admin may ask for a host.")
+        min_count = _count(values.get("min_count", 1), "min_count")
+        max_count = _count(values.get("max_count", min_count), "max_count")
+        if min_count > max_count:
+            raise BadRequest("min_count must be <= max_count")
+        flavor = _flavor(context, values["flavorRef"])
+        zone = values.get("availability_zone")
+        if zone is not None and zone.split(":", 1)[0] != DEFAULT_ZONE:
+            raise BadRequest(f"The requested availability zone is not available: {zone}")
+        with_network = _networks(values)
+        groups = _security_groups(context, context.project_id, values)
+        admin_password = values.get("adminPass") or "".join(
+            secrets.choice(_PASSWORD_CHARS) for _ in range(12)
+        )
+        name = values["name"].strip()
+        templates: list[Instance] = []
+        mappings: list[BlockDeviceMapping] = []
+        reservation = "r-" + "".join(
+            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8)
+        )
+        for index in range(max_count):
+            instance_uuid = uuid.uuid4()
+            image_ref, given = _root_mappings(values, instance_uuid)
+            mappings.extend(given)
+            system_metadata = {"disk_config": values.get("OS-DCF:diskConfig", "MANUAL")}
+            if not with_network:
+                system_metadata[NO_NETWORK] = "none"
+            templates.append(
+                Instance(
+                    uuid=instance_uuid,
+                    user_id=context.user_id,
+                    project_id=context.project_id,
+                    display_name=name if max_count == 1 else f"{name}-{index + 1}",
+                    image_ref=image_ref,
+                    availability_zone=zone.split(":", 1)[0] if zone else DEFAULT_ZONE,
+                    flavor=flavor,
+                    security_groups=groups,
+                    metadata=dict(values.get("metadata", {})),
+                    system_metadata=system_metadata,
+                    user_data=_user_data(values),
+                    config_drive=_bool(values.get("config_drive", False)),
+                    description=values.get("description"),
+                    access_ip_v4=values.get("accessIPv4"),
+                    access_ip_v6=values.get("accessIPv6"),
+                    reservation_id=reservation,
+                )
+            )
+        self._prepare(req, token, context, values, templates, flavor)
+        tags = values.get("tags")
+        built = self._build(context, templates, mappings, admin_password, body)
+        if tags:
+            for instance in built:
+                instance.obj_set_context(context)
+                instance.tags = list(tags)
+                instance.save()
+        resp.status = falcon.HTTP_202
+        if _bool(values.get("return_reservation_id", False)):
+            resp.media = {"reservation_id": reservation}
+            return
+        first = built[0] if built else templates[0]
+        view = view_context(req, self.state, token, [])
+        ident = str(first.uuid)
+        resp.media = {
+            "server": {
+                "id": ident,
+                "links": view.links("servers", ident),
+                "OS-DCF:diskConfig": values.get("OS-DCF:diskConfig", "MANUAL"),
+                "security_groups": [{"name": g.name} for g in groups.objects]
+                or [{"name": "default"}],
+                "adminPass": admin_password,
+            }
+        }
+        resp.set_header("Location", view.links("servers", ident)[0]["href"])
+
+    def _build(
+        self,
+        context: RequestContext,
+        templates: list[Instance],
+        mappings: list[BlockDeviceMapping],
+        admin_password: str,
+        body: dict[str, Any],
+    ) -> list[Instance]:
+        """Have the conductor record, place and build the servers. One that no host
+        can take is in ERROR with a fault; Nova answers 202 all the same."""
+        try:
+            return self.state.backend.tasks.build_instances(
+                context,
+                templates,
+                block_device_mappings=mappings,
+                admin_password=admin_password,
+                requested_host=body.get("os:scheduler_hints", {}).get("host"),
+            )
+        except NoValidHost:
+            return templates
+
+    def _prepare(
+        self,
+        req: falcon.Request,
+        token: Token,
+        context: RequestContext,
+        values: dict[str, Any],
+        templates: list[Instance],
+        flavor: Flavor,
+    ) -> None:
+        """What a create checks against the other services before building: the image,
+        the key pair and the quota."""
+
+
+# --- one server ------------------------------------------------------------------------
+
+
+class ServerResource:
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
+        token = project_token(req, self.state)
+        context = context_of(req, token)
+        instance = find_instance(context, server_id, LIST_ATTRS)
+        self.state.policy.authorize("os_compute_api:servers:show", token, target_of(instance))
+        resp.media = {"server": render_one(req, self.state, token, instance)}
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
+        token = project_token(req, self.state)
+        version = microversion(req)
+        values = read_json(req, for_version(server_schemas.UPDATE, version))["server"]
+        context = context_of(req, token)
+        instance = find_instance(context, server_id, LIST_ATTRS)
+        self.state.policy.authorize("os_compute_api:servers:update", token, target_of(instance))
+        if "name" in values:
+            instance.display_name = values["name"].strip()
+        if "accessIPv4" in values:
+            instance.access_ip_v4 = values["accessIPv4"] or None
+        if "accessIPv6" in values:
+            instance.access_ip_v6 = values["accessIPv6"] or None
+        if "description" in values and since(version, SERVER_DESCRIPTION):
+            instance.description = values["description"]
+        if "OS-DCF:diskConfig" in values:
+            instance.system_metadata = {
+                **instance.system_metadata,
+                "disk_config": values["OS-DCF:diskConfig"],
+            }
+        instance.save()
+        resp.media = {"server": render_one(req, self.state, token, instance)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, server_id: str) -> None:
+        token = project_token(req, self.state)
+        context = context_of(req, token)
+        instance = find_instance(context, server_id)
+        self.state.policy.authorize("os_compute_api:servers:delete", token, target_of(instance))
+        check_unlocked(instance, token)
+        if instance.host is None:
+            self._delete_unplaced(instance)
+        else:
+            self.state.backend.compute.terminate_instance(context, instance)
+        resp.status = falcon.HTTP_204
+
+    @staticmethod
+    def _delete_unplaced(instance: Instance) -> None:
+        """A server no host took (its placement failed, or it is still being placed):
+        nothing runs anywhere, so the API deletes the record itself."""
+        try:
+            instance.vm_state = VmState.DELETED
+            instance.task_state = None
+            instance.terminated_at = datetime.now(UTC)
+            instance.save(expected_vm_state=VmState.ERROR)
+        except UnexpectedStateError:
+            raise Conflict(
+                f"Cannot 'delete' instance {instance.uuid} while it is being placed; "
+                "retry once it has a host."
+            ) from None
+        instance.destroy()

@@ -1,0 +1,127 @@
+"""Servers through a real ``cumulo api`` process (gunicorn, two workers) in front of
+a real deployment — a conductor and two fake compute hosts, each its own process,
+on RabbitMQ and PostgreSQL — driven by the real ``openstack`` CLI and openstacksdk.
+
+Needs: PostgreSQL and RabbitMQ (``scripts/services.sh``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cumulo.conductor.rpcapi import ConductorAPI
+from cumulo.rpc import RequestContext, get_transport
+from cumulo.volume.store import VolumeStore
+from tests.integration.processes import Fleet, Processes, wait_for
+from tests.integration.test_identity_api import Cloud, start_cloud
+from tests.support.databases import server_database
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
+
+IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
+    work = tmp_path_factory.mktemp("api-servers")
+    processes = Processes()
+    with server_database("postgresql", "_api_servers") as url:
+        database_url = url.render_as_string(hide_password=False)
+        try:
+            cloud = start_cloud(
+                processes,
+                work,
+                database_url,
+                (
+                    "--transport-url",
+                    rabbitmq_vhost_url,
+                    "--volume-dir",
+                    str(work / "volumes"),
+                    "--images-dir",
+                    str(work / "images"),
+                ),
+            )
+            fleet = Fleet(
+                processes,
+                get_transport(rabbitmq_vhost_url),
+                rabbitmq_vhost_url,
+                database_url,
+                work,
+                VolumeStore(work / "volumes"),
+            )
+            fleet.start_conductor()
+            for host in ("host-a", "host-b"):
+                fleet.start_compute(host)
+            probe = ConductorAPI(fleet.transport, timeout=20)
+            try:
+                probe.wait_until_ready(RequestContext(user_id="t", project_id="t"), timeout=60)
+            finally:
+                probe.close()
+            cloud.openstack("project", "create", "demo")
+            cloud.openstack(
+                "user", "create", "--password", "alice-pw", "--project", "demo", "alice"
+            )
+            cloud.openstack("role", "add", "--user", "alice", "--project", "demo", "member")
+            cloud.add_cloud("alice", "alice", "alice-pw", "demo")
+            cloud.openstack("project", "create", "other")
+            cloud.openstack("user", "create", "--password", "bob-pw", "--project", "other", "bob")
+            cloud.openstack("role", "add", "--user", "bob", "--project", "other", "member")
+            cloud.add_cloud("bob", "bob", "bob-pw", "other")
+            cloud.openstack(
+                "flavor", "create", "--ram", "256", "--vcpus", "1", "--disk", "1", "m1.tiny"
+            )
+            yield cloud
+            fleet.transport.cleanup()
+        finally:
+            processes.stop_and_check_logs()
+
+
+def _active(cloud: Cloud, name: str, who: str = "alice") -> dict[str, Any]:
+    def shown() -> dict[str, Any] | None:
+        server: dict[str, Any] = cloud.openstack_json("server", "show", name, cloud=who)
+        return server if server["status"] != "BUILD" else None
+
+    server = wait_for(shown, f"server {name} to leave BUILD", timeout=60)
+    assert server["status"] == "ACTIVE", server
+    return server
+
+
+def test_a_member_boots_lists_shows_and_deletes_with_the_sdk_and_the_cli(cloud):
+    sdk = cloud.sdk("alice")
+    flavor = sdk.compute.find_flavor("m1.tiny")
+    server = sdk.compute.create_server(
+        name="web-1", flavor_id=flavor.id, image_id=IMAGE, networks="none"
+    )
+    server = sdk.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    assert server.addresses == {}
+    listed = cloud.openstack_json("server", "list", cloud="alice")
+    assert [(s["Name"], s["Status"]) for s in listed] == [("web-1", "ACTIVE")]
+    shown = _active(cloud, "web-1")
+    assert shown["id"] == server.id and shown["flavor"]["name"] == "m1.tiny", shown["flavor"]
+    # Another project's member neither sees nor finds it.
+    assert cloud.openstack_json("server", "list", cloud="bob") == []
+    missing = cloud.openstack("server", "show", server.id, cloud="bob", ok=False)
+    assert missing.returncode != 0 and f"No Server found for {server.id}" in missing.stderr
+    # The admin sees every project's with --all-projects, and the host.
+    everyone = cloud.openstack_json("server", "list", "--all-projects", "--long")
+    assert [s["Name"] for s in everyone] == ["web-1"]
+    assert everyone[0]["Host"] in ("host-a", "host-b")
+    cloud.openstack("server", "set", "--name", "web-one", "web-1", cloud="alice")
+    cloud.openstack("server", "delete", "--wait", "web-one", cloud="alice")
+    assert cloud.openstack_json("server", "list", cloud="alice") == []
+
+
+def test_the_sdk_boots_on_the_flat_network(cloud):
+    sdk = cloud.sdk("alice")
+    flavor = sdk.compute.find_flavor("m1.tiny")
+    server = sdk.compute.create_server(
+        name="net-1", flavor_id=flavor.id, image_id=IMAGE, networks="auto"
+    )
+    server = sdk.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    (address,) = server.addresses["private"]
+    assert address["version"] == 4 and address["addr"].startswith("10.1.")
+    sdk.compute.delete_server(server)
+    sdk.compute.wait_for_delete(server, wait=60)
