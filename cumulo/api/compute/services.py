@@ -30,8 +30,9 @@ from .listing import MULTI_TEXT, nova_time, query_schema, read_query, truthy, va
 from .microversions import HYPERVISOR_AND_SERVICE_UUIDS, SERVICE_FORCED_DOWN, Microversion, since
 
 DOWN_AFTER = timedelta(seconds=180)
-"""A service whose last heartbeat is older is ``down``: services heartbeat with
-their periodic tasks (every 60 s by default), so three missed ones."""
+"""A service whose last heartbeat is older is ``down``: compute hosts heartbeat with
+their periodic tasks (every 60 s by default) and conductors every 30 s, so this is
+three missed beats of a host."""
 
 COMPUTE_ZONE = "nova"
 """Nova's ``default_availability_zone``: compute hosts are in it (no aggregates)."""
