@@ -13,7 +13,19 @@ from cumulo.model.storage import set_storage
 from ..errors import nova_error_body
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import diagnostics, extra_specs, flavors, networks, server_metadata, servers, versions
+from . import (
+    availability_zones,
+    diagnostics,
+    extra_specs,
+    flavors,
+    keypairs,
+    limits,
+    networks,
+    quotas,
+    server_metadata,
+    servers,
+    versions,
+)
 from .common import PREFIX, V21
 from .negotiation import Microversions
 from .policies import RULES
@@ -44,6 +56,22 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(f"{V21}/servers/{{server_id}}/diagnostics", diagnostics.ServerDiagnostics(state))
     app.add_route(f"{V21}/os-networks", networks.Networks(state))
     app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
+    add_account_routes(app, state)
+
+
+def add_account_routes(app: App, state: ApiState) -> None:
+    """Key pairs, quotas, limits and availability zones."""
+    app.add_route(f"{V21}/os-keypairs", keypairs.KeyPairs(state))
+    app.add_route(f"{V21}/os-keypairs/{{name}}", keypairs.KeyPairResource(state))
+    quota_sets = f"{V21}/os-quota-sets/{{project_id}}"
+    app.add_route(quota_sets, quotas.QuotaSet(state))
+    app.add_route(f"{quota_sets}/defaults", quotas.QuotaSetDefaults(state))
+    app.add_route(f"{quota_sets}/detail", quotas.QuotaSetDetail(state))
+    app.add_route(f"{V21}/limits", limits.Limits(state))
+    app.add_route(f"{V21}/os-availability-zone", availability_zones.AvailabilityZones(state))
+    app.add_route(
+        f"{V21}/os-availability-zone/detail", availability_zones.AvailabilityZonesDetail(state)
+    )
 
 
 SERVICE = MountedService(

@@ -107,6 +107,34 @@ PERSONALITY_REMOVED = Change(
     _v("2.57"), "`personality` (injected files) is no longer accepted at create."
 )
 
+# --- key pairs, quotas, limits (keypairs.py, quotas.py, limits.py) ---------------------------
+
+KEYPAIR_TYPE = Change(
+    _v("2.2"),
+    "Key pairs have a type (ssh or x509): accepted at create, shown in every key pair "
+    "body; create answers 201 and delete 204.",
+)
+KEYPAIR_USER_ID = Change(
+    _v("2.10"),
+    "Admins name another user's key pairs: user_id in the create body and as a query "
+    "parameter of list, show and delete.",
+)
+KEYPAIR_PAGING = Change(
+    _v("2.35"),
+    "GET /os-keypairs pages: limit and marker (a key pair name), a keypairs_links next link.",
+)
+NETWORK_QUOTAS_GONE = Change(
+    _v("2.36"),
+    "The network proxies' quotas leave os-quota-sets (floating_ips, fixed_ips, "
+    "security_groups, security_group_rules: refused in PUT) and their limits leave /limits.",
+)
+IMAGE_META_LIMIT_GONE = Change(_v("2.39"), "maxImageMeta leaves GET /limits.")
+PERSONALITY_QUOTAS_GONE = Change(
+    _v("2.57"),
+    "Injected files' quotas leave os-quota-sets (refused in PUT) and maxPersonality, "
+    "maxPersonalitySize leave GET /limits.",
+)
+
 HISTORY: tuple[Change, ...] = tuple(
     sorted(
         (
@@ -125,6 +153,12 @@ HISTORY: tuple[Change, ...] = tuple(
             STANDARD_DIAGNOSTICS,
             TAGS_AT_CREATE,
             PERSONALITY_REMOVED,
+            KEYPAIR_TYPE,
+            KEYPAIR_USER_ID,
+            KEYPAIR_PAGING,
+            NETWORK_QUOTAS_GONE,
+            IMAGE_META_LIMIT_GONE,
+            PERSONALITY_QUOTAS_GONE,
         ),
         key=lambda change: change.version,
     )
