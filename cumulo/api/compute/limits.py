@@ -14,8 +14,8 @@ from ..state import ApiState
 from .common import context_of, microversion, project_token
 from .microversions import (
     IMAGE_META_LIMIT_GONE,
-    NETWORK_QUOTAS_GONE,
-    PERSONALITY_QUOTAS_GONE,
+    NETWORK_PROXY_REMOVED,
+    PERSONALITY_REMOVED,
     Change,
     since,
 )
@@ -23,13 +23,13 @@ from .quotas import limits_of, usage_of
 
 MAXIMUMS: tuple[tuple[str, str, Change | None], ...] = (
     ("maxImageMeta", "metadata_items", IMAGE_META_LIMIT_GONE),
-    ("maxPersonality", "injected_files", PERSONALITY_QUOTAS_GONE),
-    ("maxPersonalitySize", "injected_file_content_bytes", PERSONALITY_QUOTAS_GONE),
-    ("maxSecurityGroupRules", "security_group_rules", NETWORK_QUOTAS_GONE),
-    ("maxSecurityGroups", "security_groups", NETWORK_QUOTAS_GONE),
+    ("maxPersonality", "injected_files", PERSONALITY_REMOVED),
+    ("maxPersonalitySize", "injected_file_content_bytes", PERSONALITY_REMOVED),
+    ("maxSecurityGroupRules", "security_group_rules", NETWORK_PROXY_REMOVED),
+    ("maxSecurityGroups", "security_groups", NETWORK_PROXY_REMOVED),
     ("maxServerMeta", "metadata_items", None),
     ("maxTotalCores", "cores", None),
-    ("maxTotalFloatingIps", "floating_ips", NETWORK_QUOTAS_GONE),
+    ("maxTotalFloatingIps", "floating_ips", NETWORK_PROXY_REMOVED),
     ("maxTotalInstances", "instances", None),
     ("maxTotalKeypairs", "key_pairs", None),
     ("maxTotalRAMSize", "ram", None),
@@ -41,8 +41,8 @@ USED: tuple[tuple[str, str, Change | None], ...] = (
     ("totalCoresUsed", "cores", None),
     ("totalInstancesUsed", "instances", None),
     ("totalRAMUsed", "ram", None),
-    ("totalSecurityGroupsUsed", "security_groups", NETWORK_QUOTAS_GONE),
-    ("totalFloatingIpsUsed", "floating_ips", NETWORK_QUOTAS_GONE),
+    ("totalSecurityGroupsUsed", "security_groups", NETWORK_PROXY_REMOVED),
+    ("totalFloatingIpsUsed", "floating_ips", NETWORK_PROXY_REMOVED),
     ("totalServerGroupsUsed", "server_groups", None),
 )
 

@@ -84,7 +84,10 @@ SERVER_TAGS = Change(
     "tags-any, not-tags and not-tags-any list filters.",
 )
 NETWORK_PROXY_REMOVED = Change(
-    _v("2.36"), "The proxy API /os-networks answers 404 (networks belong to the network service)."
+    _v("2.36"),
+    "The proxy API /os-networks answers 404 (networks belong to the network service); "
+    "its quotas leave os-quota-sets (floating_ips, fixed_ips, security_groups, "
+    "security_group_rules: refused in PUT) and their limits leave /limits.",
 )
 NETWORKS_REQUIRED = Change(
     _v("2.37"),
@@ -104,7 +107,9 @@ STANDARD_DIAGNOSTICS = Change(
 )
 TAGS_AT_CREATE = Change(_v("2.52"), "`tags` may be given when a server is created.")
 PERSONALITY_REMOVED = Change(
-    _v("2.57"), "`personality` (injected files) is no longer accepted at create."
+    _v("2.57"),
+    "`personality` (injected files) is no longer accepted at create; their quotas leave "
+    "os-quota-sets (refused in PUT), maxPersonality and maxPersonalitySize /limits.",
 )
 
 # --- key pairs, quotas, limits (keypairs.py, quotas.py, limits.py) ---------------------------
@@ -123,17 +128,7 @@ KEYPAIR_PAGING = Change(
     _v("2.35"),
     "GET /os-keypairs pages: limit and marker (a key pair name), a keypairs_links next link.",
 )
-NETWORK_QUOTAS_GONE = Change(
-    _v("2.36"),
-    "The network proxies' quotas leave os-quota-sets (floating_ips, fixed_ips, "
-    "security_groups, security_group_rules: refused in PUT) and their limits leave /limits.",
-)
 IMAGE_META_LIMIT_GONE = Change(_v("2.39"), "maxImageMeta leaves GET /limits.")
-PERSONALITY_QUOTAS_GONE = Change(
-    _v("2.57"),
-    "Injected files' quotas leave os-quota-sets (refused in PUT) and maxPersonality, "
-    "maxPersonalitySize leave GET /limits.",
-)
 
 HISTORY: tuple[Change, ...] = tuple(
     sorted(
@@ -156,9 +151,7 @@ HISTORY: tuple[Change, ...] = tuple(
             KEYPAIR_TYPE,
             KEYPAIR_USER_ID,
             KEYPAIR_PAGING,
-            NETWORK_QUOTAS_GONE,
             IMAGE_META_LIMIT_GONE,
-            PERSONALITY_QUOTAS_GONE,
         ),
         key=lambda change: change.version,
     )

@@ -27,8 +27,8 @@ from ..validation import Schema
 from .common import context_of, microversion, project_token
 from .microversions import (
     MIN_VERSION,
-    NETWORK_QUOTAS_GONE,
-    PERSONALITY_QUOTAS_GONE,
+    NETWORK_PROXY_REMOVED,
+    PERSONALITY_REMOVED,
     Change,
     Microversion,
     since,
@@ -50,15 +50,15 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("instances", 10),
     Resource("cores", 20),
     Resource("ram", 51200),
-    Resource("floating_ips", 10, NETWORK_QUOTAS_GONE),
-    Resource("fixed_ips", UNLIMITED, NETWORK_QUOTAS_GONE),
+    Resource("floating_ips", 10, NETWORK_PROXY_REMOVED),
+    Resource("fixed_ips", UNLIMITED, NETWORK_PROXY_REMOVED),
     Resource("metadata_items", 128),
-    Resource("injected_files", 5, PERSONALITY_QUOTAS_GONE),
-    Resource("injected_file_content_bytes", 10240, PERSONALITY_QUOTAS_GONE),
-    Resource("injected_file_path_bytes", 255, PERSONALITY_QUOTAS_GONE),
+    Resource("injected_files", 5, PERSONALITY_REMOVED),
+    Resource("injected_file_content_bytes", 10240, PERSONALITY_REMOVED),
+    Resource("injected_file_path_bytes", 255, PERSONALITY_REMOVED),
     Resource("key_pairs", 100),
-    Resource("security_groups", 10, NETWORK_QUOTAS_GONE),
-    Resource("security_group_rules", 20, NETWORK_QUOTAS_GONE),
+    Resource("security_groups", 10, NETWORK_PROXY_REMOVED),
+    Resource("security_group_rules", 20, NETWORK_PROXY_REMOVED),
     Resource("server_groups", 10),
     Resource("server_group_members", 10),
 )
@@ -142,8 +142,8 @@ def _update_schema(version: Microversion) -> Schema:
 
 
 UPDATE: tuple[tuple[Change | None, Schema], ...] = (
-    (PERSONALITY_QUOTAS_GONE, _update_schema(PERSONALITY_QUOTAS_GONE.version)),
-    (NETWORK_QUOTAS_GONE, _update_schema(NETWORK_QUOTAS_GONE.version)),
+    (PERSONALITY_REMOVED, _update_schema(PERSONALITY_REMOVED.version)),
+    (NETWORK_PROXY_REMOVED, _update_schema(NETWORK_PROXY_REMOVED.version)),
     (None, _update_schema(MIN_VERSION)),
 )
 """``PUT /os-quota-sets/{project_id}``, newest first."""
