@@ -50,15 +50,16 @@ def _not_found(error: KeyPairNotFound) -> NotFound:
     return NotFound(str(error))
 
 
-def _typed(version: Microversion, body: dict[str, Any], keypair: KeyPair) -> dict[str, Any]:
+def _brief(version: Microversion, keypair: KeyPair) -> dict[str, Any]:
+    """What every key pair body has (a list item is only this): ``type`` from 2.2."""
+    body = {
+        "name": keypair.name,
+        "public_key": keypair.public_key,
+        "fingerprint": keypair.fingerprint,
+    }
     if since(version, KEYPAIR_TYPE):
         body["type"] = keypair.type
     return body
-
-
-def _brief(version: Microversion, keypair: KeyPair) -> dict[str, Any]:
-    body = {"name": keypair.name, "public_key": keypair.public_key}
-    return _typed(version, {**body, "fingerprint": keypair.fingerprint}, keypair)
 
 
 def _timestamp(value: datetime | None) -> str | None:
