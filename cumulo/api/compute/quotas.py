@@ -87,13 +87,13 @@ def usage_of(context: RequestContext, project_id: str) -> dict[str, int]:
     return {name: counted.get(name, 0) for name in DEFAULTS}
 
 
-def check_server_quota(
-    state: ApiState, context: RequestContext, project_id: str, count: int, flavor: Flavor
-) -> None:
-    """Raise ``OverLimit`` (403, Nova's message) unless ``count`` more servers of
-    ``flavor`` fit in the project's instances, cores and RAM."""
-    limits, used = limits_of(state, project_id), usage_of(context, project_id)
-    requested = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.memory_mb}
+def _per_server(flavor: Flavor) -> dict[str, int]:
+    return {"instances": 1, "cores": flavor.vcpus, "ram": flavor.memory_mb}
+
+
+def _refuse(count: int, flavor: Flavor, limits: Mapping[str, int], used: Mapping[str, int]) -> None:
+    """Raise Nova's ``OverLimit`` naming every resource ``count`` servers would exceed."""
+    requested = {name: count * each for name, each in _per_server(flavor).items()}
     overs = sorted(
         name
         for name, amount in requested.items()
@@ -109,6 +109,34 @@ def check_server_quota(
             f"Quota exceeded for {names}: Requested {joined(requested)}, but already used "
             f"{joined(used)} of {joined(limits)} {names}"
         )
+
+
+def check_server_quota(
+    state: ApiState, context: RequestContext, project_id: str, count: int, flavor: Flavor
+) -> None:
+    """Raise ``OverLimit`` (403, Nova's message) unless ``count`` more servers of
+    ``flavor`` fit in the project's instances, cores and RAM."""
+    _refuse(count, flavor, limits_of(state, project_id), usage_of(context, project_id))
+
+
+def allowed_server_count(
+    state: ApiState,
+    context: RequestContext,
+    project_id: str,
+    min_count: int,
+    max_count: int,
+    flavor: Flavor,
+) -> int:
+    """How many of ``min_count``..``max_count`` servers of ``flavor`` to build (Nova
+    builds as many as fit); raises ``OverLimit`` when not even ``min_count`` fit."""
+    limits, used = limits_of(state, project_id), usage_of(context, project_id)
+    fits = max_count
+    for name, each in _per_server(flavor).items():
+        if limits[name] != UNLIMITED and each > 0:
+            fits = min(fits, max(0, (limits[name] - used[name]) // each))
+    if fits < min_count:
+        _refuse(min_count, flavor, limits, used)
+    return fits
 
 
 _LIMIT: dict[str, Any] = {

@@ -145,3 +145,20 @@ def test_server_create_check(compute_cloud, beta, reset):
     assert raised.value.status == 403
     compute_cloud.put(f"/os-quota-sets/{beta}", {"quota_set": {"cores": -1}}, "admin")
     check_server_quota(state, context, beta, 3, flavor)  # unlimited
+
+
+def test_a_multiple_create_builds_as_many_as_fit(compute_cloud, alpha, reset):
+    from cumulo.api.compute.quotas import allowed_server_count
+
+    state = build_state(compute_cloud.config, SERVICES)
+    context = RequestContext(user_id="u", project_id=alpha, roles=["member"])
+    used = compute_cloud.get(f"/os-quota-sets/{alpha}/detail", who="admin").json["quota_set"]
+    instances = used["instances"]["in_use"]
+    compute_cloud.put(
+        f"/os-quota-sets/{alpha}", {"quota_set": {"instances": instances + 3}}, "admin"
+    )
+    flavor = Flavor(flavorid="q", name="q", memory_mb=1, vcpus=0, root_gb=1)
+    assert allowed_server_count(state, context, alpha, 1, 5, flavor) == 3
+    assert allowed_server_count(state, context, alpha, 2, 2, flavor) == 2
+    with pytest.raises(OverLimit, match="Quota exceeded for instances: Requested 4"):
+        allowed_server_count(state, context, alpha, 4, 5, flavor)
