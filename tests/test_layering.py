@@ -25,9 +25,20 @@ ALLOWED: dict[str, set[str]] = {
     # tasks use to reach the hosts (test_conductor_imports_only_the_compute_rpc_client).
     "conductor": {"objects", "model", "rpc", "db", "compute"},
     "identity": {"objects", "model", "db"},
+    "image": {"objects", "model", "db"},
     # The front door reaches everything below it but the drivers (compute work goes
     # through the conductor's task API and the compute RPC client).
-    "api": {"objects", "model", "db", "rpc", "identity", "conductor", "compute", "volume"},
+    "api": {
+        "objects",
+        "model",
+        "db",
+        "rpc",
+        "identity",
+        "image",
+        "conductor",
+        "compute",
+        "volume",
+    },
 }
 
 # The top layer, above every package of ALLOWED: the process wiring (cumulo/deploy.py)

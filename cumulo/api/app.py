@@ -10,7 +10,10 @@ from typing import Any
 import falcon
 
 from cumulo.db.engine import create_engine
+from cumulo.db.keypairs import KeyPairStore
+from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
+from cumulo.image import ImageCatalog
 
 from .backend import LazyBackend
 from .config import ApiConfig
@@ -24,12 +27,22 @@ from .state import ApiState
 
 def build_state(config: ApiConfig, services: tuple[MountedService, ...]) -> ApiState:
     """What the handlers share, for this process (its own database engine)."""
-    store = IdentityStore(create_engine(config.database_url))
+    engine = create_engine(config.database_url)
+    store = IdentityStore(engine)
     keys = KeyRepository(config.key_repository, config.max_active_keys)
     identity = IdentityManager(store, TokenFormatter(keys), token_lifetime=config.token_lifetime)
     rules = itertools.chain.from_iterable(s.policies for s in services)
     policy = Policy(rules, config.policy_file)
-    return ApiState(config, identity, policy, services, LazyBackend(config))
+    return ApiState(
+        config,
+        identity,
+        policy,
+        services,
+        LazyBackend(config),
+        images=ImageCatalog(config.images_dir),
+        keypairs=KeyPairStore(engine),
+        quotas=QuotaStore(engine),
+    )
 
 
 def create_app(config: ApiConfig, services: tuple[MountedService, ...] | None = None) -> App:

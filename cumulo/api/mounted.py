@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .compute import SERVICE as COMPUTE
 from .identity import SERVICE as IDENTITY
+from .image import SERVICE as IMAGE
 from .registry import MountedService
 
-SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE)
+SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE, IMAGE)

@@ -1,6 +1,7 @@
 """``ApiState``: what every handler of one API worker shares: the configuration,
-the identity manager (its database engine and key repository), the policy and the
-mounted services. Built once per worker process, after the fork."""
+the identity manager (its database engine and key repository), the policy, the
+mounted services, the image catalog, and the key pair and quota stores. Built once
+per worker process, after the fork."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 
 import falcon
 
+from cumulo.db.keypairs import KeyPairStore
+from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager
+from cumulo.image import ImageCatalog
 
 from .backend import ComputeBackend, LazyBackend
 from .config import ApiConfig
@@ -24,6 +28,9 @@ class ApiState:
     policy: Policy
     services: tuple[MountedService, ...]
     backend_of: LazyBackend
+    images: ImageCatalog
+    keypairs: KeyPairStore
+    quotas: QuotaStore
 
     @property
     def backend(self) -> ComputeBackend:

@@ -37,6 +37,10 @@ DEFAULT_STATE_DIR = "var/all-in-one"
 DEFAULT_BIND = "127.0.0.1:8774"
 PASSWORD_FILE = "admin-password"
 KEYS_DIR = "fernet-keys"
+IMAGES_DIR = "images"
+DEFAULT_IMAGE = "cirros"
+PLACEHOLDER_BYTES = 1024 * 1024
+"""The fake driver's default image: a MiB of zeros (it boots nothing)."""
 CLOUDS_YAML = "clouds.yaml"
 DEFAULT_HOSTS = ("host-a", "host-b")
 ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
@@ -84,7 +88,7 @@ def cloud_options(args: argparse.Namespace, state_dir: Path, hosts: tuple[str, .
 
         configs = {
             host: QemuConfig(
-                instances_path=state_dir / "instances" / host, images_path=state_dir / "images"
+                instances_path=state_dir / "instances" / host, images_path=state_dir / IMAGES_DIR
             )
             for host in hosts
         }
@@ -110,6 +114,28 @@ def bootstrap_identity(engine: Any, keys_dir: Path, password: str) -> None:
     report = bootstrap(IdentityManager(IdentityStore(engine), TokenFormatter(keys)), password)
     for line in report.lines:
         LOG.info("identity bootstrap: %s", line)
+
+
+def seed_default_image(images_dir: Path, driver: str) -> str | None:
+    """The image ``server create --image cirros`` finds, added on the first start (when
+    no image has that name): for ``qemu`` the probe guest the driver can boot, for the
+    fake driver a placeholder disk. Returns the new image's id (``None``: it existed)."""
+    from cumulo.image import ImageCatalog, add_image
+
+    if ImageCatalog(images_dir).find(DEFAULT_IMAGE):
+        return None
+    images_dir.mkdir(parents=True, exist_ok=True)
+    disk = images_dir / f".{DEFAULT_IMAGE}.partial"
+    if driver == "qemu":
+        from cumulo.virt.qemu.images import write_probe_guest_image
+
+        write_probe_guest_image(disk)
+    else:
+        with disk.open("wb") as stream:
+            stream.truncate(PLACEHOLDER_BYTES)
+    image = add_image(images_dir, DEFAULT_IMAGE, disk)
+    LOG.info("default image added", extra={"image": image.id, "image_name": image.name})
+    return image.id
 
 
 @contextmanager
@@ -158,12 +184,13 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         )
         keys_dir = state_dir / KEYS_DIR
         bootstrap_identity(cloud.engine, keys_dir, password)
+        seed_default_image(state_dir / IMAGES_DIR, args.driver)
         config = ApiConfig(
             database_url=options.database,
             key_repository=keys_dir,
             transport_url=options.transport_url,
             volume_dir=options.volume_dir,
-            images_dir=state_dir / "images",
+            images_dir=state_dir / IMAGES_DIR,
             install_storage=False,  # the conductor's, on the same database
         )
         app = create_app(config)
@@ -188,7 +215,7 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         )
         out = sys.stdout
         out.write(
-            f"cumulo all-in-one: {base} (/identity, /compute), {args.driver} hosts "
+            f"cumulo all-in-one: {base} (/identity, /compute, /image), {args.driver} hosts "
             f"{', '.join(hosts)}, state in {state_dir}\n"
             f"admin password: {origin}; {outcome.value} {clouds_yaml}\n"
             f"export OS_CLIENT_CONFIG_FILE={shlex.quote(str(clouds_yaml))}; "

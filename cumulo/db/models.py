@@ -572,3 +572,32 @@ class RoleAssignmentRow(Base):
     role_id: Mapped[str] = mapped_column(
         String(IDENTITY_ID), ForeignKey("roles.id"), primary_key=True
     )
+
+
+# --- compute API records (os-keypairs, os-quota-sets) ---------------------------------------
+
+
+class KeyPairRow(Timestamps, Base):
+    """A user's key pair (deleted for real: a name may be reused at once)."""
+
+    __tablename__ = "key_pairs"
+    __table_args__ = _args(UniqueConstraint("user_id", "name"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    user_id: Mapped[str] = mapped_column(String(IDENTITY_ID))
+    fingerprint: Mapped[str] = mapped_column(String(NAME))
+    public_key: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16))
+
+
+class QuotaRow(Timestamps, Base):
+    """A project's limit on one resource, where it differs from the default."""
+
+    __tablename__ = "quotas"
+    __table_args__ = _args(UniqueConstraint("project_id", "resource"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(IDENTITY_ID))
+    resource: Mapped[str] = mapped_column(String(NAME))
+    hard_limit: Mapped[int] = mapped_column(Integer)

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from cumulo.cli import main
+from cumulo.cli import allinone, main
 from cumulo.cli.allinone import admin_password, host_names
 from cumulo.cli.common import UsageError
 
@@ -48,3 +48,25 @@ def test_a_given_password_is_not_kept_and_drops_a_stale_one(tmp_path):
 def test_a_bad_bind_is_one_line(tmp_path, capsys):
     assert main(["all-in-one", "--state-dir", str(tmp_path), "--bind", "nowhere"]) == 2
     assert "--bind: expected HOST:PORT, got 'nowhere'" in capsys.readouterr().err
+
+
+def test_the_default_image_is_seeded_once(tmp_path):
+    from cumulo.image import ImageCatalog
+
+    images = tmp_path / "images"
+    image_id = allinone.seed_default_image(images, "fake")
+    assert image_id is not None
+    (image,) = ImageCatalog(images).images()
+    assert (image.id, image.name, image.disk_format) == (image_id, "cirros", "raw")
+    assert image.size == allinone.PLACEHOLDER_BYTES
+    assert allinone.seed_default_image(images, "fake") is None  # a second start keeps it
+    assert [p.name for p in images.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_qemu_default_image_is_the_probe_guest(tmp_path):
+    from cumulo.image import ImageCatalog
+    from cumulo.virt.qemu.images import probe_guest_sector
+
+    allinone.seed_default_image(tmp_path, "qemu")
+    (image,) = ImageCatalog(tmp_path).images()
+    assert (tmp_path / image.id).read_bytes()[:512] == probe_guest_sector()

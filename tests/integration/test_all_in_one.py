@@ -104,6 +104,11 @@ def test_all_in_one_serves_the_clients_and_keeps_its_state(tmp_path):
         assert openstack(clouds_yaml, "flavor", "list", "-f", "value", "-c", "Name").split() == [
             "m1.aio"
         ]
+        # The default image, seeded at the first start.
+        assert openstack(clouds_yaml, "image", "list", "-f", "value", "-c", "Name").split() == [
+            "cirros"
+        ]
+        image_id = openstack(clouds_yaml, "image", "show", "cirros", "-f", "value", "-c", "id")
     finally:
         code = first.stop()
     assert code == 0, first.log()
@@ -125,6 +130,8 @@ def test_all_in_one_serves_the_clients_and_keeps_its_state(tmp_path):
         assert openstack(clouds_yaml, "flavor", "list", "-f", "value", "-c", "Name").split() == [
             "m1.aio"
         ]
+        # Not seeded twice: the same one image.
+        assert openstack(clouds_yaml, "image", "list", "-f", "value", "-c", "ID") == image_id
     finally:
         code = second.stop()
     assert code == 0, second.log()

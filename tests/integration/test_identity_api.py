@@ -208,7 +208,9 @@ def start_cloud(
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=5).status_code == 300
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
+        # Not listening yet, or the request waited in the backlog while the workers
+        # were still loading the application (seconds on a busy machine): ask again.
         return False
 
 

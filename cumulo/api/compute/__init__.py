@@ -15,13 +15,17 @@ from ..registry import App, MountedService
 from ..state import ApiState
 from . import (
     aggregates,
+    availability_zones,
     diagnostics,
     extra_specs,
     flavors,
     hypervisors,
     instance_actions,
+    keypairs,
+    limits,
     migrations,
     networks,
+    quotas,
     server_metadata,
     servers,
     services,
@@ -58,6 +62,7 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(f"{V21}/os-networks", networks.Networks(state))
     app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
     _add_admin_reads(app, state)
+    add_account_routes(app, state)
 
 
 def _add_admin_reads(app: App, state: ApiState) -> None:
@@ -86,6 +91,21 @@ def _add_admin_reads(app: App, state: ApiState) -> None:
     app.add_route(f"{V21}/os-services", services.Services(state))
     app.add_route(f"{V21}/os-services/{{service_id}}", services.ServiceResource(state))
     app.add_route(f"{V21}/os-aggregates", aggregates.Aggregates(state))
+
+
+def add_account_routes(app: App, state: ApiState) -> None:
+    """Key pairs, quotas, limits and availability zones."""
+    app.add_route(f"{V21}/os-keypairs", keypairs.KeyPairs(state))
+    app.add_route(f"{V21}/os-keypairs/{{name}}", keypairs.KeyPairResource(state))
+    quota_sets = f"{V21}/os-quota-sets/{{project_id}}"
+    app.add_route(quota_sets, quotas.QuotaSet(state))
+    app.add_route(f"{quota_sets}/defaults", quotas.QuotaSetDefaults(state))
+    app.add_route(f"{quota_sets}/detail", quotas.QuotaSetDetail(state))
+    app.add_route(f"{V21}/limits", limits.Limits(state))
+    app.add_route(f"{V21}/os-availability-zone", availability_zones.AvailabilityZones(state))
+    app.add_route(
+        f"{V21}/os-availability-zone/detail", availability_zones.AvailabilityZonesDetail(state)
+    )
 
 
 SERVICE = MountedService(

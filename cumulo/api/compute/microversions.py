@@ -84,7 +84,10 @@ SERVER_TAGS = Change(
     "tags-any, not-tags and not-tags-any list filters.",
 )
 NETWORK_PROXY_REMOVED = Change(
-    _v("2.36"), "The proxy API /os-networks answers 404 (networks belong to the network service)."
+    _v("2.36"),
+    "The proxy API /os-networks answers 404 (networks belong to the network service); "
+    "its quotas leave os-quota-sets (floating_ips, fixed_ips, security_groups, "
+    "security_group_rules: refused in PUT) and their limits leave /limits.",
 )
 NETWORKS_REQUIRED = Change(
     _v("2.37"),
@@ -104,7 +107,9 @@ STANDARD_DIAGNOSTICS = Change(
 )
 TAGS_AT_CREATE = Change(_v("2.52"), "`tags` may be given when a server is created.")
 PERSONALITY_REMOVED = Change(
-    _v("2.57"), "`personality` (injected files) is no longer accepted at create."
+    _v("2.57"),
+    "`personality` (injected files) is no longer accepted at create; their quotas leave "
+    "os-quota-sets (refused in PUT), maxPersonality and maxPersonalitySize /limits.",
 )
 
 # --- admin reads: instance actions, migrations, hypervisors, services -------------------
@@ -145,6 +150,23 @@ MIGRATIONS_PAGING = Change(
     "os-migrations: uuid, limit, marker (a migration uuid), changes-since, newest first; "
     "server migrations carry uuid too.",
 )
+# --- key pairs, quotas, limits (keypairs.py, quotas.py, limits.py) ---------------------------
+
+KEYPAIR_TYPE = Change(
+    _v("2.2"),
+    "Key pairs have a type (ssh or x509): accepted at create, shown in every key pair "
+    "body; create answers 201 and delete 204.",
+)
+KEYPAIR_USER_ID = Change(
+    _v("2.10"),
+    "Admins name another user's key pairs: user_id in the create body and as a query "
+    "parameter of list, show and delete.",
+)
+KEYPAIR_PAGING = Change(
+    _v("2.35"),
+    "GET /os-keypairs pages: limit and marker (a key pair name), a keypairs_links next link.",
+)
+IMAGE_META_LIMIT_GONE = Change(_v("2.39"), "maxImageMeta leaves GET /limits.")
 
 HISTORY: tuple[Change, ...] = tuple(
     sorted(
@@ -175,6 +197,10 @@ HISTORY: tuple[Change, ...] = tuple(
             HYPERVISOR_AND_SERVICE_UUIDS,
             ACTIONS_PAGING,
             MIGRATIONS_PAGING,
+            KEYPAIR_TYPE,
+            KEYPAIR_USER_ID,
+            KEYPAIR_PAGING,
+            IMAGE_META_LIMIT_GONE,
         ),
         key=lambda change: change.version,
     )

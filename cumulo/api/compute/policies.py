@@ -14,6 +14,28 @@ PROJECT_MEMBER = "role:admin or (role:member and project_id:%(project_id)s)"
 """A member of the resource's project, or an admin."""
 MEMBER = "role:member"
 
+OWNER_READER = f"{ADMIN} or ({READER} and user_id:%(user_id)s)"
+OWNER_MEMBER = f"{ADMIN} or (role:member and user_id:%(user_id)s)"
+ANY = "@"
+
+KEYPAIR_RULES = (
+    Rule("os_compute_api:os-keypairs:index", OWNER_READER, "List a user's key pairs"),
+    Rule("os_compute_api:os-keypairs:show", OWNER_READER, "Show a key pair"),
+    Rule("os_compute_api:os-keypairs:create", OWNER_MEMBER, "Create or import a key pair"),
+    Rule("os_compute_api:os-keypairs:delete", OWNER_MEMBER, "Delete a key pair"),
+)
+QUOTA_RULES = (
+    Rule("os_compute_api:os-quota-sets:show", PROJECT_READER, "Show a project's quotas"),
+    Rule("os_compute_api:os-quota-sets:detail", PROJECT_READER, "Show quotas with usage"),
+    Rule("os_compute_api:os-quota-sets:defaults", ANY, "Show the default quotas"),
+    Rule("os_compute_api:os-quota-sets:update", ADMIN, "Set a project's quotas"),
+    Rule("os_compute_api:os-quota-sets:delete", ADMIN, "Reset a project's quotas"),
+    Rule("os_compute_api:limits", ANY, "Show the caller's project's limits and usage"),
+    Rule("os_compute_api:limits:other_project", ADMIN, "Show another project's limits"),
+    Rule("os_compute_api:os-availability-zone:list", ANY, "List availability zones"),
+    Rule("os_compute_api:os-availability-zone:detail", ADMIN, "List zones with hosts and services"),
+)
+
 RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:flavors:index", READER, "List flavors, show a flavor"),
     Rule("os_compute_api:os-flavor-manage:create", ADMIN, "Create a flavor"),
@@ -74,4 +96,8 @@ RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:os-hypervisors:servers", ADMIN, "A hypervisor's servers (< 2.53)"),
     Rule("os_compute_api:os-services:list", ADMIN, "List services"),
     Rule("os_compute_api:os-services:update", ADMIN, "Enable, disable or force down a service"),
+    # Key pairs belong to a user: its owner (a reader may look, a member change) or an
+    # admin (2.10's user_id). Quotas: a project's readers read them, admins set them.
+    *KEYPAIR_RULES,
+    *QUOTA_RULES,
 )

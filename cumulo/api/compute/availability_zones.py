@@ -1,0 +1,85 @@
+"""``/compute/v2.1/os-availability-zone`` (+ ``/detail`` for admins): the zones
+servers may be placed in, from the service records. Every compute host is in
+Nova's default zone ``nova`` (Cumulo has no host aggregates); the control services
+are in ``internal``, which only the detail shows, as in Nova."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import falcon
+
+from cumulo.model import Service, ServiceList
+from cumulo.model.service import ServiceBinary
+
+from ..state import ApiState
+from .common import context_of, project_token
+
+DEFAULT_ZONE = "nova"
+INTERNAL_ZONE = "internal"
+SERVICE_DOWN_TIME = timedelta(seconds=180)
+"""A service not heard from for this long is down: three of the default 60 s
+periodic intervals at which Cumulo's services report."""
+
+
+def zone_of(service: Service) -> str:
+    return DEFAULT_ZONE if service.binary == ServiceBinary.COMPUTE else INTERNAL_ZONE
+
+
+def is_up(service: Service, now: datetime) -> bool:
+    seen = service.last_seen_up or service.updated_at or service.created_at
+    return not service.forced_down and seen is not None and now - seen <= SERVICE_DOWN_TIME
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") if moment else None
+
+
+def _zones(services: list[Service], detailed: bool) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    zones: dict[str, dict[str, Any]] = {}
+    for service in sorted(services, key=lambda s: (zone_of(s), s.host, str(s.binary))):
+        zone = zone_of(service)
+        if not detailed and zone == INTERNAL_ZONE:
+            continue
+        entry = zones.setdefault(
+            zone,
+            {
+                "zoneName": zone,
+                "zoneState": {"available": False},
+                "hosts": {} if detailed else None,
+            },
+        )
+        alive = is_up(service, now)
+        if not service.disabled and (alive or zone == INTERNAL_ZONE):
+            entry["zoneState"]["available"] = True
+        if detailed:
+            entry["hosts"].setdefault(service.host, {})[str(service.binary)] = {
+                "available": alive,
+                "active": not service.disabled,
+                "updated_at": _timestamp(service.updated_at or service.last_seen_up),
+            }
+    return list(zones.values())
+
+
+class _Zones:
+    detailed = False
+
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        token = project_token(req, self.state)
+        action = "detail" if self.detailed else "list"
+        self.state.policy.authorize(f"os_compute_api:os-availability-zone:{action}", token)
+        services = ServiceList.get_all(context_of(req, token)).objects
+        resp.media = {"availabilityZoneInfo": _zones(services, self.detailed)}
+
+
+class AvailabilityZones(_Zones):
+    pass
+
+
+class AvailabilityZonesDetail(_Zones):
+    detailed = True
