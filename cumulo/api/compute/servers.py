@@ -26,6 +26,7 @@ from cumulo.compute.build import NO_NETWORK_KEY
 from cumulo.compute.network import NETWORK_ID
 from cumulo.conductor.tasks.exceptions import NoValidHost
 from cumulo.identity import Token
+from cumulo.image import Image
 from cumulo.model import (
     BlockDeviceMapping,
     BlockDeviceMappingList,
@@ -47,16 +48,20 @@ from cumulo.model import (
 from cumulo.rpc.context import RequestContext
 
 from ..errors import BadRequest, Conflict, Forbidden
+from ..image import image_of
 from ..media import read_json
 from ..state import ApiState
 from . import server_schemas, server_views
 from .common import bookmark_url, context_of, microversion, project_token, v21_url
 from .instances import check_unlocked, find_instance, target_of
+from .keypairs import keypair_of
 from .microversions import INVALID_STATUS_FILTER, SERVER_DESCRIPTION, since
+from .quotas import allowed_server_count
 from .schemas import for_version
 
 LIST_ATTRS = ("flavor", "info_cache", "security_groups", "fault", "tags")
 """What a detailed server body reads besides the instance's columns."""
+GIB = 1024**3
 NETWORK_LABEL = "private"
 """The name the one flat network is known by (``networks[].uuid`` may also name it)."""
 DEFAULT_ZONE = "nova"
@@ -456,6 +461,15 @@ def _root_mappings(
     return image_ref, given
 
 
+def check_image_fits(image: Image, flavor: Flavor) -> None:
+    """Nova's 400s for a flavor smaller than the image asks for (a flavor with no root
+    disk takes any image: its size comes from the image)."""
+    if flavor.memory_mb < image.min_ram:
+        raise BadRequest("Flavor's memory is too small for requested image.")
+    if flavor.root_gb and (flavor.root_gb < image.min_disk or image.size > flavor.root_gb * GIB):
+        raise BadRequest("Flavor's disk is too small for requested image.")
+
+
 def _user_data(values: dict[str, Any]) -> str | None:
     data = values.get("user_data")
     if data is None:
@@ -492,12 +506,22 @@ class Servers(_Listing):
             secrets.choice(_PASSWORD_CHARS) for _ in range(12)
         )
         name = values["name"].strip()
+        image_ref, _ = _root_mappings(values, uuid.uuid4())  # checked before anything else
+        if image_ref is not None:
+            check_image_fits(image_of(self.state, image_ref), flavor)
+        key_name, key_data = None, None
+        if "key_name" in values:
+            key = keypair_of(self.state, context.user_id, values["key_name"])
+            key_name, key_data = key.name, key.public_key
+        count = allowed_server_count(
+            self.state, context, context.project_id, min_count, max_count, flavor
+        )
         templates: list[Instance] = []
         mappings: list[BlockDeviceMapping] = []
         reservation = "r-" + "".join(
             secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8)
         )
-        for index in range(max_count):
+        for index in range(count):
             instance_uuid = uuid.uuid4()
             image_ref, given = _root_mappings(values, instance_uuid)
             mappings.extend(given)
@@ -509,8 +533,10 @@ class Servers(_Listing):
                     uuid=instance_uuid,
                     user_id=context.user_id,
                     project_id=context.project_id,
-                    display_name=name if max_count == 1 else f"{name}-{index + 1}",
+                    display_name=name if count == 1 else f"{name}-{index + 1}",
                     image_ref=image_ref,
+                    key_name=key_name,
+                    key_data=key_data,
                     availability_zone=zone.split(":", 1)[0] if zone else DEFAULT_ZONE,
                     flavor=flavor,
                     security_groups=groups,
@@ -524,7 +550,6 @@ class Servers(_Listing):
                     reservation_id=reservation,
                 )
             )
-        self._prepare(req, token, context, values, templates, flavor)
         tags = values.get("tags")
         built = self._build(context, templates, mappings, admin_password, body)
         if tags:
@@ -571,18 +596,6 @@ class Servers(_Listing):
             )
         except NoValidHost:
             return templates
-
-    def _prepare(
-        self,
-        req: falcon.Request,
-        token: Token,
-        context: RequestContext,
-        values: dict[str, Any],
-        templates: list[Instance],
-        flavor: Flavor,
-    ) -> None:
-        """What a create checks against the other services before building: the image,
-        the key pair and the quota."""
 
 
 # --- one server ------------------------------------------------------------------------

@@ -21,10 +21,13 @@ from cumulo.api.config import ApiConfig
 from cumulo.deploy import CloudOptions, EmbeddedCloud
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
 from cumulo.identity.bootstrap import bootstrap
+from cumulo.image import add_image
 
 ADMIN_PASSWORD = "admin-secret"
 USER_PASSWORD = "user-secret"
 LATEST = {"OpenStack-API-Version": "compute latest"}
+IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
+"""The image every test server boots (a placeholder disk in the catalog)."""
 
 
 @dataclasses.dataclass
@@ -59,7 +62,7 @@ class ComputeCloud:
             user_id=context.user_id,
             project_id=context.project_id,
             display_name=name,
-            image_ref="8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2",
+            image_ref=IMAGE,
             flavor=flavor,
             **fields,
         )
@@ -144,6 +147,10 @@ def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComputeC
         hosts=("host-a", "host-b"),
         periodic_interval=60.0,
     )
+    images = work / "images"
+    images.mkdir()
+    (images / "disk.partial").write_bytes(b"\0" * 65536)
+    add_image(images, "cirros", images / "disk.partial", image_id=IMAGE)
     with EmbeddedCloud(options) as cloud:
         keys = KeyRepository(work / "keys")
         keys.setup()
@@ -168,7 +175,7 @@ def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComputeC
             key_repository=keys.path,
             transport_url=options.transport_url,
             volume_dir=options.volume_dir,
-            images_dir=work / "images",
+            images_dir=images,
             install_storage=False,
             rpc_timeout=30.0,
         )
