@@ -13,7 +13,17 @@ from cumulo.model.storage import set_storage
 from ..errors import nova_error_body
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import diagnostics, extra_specs, flavors, networks, server_metadata, servers, versions
+from . import (
+    diagnostics,
+    extra_specs,
+    flavors,
+    networks,
+    server_actions,
+    server_metadata,
+    servers,
+    versions,
+    volume_attachments,
+)
 from .common import PREFIX, V21
 from .negotiation import Microversions
 from .policies import RULES
@@ -44,6 +54,12 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(f"{V21}/servers/{{server_id}}/diagnostics", diagnostics.ServerDiagnostics(state))
     app.add_route(f"{V21}/os-networks", networks.Networks(state))
     app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
+    server = f"{V21}/servers/{{server_id}}"
+    app.add_route(f"{server}/action", server_actions.ServerAction(state))
+    app.add_route(f"{server}/os-volume_attachments", volume_attachments.VolumeAttachments(state))
+    app.add_route(
+        f"{server}/os-volume_attachments/{{volume_id}}", volume_attachments.VolumeAttachment(state)
+    )
 
 
 SERVICE = MountedService(

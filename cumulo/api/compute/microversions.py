@@ -107,6 +107,25 @@ PERSONALITY_REMOVED = Change(
     _v("2.57"), "`personality` (injected files) is no longer accepted at create."
 )
 
+# Server actions and volume attachments (server_actions.py, volume_attachments.py).
+LIVE_MIGRATE_AUTO_BLOCK = Change(
+    _v("2.25"),
+    "os-migrateLive: block_migration may be 'auto'; disk_over_commit is gone.",
+)
+LIVE_MIGRATE_FORCE = Change(
+    _v("2.30"),
+    "os-migrateLive takes force (skip the scheduler's checks of a named host).",
+)
+LIVE_MIGRATE_ASYNC = Change(
+    _v("2.34"),
+    "os-migrateLive answers 202 before the pre-checks run (their failures are "
+    "recorded on the instance action, no longer a 400).",
+)
+VOLUME_ATTACH_TAG = Change(
+    _v("2.49"),
+    "POST /servers/{server_id}/os-volume_attachments takes a device tag.",
+)
+
 HISTORY: tuple[Change, ...] = tuple(
     sorted(
         (
@@ -125,6 +144,10 @@ HISTORY: tuple[Change, ...] = tuple(
             STANDARD_DIAGNOSTICS,
             TAGS_AT_CREATE,
             PERSONALITY_REMOVED,
+            LIVE_MIGRATE_AUTO_BLOCK,
+            LIVE_MIGRATE_FORCE,
+            LIVE_MIGRATE_ASYNC,
+            VOLUME_ATTACH_TAG,
         ),
         key=lambda change: change.version,
     )

@@ -47,4 +47,41 @@ RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:os-server-tags:delete", PROJECT_MEMBER, "Remove one tag"),
     Rule("os_compute_api:os-server-diagnostics", ADMIN, "A server's guest counters"),
     Rule("os_compute_api:os-networks:view", READER, "List networks (proxy API, before 2.36)"),
+    # Server actions and volume attachments (server_actions.py, volume_attachments.py).
+    Rule("os_compute_api:servers:start", PROJECT_MEMBER, "Start a stopped server"),
+    Rule("os_compute_api:servers:stop", PROJECT_MEMBER, "Stop a server"),
+    Rule("os_compute_api:servers:reboot", PROJECT_MEMBER, "Reboot a server"),
+    Rule("os_compute_api:os-pause-server:pause", PROJECT_MEMBER, "Pause a server"),
+    Rule("os_compute_api:os-pause-server:unpause", PROJECT_MEMBER, "Unpause a server"),
+    Rule("os_compute_api:os-suspend-server:suspend", PROJECT_MEMBER, "Suspend a server"),
+    Rule("os_compute_api:os-suspend-server:resume", PROJECT_MEMBER, "Resume a server"),
+    Rule("os_compute_api:os-lock-server:lock", PROJECT_MEMBER, "Lock a server"),
+    Rule("os_compute_api:os-lock-server:unlock", PROJECT_MEMBER, "Unlock a server"),
+    Rule(
+        "os_compute_api:os-lock-server:unlock:unlock_override",
+        ADMIN,
+        "Unlock a server someone else (an admin) locked",
+    ),
+    Rule("os_compute_api:os-console-output", PROJECT_MEMBER, "Show a server's console"),
+    Rule("os_compute_api:os-migrate-server:migrate_live", ADMIN, "Live-migrate a server"),
+    Rule(
+        "os_compute_api:os-volumes-attachments:index",
+        PROJECT_READER,
+        "List a server's volume attachments",
+    ),
+    Rule(
+        "os_compute_api:os-volumes-attachments:show",
+        PROJECT_READER,
+        "Show a volume attachment",
+    ),
+    Rule(
+        "os_compute_api:os-volumes-attachments:create",
+        PROJECT_MEMBER,
+        "Attach a volume to a server",
+    ),
+    Rule(
+        "os_compute_api:os-volumes-attachments:delete",
+        PROJECT_MEMBER,
+        "Detach a volume from a server",
+    ),
 )
