@@ -34,6 +34,21 @@ def _task_exceptions() -> list[type[Exception]]:
     ]
 
 
+def _live_migration(
+    instance_uuid: UUID,
+    destination: str | None,
+    block_migration: bool | None,
+    disk_over_commit: bool,
+) -> dict[str, Any]:
+    """The arguments of the conductor's ``live_migrate_instance``."""
+    return {
+        "instance_uuid": str(instance_uuid),
+        "destination": destination,
+        "block_migration": block_migration,
+        "disk_over_commit": disk_over_commit,
+    }
+
+
 class ComputeTaskAPI:
     """Asks the conductor to run compute tasks.
 
@@ -111,10 +126,7 @@ class ComputeTaskAPI:
         result: Migration = self.client.call(
             context,
             "live_migrate_instance",
-            instance_uuid=str(instance_uuid),
-            destination=destination,
-            block_migration=block_migration,
-            disk_over_commit=disk_over_commit,
+            **_live_migration(instance_uuid, destination, block_migration, disk_over_commit),
         )
         return result
 
@@ -134,10 +146,7 @@ class ComputeTaskAPI:
         self.client.cast(
             context,
             "live_migrate_instance",
-            instance_uuid=str(instance_uuid),
-            destination=destination,
-            block_migration=block_migration,
-            disk_over_commit=disk_over_commit,
+            **_live_migration(instance_uuid, destination, block_migration, disk_over_commit),
         )
 
     def refresh_security_group(self, context: Any, security_group_id: int) -> list[str]:

@@ -78,24 +78,11 @@ def view(bdm: BlockDeviceMapping) -> dict[str, Any]:
     }
 
 
-def _count_param(req: falcon.Request, name: str) -> int | None:
-    value = req.get_param(name)
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name} param must be an integer") from None
-    if number < 0:
-        raise BadRequest(f"{name} param must be positive")
-    return number
-
-
 def limited(req: falcon.Request, items: list[Any]) -> list[Any]:
     """Nova's ``common.limited``: ``offset`` items skipped, at most ``limit`` (and
-    never more than :data:`MAX_LIMIT`) kept."""
-    offset = _count_param(req, "offset") or 0
-    limit = min(MAX_LIMIT, _count_param(req, "limit") or MAX_LIMIT)
+    never more than :data:`MAX_LIMIT`) kept; a value that is no count is a 400."""
+    offset = req.get_param_as_int("offset", min_value=0, default=0)
+    limit = min(MAX_LIMIT, req.get_param_as_int("limit", min_value=0) or MAX_LIMIT)
     return items[offset : offset + limit]
 
 
