@@ -16,6 +16,7 @@ import logging
 import platform
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -88,10 +89,10 @@ class ActionRequest:
     def compute(self) -> ComputeAPI:
         return self.state.backend.compute
 
-    def server(self, rule: str, expected_attrs: tuple[str, ...] = ()) -> Instance:
+    def server(self, rule: str) -> Instance:
         """The server (404 unless the caller's project sees it), once ``rule`` allows
         the caller on it (403)."""
-        instance = find_instance(self.context, self.server_id, expected_attrs)
+        instance = find_instance(self.context, self.server_id)
         self.state.policy.authorize(rule, self.token, target_of(instance))
         return instance
 
@@ -142,7 +143,9 @@ def _api_host() -> str:
     return platform.node() or "cumulo-api"
 
 
-def _record_api_step(request: ActionRequest, instance: Instance, action: InstanceActionName) -> Any:
+def _record_api_step(
+    request: ActionRequest, instance: Instance, action: InstanceActionName
+) -> AbstractContextManager[None]:
     """Record the API's own step (``api_lock``...) as the instance action ``action``,
     as Nova's ``wrap_instance_event(prefix='api')`` does."""
     return recorded_step(

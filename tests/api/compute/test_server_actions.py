@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from cumulo.model import Instance
+from cumulo.model import Instance, Service, ServiceBinary
 
 from .servers_support import (
+    ADMIN,
     actions_of,
     error_of,
     event_results,
@@ -277,6 +278,20 @@ def test_live_migration_refusals_checked_at_once(compute_cloud, server):
         assert response.status_code == 400, response.text
         assert message in error_of(response)[1]
     assert instance_of(server).host == own
+
+
+def test_a_disabled_compute_service_is_no_destination(compute_cloud, server):
+    dest = _other_host(server)
+    row = Service.get_by_host_and_binary(ADMIN, dest, ServiceBinary.COMPUTE)
+    row.disabled = True
+    row.save()
+    try:
+        response = act(compute_cloud, server, live(dest), who="admin")
+        assert response.status_code == 400
+        assert error_of(response)[1] == f"Compute host {dest} could not be found."
+    finally:
+        row.disabled = False
+        row.save()
 
 
 def test_a_stopped_server_does_not_live_migrate(compute_cloud):
