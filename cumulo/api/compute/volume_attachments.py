@@ -38,6 +38,7 @@ from .common import context_of, microversion, project_token
 from .instances import check_state, check_unlocked, find_instance, target_of
 from .microversions import VOLUME_ATTACH_TAG, Change
 from .schemas import _envelope, for_version
+from .server_actions import check_host
 
 MAX_LIMIT: Final = 1000
 """Nova's ``max_limit``: the most items one page holds."""
@@ -139,6 +140,7 @@ class VolumeAttachments(_Routes):
         volume = self._visible_volume(context, body["volumeId"])
         check_unlocked(instance, token)
         check_state(instance, "attach_volume", ATTACHABLE)
+        check_host(instance)
         if any(b.volume_id == volume.id for b in volume_bdms(context, instance)):
             raise BadRequest(f"Invalid volume: volume {volume.id} is already attached.")
         if volume.status is not VolumeStatus.AVAILABLE:
@@ -187,6 +189,7 @@ class VolumeAttachment(_Routes):
             raise BadRequest("Cannot detach a root device volume")
         check_unlocked(instance, token)
         check_state(instance, "detach_volume", ATTACHABLE)
+        check_host(instance)
         assert bdm.volume_id is not None
         try:
             self.state.backend.compute.detach_volume(context, instance, bdm.volume_id)

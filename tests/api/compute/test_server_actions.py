@@ -5,9 +5,11 @@ of bad bodies naming the field, console output and live migration."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from cumulo.model import Instance, Service, ServiceBinary
+from cumulo.model import Instance, Service, ServiceBinary, VmState
 
 from .servers_support import (
     ADMIN,
@@ -310,3 +312,26 @@ def test_a_locked_server_does_not_act_for_its_members_whatever_the_action(comput
         assert act(compute_cloud, server, body).status_code == 409, body
     assert isinstance(instance_of(server), Instance)
     assert instance_of(server).vm_state == "active"
+
+
+def test_a_server_no_host_runs_is_not_ready(compute_cloud):
+    record = Instance(
+        uuid=uuid.uuid4(),
+        user_id=compute_cloud.users["member"],
+        project_id=compute_cloud.projects["alpha"],
+        display_name="hostless",
+        vm_state=VmState.ACTIVE,
+    )
+    record.obj_set_context(ADMIN)
+    record.create()
+    server = str(record.uuid)
+    for body in ({"os-stop": None}, {"os-getConsoleOutput": {}}):
+        response = act(compute_cloud, server, body)
+        assert response.status_code == 409, response.text
+        assert error_of(response) == ("conflictingRequest", f"Instance {server} is not ready")
+    volume = compute_cloud.cloud.volume_store.create(
+        1, "hostless", project_id=compute_cloud.projects["alpha"]
+    )
+    body = {"volumeAttachment": {"volumeId": str(volume.id)}}
+    attached = compute_cloud.post(f"/servers/{server}/os-volume_attachments", body)
+    assert attached.status_code == 409, attached.text
