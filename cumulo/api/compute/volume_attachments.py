@@ -39,6 +39,8 @@ from .instances import check_state, check_unlocked, find_instance, target_of
 from .microversions import VOLUME_ATTACH_TAG, Change
 from .schemas import _envelope, for_version
 from .server_actions import check_host
+from .server_schemas import TAG
+from .server_schemas import UUID as UUID_TEXT
 
 MAX_LIMIT: Final = 1000
 """Nova's ``max_limit``: the most items one page holds."""
@@ -46,18 +48,12 @@ MAX_LIMIT: Final = 1000
 ATTACHABLE: Final = (VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED, VmState.SOFT_DELETED)
 """Nova's vm_states for attach and detach (those Cumulo has; no task running)."""
 
-VOLUME_ID: dict[str, Any] = {
-    "type": "string",
-    "pattern": r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
-    r"[0-9a-fA-F]{12}$",
-}
 DEVICE: dict[str, Any] = {
     "type": ["string", "null"],
     "pattern": r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$",
 }
-TAG: dict[str, Any] = {"type": "string", "maxLength": 60, "pattern": r"^[^,/]*$"}
 
-_ATTACH_2_1: dict[str, Any] = {"volumeId": VOLUME_ID, "device": DEVICE}
+_ATTACH_2_1: dict[str, Any] = {"volumeId": UUID_TEXT, "device": DEVICE}
 ATTACH: tuple[tuple[Change | None, Schema], ...] = (
     (
         VOLUME_ATTACH_TAG,
