@@ -140,9 +140,9 @@ class ComputeTaskAPI:
         disk_over_commit: bool = False,
     ) -> None:
         """Cast: the conductor's ``live_migrate_instance`` (the same task as
-        :meth:`live_migrate_instance`), without waiting for it. For the API since
-        microversion 2.34, which answers before the pre-checks run: the task records
-        its outcome on the instance action and the migration record."""
+        :meth:`live_migrate_instance`), without waiting for it: for the API, which
+        answers before the pre-checks run (as Nova since microversion 2.34); the task
+        records its outcome on the instance action and the migration record."""
         self.client.cast(
             context,
             "live_migrate_instance",

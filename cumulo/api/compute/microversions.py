@@ -116,11 +116,6 @@ LIVE_MIGRATE_FORCE = Change(
     _v("2.30"),
     "os-migrateLive takes force (skip the scheduler's checks of a named host).",
 )
-LIVE_MIGRATE_ASYNC = Change(
-    _v("2.34"),
-    "os-migrateLive answers 202 before the pre-checks run (their failures are "
-    "recorded on the instance action, no longer a 400).",
-)
 VOLUME_ATTACH_TAG = Change(
     _v("2.49"),
     "POST /servers/{server_id}/os-volume_attachments takes a device tag.",
@@ -146,7 +141,6 @@ HISTORY: tuple[Change, ...] = tuple(
             PERSONALITY_REMOVED,
             LIVE_MIGRATE_AUTO_BLOCK,
             LIVE_MIGRATE_FORCE,
-            LIVE_MIGRATE_ASYNC,
             VOLUME_ATTACH_TAG,
         ),
         key=lambda change: change.version,

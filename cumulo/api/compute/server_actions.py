@@ -7,12 +7,11 @@ request's microversion, the server found (404 for another project's), the action
 policy rule on the server's project (403), its lock (409 for a locked server unless
 an admin asks) and its state (409 ``conflictingRequest``), then the work: a cast to
 the server's host (202, no body; the host records the instance action), a call for
-the console output, the conductor's task for a live migration. Lock and unlock are
+the console output, a cast of the conductor's task for a live migration. Lock and unlock are
 the API's own writes, recorded as the instance actions ``lock`` and ``unlock``."""
 
 from __future__ import annotations
 
-import logging
 import platform
 import re
 from collections.abc import Callable
@@ -22,13 +21,7 @@ from typing import Any, Final
 
 import falcon
 
-from cumulo.compute.exceptions import LiveMigrationFailed
 from cumulo.compute.rpcapi import ComputeAPI
-from cumulo.conductor.tasks.exceptions import (
-    InvalidLiveMigration,
-    MigrationPreCheckFailed,
-    NoValidHost,
-)
 from cumulo.identity import Token
 from cumulo.model import (
     Instance,
@@ -48,14 +41,11 @@ from . import server_action_schemas as schemas
 from .common import context_of, microversion, project_token
 from .instances import check_state, check_unlocked, find_instance, target_of
 from .microversions import (
-    LIVE_MIGRATE_ASYNC,
     LIVE_MIGRATE_AUTO_BLOCK,
     LIVE_MIGRATE_FORCE,
     Microversion,
     since,
 )
-
-LOG = logging.getLogger(__name__)
 
 _TRUE: Final = frozenset({"true", "1", "on", "yes"})
 _CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
@@ -206,8 +196,13 @@ def live_migrate(request: ActionRequest, value: dict[str, Any]) -> None:
     """Move the server to ``host`` (``None``: where placement says), admins only by
     default. What the API can check at once is checked here (the server's lock and
     state, a named host that is an enabled compute service other than the server's
-    own: 400 otherwise). From 2.34 the API answers 202 as soon as the conductor has
-    the task; before, it waits for the task and a refused pre-check is a 400."""
+    own: 400 otherwise); then the API answers 202 as soon as the conductor has the
+    task, whose outcome (a refused pre-check included) is recorded on the instance
+    action and the migration. That is Nova's behaviour from 2.34 (pre-checks run
+    asynchronously) at every version: before 2.34 Nova waited for the pre-checks and
+    answered a refusal with 400, but the conductor's task here checks and migrates in
+    one, and OSC and the SDK ask at 2.30; waiting for the whole migration would hold
+    the request, so the earlier versions get the later behaviour."""
     instance = request.server("os_compute_api:os-migrate-server:migrate_live")
     host: str | None = value["host"]
     block: bool | None
@@ -227,29 +222,13 @@ def live_migrate(request: ActionRequest, value: dict[str, Any]) -> None:
     check_host(instance)
     if host:
         check_destination(request.context, instance, host)
-    tasks = request.state.backend.tasks
-    if since(request.version, LIVE_MIGRATE_ASYNC):
-        tasks.start_live_migration(
-            request.context,
-            instance.uuid,
-            host,
-            block_migration=block,
-            disk_over_commit=disk_over_commit,
-        )
-    else:
-        try:
-            tasks.live_migrate_instance(
-                request.context,
-                instance.uuid,
-                host,
-                block_migration=block,
-                disk_over_commit=disk_over_commit,
-            )
-        except (NoValidHost, MigrationPreCheckFailed, InvalidLiveMigration) as error:
-            raise BadRequest(str(error)) from None
-        except LiveMigrationFailed as error:
-            # The checks passed and the migration started: Nova answered 202 by then.
-            LOG.warning("live migration of %s failed: %s", instance.uuid, error)
+    request.state.backend.tasks.start_live_migration(
+        request.context,
+        instance.uuid,
+        host,
+        block_migration=block,
+        disk_over_commit=disk_over_commit,
+    )
     request.accepted()
 
 
