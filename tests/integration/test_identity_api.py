@@ -208,7 +208,8 @@ def start_cloud(
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=5).status_code == 300
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
+        # Not listening yet, or a worker still starting on a busy machine: ask again.
         return False
 
 
