@@ -133,10 +133,10 @@ class VolumeAttachments(_Routes):
         context, instance = self._server(
             req, token, server_id, "os_compute_api:os-volumes-attachments:create"
         )
-        volume = self._visible_volume(context, body["volumeId"])
         check_unlocked(instance, token)
         check_state(instance, "attach_volume", ATTACHABLE)
         check_host(instance)
+        volume = self._visible_volume(context, body["volumeId"])
         if any(b.volume_id == volume.id for b in volume_bdms(context, instance)):
             raise BadRequest(f"Invalid volume: volume {volume.id} is already attached.")
         if volume.status is not VolumeStatus.AVAILABLE:
