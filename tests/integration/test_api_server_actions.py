@@ -2,7 +2,8 @@
 front of a conductor and two fake compute hosts, each its own process, on RabbitMQ
 and PostgreSQL (the deployment of ``test_api_servers.py``), driven by the real
 ``openstack`` CLI and openstacksdk: power actions, lock, console output, live
-migration by an admin, a volume attached and detached.
+migration by an admin, a volume attached and detached, and a third host on release
+0.1 refusing with a 409 what only a newer release can do.
 
 Needs: PostgreSQL and RabbitMQ (``scripts/services.sh``).
 """
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from cumulo.rpc import get_transport
 from cumulo.volume.store import VolumeStore
 from tests.integration import test_api_servers as deployment
-from tests.integration.processes import wait_for
+from tests.integration.processes import Fleet, wait_for
 from tests.integration.test_identity_api import Cloud
+from upgrade.releases import ReleaseUnavailable, materialize
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
 
@@ -109,3 +112,48 @@ def test_a_volume_attached_and_detached_with_the_sdk(cloud, server):
     sdk.compute.delete_volume_attachment(server, str(volume.id))
     assert store.get(volume.id).status == "available"
     assert list(sdk.compute.volume_attachments(server)) == []
+
+
+def test_a_host_on_release_0_1_refuses_clearly_what_it_cannot_do(
+    cloud, server, rabbitmq_vhost_url: str, tmp_path_factory: pytest.TempPathFactory
+):
+    """The grenade promise at the API: a third host runs release 0.1 (rebuilt from its
+    recorded commit); the server is live-migrated onto it, still stops and starts
+    there, and its console output (compute RPC 1.1, release 0.2) answers 409 naming
+    the host and what it lacks."""
+    try:
+        tree = materialize("0.1", tmp_path_factory.mktemp("release-0.1"))
+    except ReleaseUnavailable as exc:
+        pytest.fail(f"cannot rebuild release 0.1: {exc}", pytrace=False)
+    fleet = Fleet(
+        cloud.processes,
+        get_transport(rabbitmq_vhost_url),
+        rabbitmq_vhost_url,
+        cloud.database_url,
+        cloud.work,
+        VolumeStore(cloud.work / "volumes"),
+        {"0.1": tree},
+    )
+    try:
+        fleet.start_compute("host-old", release="0.1")
+        back_to = cloud.openstack_json("server", "show", server.id)["OS-EXT-SRV-ATTR:host"]
+        cloud.openstack("server", "migrate", "--live-migration", "--host", "host-old", server.id)
+        _settles_on(cloud, server, "host-old")
+
+        def refused() -> str | None:
+            # The API reads the hosts' levels again within 30 s (its pin cache).
+            done = cloud.openstack("console", "log", "show", "acts", cloud="alice", ok=False)
+            return done.stderr if done.returncode != 0 else None
+
+        stderr = wait_for(refused, "the console request to be refused", timeout=60)
+        assert "host-old (release 0.1) cannot show a console output" in stderr, stderr
+        assert "409" in stderr
+
+        cloud.openstack("server", "stop", "acts", cloud="alice")
+        _status(cloud, server, "SHUTOFF")
+        cloud.openstack("server", "start", "acts", cloud="alice")
+        _status(cloud, server, "ACTIVE")
+        cloud.openstack("server", "migrate", "--live-migration", "--host", back_to, server.id)
+        _settles_on(cloud, server, back_to)
+    finally:
+        fleet.transport.cleanup()

@@ -14,24 +14,28 @@ from __future__ import annotations
 
 import platform
 import re
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Final
 
 import falcon
 
+from cumulo.compute.exceptions import ComputeTooOld
 from cumulo.compute.rpcapi import ComputeAPI
+from cumulo.compute.version import CONSOLE_OUTPUT, level, release_of
 from cumulo.identity import Token
 from cumulo.model import (
     Instance,
     InstanceActionName,
     RebootType,
+    Service,
     ServiceBinary,
     ServiceList,
     VmState,
 )
 from cumulo.model.action_recording import recorded_step
+from cumulo.rpc import UnsupportedVersion
 from cumulo.rpc.context import RequestContext
 
 from ..errors import BadRequest, Conflict
@@ -181,6 +185,23 @@ def unlock(request: ActionRequest, value: Any) -> None:
     request.accepted()
 
 
+@contextmanager
+def older_host_refuses(context: RequestContext, instance: Instance, what: str) -> Iterator[None]:
+    """Around a call to the server's host: the host refusing the message's version
+    is the 409 of :class:`ComputeTooOld`, as for a host the API knows to be older.
+    It happens while the API's cache of the hosts' levels is older than the host's
+    move or downgrade (it is re-read every 30 s)."""
+    try:
+        yield
+    except UnsupportedVersion as error:
+        host = instance.host or "(no host)"
+        speaks = release = None
+        with suppress(Exception):  # the refusal matters more than its details
+            row = Service.get_by_host_and_binary(context, host, ServiceBinary.COMPUTE)
+            speaks, release = level(row.version).compute_rpc, release_of(row.version)
+        raise ComputeTooOld(host, speaks, error.version, what, release=release) from None
+
+
 def console_output(request: ActionRequest, value: dict[str, Any]) -> None:
     """200 ``{"output": ...}``: the last ``length`` lines (-1 or null: all the host
     keeps). A host on a release without it is a 409 (``ComputeTooOld``)."""
@@ -188,7 +209,8 @@ def console_output(request: ActionRequest, value: dict[str, Any]) -> None:
     check_host(instance)
     length = value.get("length")
     lines = None if length is None or int(length) < 0 else int(length)
-    output = request.compute.get_console_output(request.context, instance, lines)
+    with older_host_refuses(request.context, instance, CONSOLE_OUTPUT.what):
+        output = request.compute.get_console_output(request.context, instance, lines)
     request.resp.media = {"output": _CONTROL.sub("", output)}
 
 

@@ -38,7 +38,7 @@ from .common import context_of, microversion, project_token
 from .instances import check_state, check_unlocked, find_instance, target_of
 from .microversions import VOLUME_ATTACH_TAG, Change
 from .schemas import _envelope, for_version
-from .server_actions import check_host
+from .server_actions import check_host, older_host_refuses
 from .server_schemas import TAG
 from .server_schemas import UUID as UUID_TEXT
 
@@ -144,9 +144,10 @@ class VolumeAttachments(_Routes):
                 f"Invalid volume: volume {volume.id} status must be 'available', "
                 f"it is '{volume.status}'."
             )
-        bdm = self.state.backend.compute.attach_volume(
-            context, instance, volume.id, body.get("device"), tag=body.get("tag")
-        )
+        with older_host_refuses(context, instance, "attach this volume"):
+            bdm = self.state.backend.compute.attach_volume(
+                context, instance, volume.id, body.get("device"), tag=body.get("tag")
+            )
         resp.media = {"volumeAttachment": view(bdm)}
 
     def _visible_volume(self, context: RequestContext, volume_id: str) -> Volume:

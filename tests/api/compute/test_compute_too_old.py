@@ -5,10 +5,14 @@ records one host as running release 0.1, and the API caches the fleet's levels."
 
 from __future__ import annotations
 
+import pytest
+
+from cumulo.api.compute.server_actions import older_host_refuses
 from cumulo.api.errors import http_error
+from cumulo.compute.exceptions import ComputeTooOld
 from cumulo.compute.version import level
 from cumulo.model import Service, ServiceBinary
-from cumulo.rpc import MessagingTimeout
+from cumulo.rpc import MessagingTimeout, UnsupportedVersion
 
 from .servers_support import ADMIN, error_of, instance_of
 
@@ -48,3 +52,19 @@ def test_a_host_that_does_not_answer_in_time_is_a_503():
     error = http_error(MessagingTimeout("no reply from host-a in 30 s"), "req-1")
     assert error.status == 503
     assert "did not answer in time" in error.message and "host-a" not in error.message
+
+
+def test_a_host_refusing_the_version_is_the_same_409(compute_cloud):
+    # The API's cache of the levels may lag a host's move: the host's own refusal
+    # of the message's version becomes the refusal the API would have made.
+    server = compute_cloud.boot("member", "refuses-itself")
+    instance = instance_of(server)
+    _downgrade(instance.host)
+    refusing = older_host_refuses(ADMIN, instance, "show a console output")
+    with pytest.raises(ComputeTooOld) as raised, refusing:
+        raise UnsupportedVersion("1.1", "get_console_output")
+    error = http_error(raised.value, "req-2")
+    assert error.status == 409
+    assert f"compute host {instance.host} (release 0.1) cannot show a console output" in (
+        error.message
+    )
