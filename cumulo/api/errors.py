@@ -18,8 +18,11 @@ from typing import Any
 
 import falcon
 
+from cumulo.compute.exceptions import ComputeTooOld, InstanceInvalidState
 from cumulo.identity import exceptions as identity
 from cumulo.model import exceptions as model
+from cumulo.rpc import MessagingTimeout
+from cumulo.volume.exceptions import InvalidVolumeState
 
 LOG = logging.getLogger(__name__)
 
@@ -186,6 +189,24 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
         labels = {"flavorid": "ID", "name": "name"}
         named = " and ".join(f"{labels.get(k, k)} {v}" for k, v in exc.key.items())
         return HttpError(409, f"{exc.what.capitalize()} with {named} already exists.")
+    if isinstance(exc, ComputeTooOld):
+        # The rolling-upgrade promise: what needs a newer host is refused, and clearly.
+        on = f" (release {exc.release})" if exc.release else ""
+        return HttpError(
+            409,
+            f"The compute host {exc.host}{on} cannot {exc.what} until it is upgraded "
+            f"(it speaks compute RPC {exc.speaks or 'of an unknown version'}, "
+            f"{exc.needs} is needed).",
+        )
+    if isinstance(exc, InstanceInvalidState):
+        return HttpError(
+            409, f"Cannot {exc.action} instance {exc.instance_uuid}: its {exc.attr} is {exc.state}"
+        )
+    if isinstance(exc, InvalidVolumeState):
+        return HttpError(400, f"Invalid volume: {exc}")
+    if isinstance(exc, MessagingTimeout):
+        LOG.warning("a service did not answer in time", extra={"request_id": request_id})
+        return HttpError(503, "A service behind the API did not answer in time; try again later.")
     if isinstance(exc, falcon.HTTPError):
         message = exc.description or exc.title or HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and not exc.description:

@@ -91,6 +91,12 @@ def problem_of(error: ValidationError) -> str:
         return f"expected one of {', '.join(repr(c) for c in choices)}"
     if kind == "pattern":
         return f"expected a value matching {expected}"
+    if kind in ("minProperties", "maxProperties"):
+        schema_: Any = error.schema
+        if isinstance(schema_, dict) and "description" in schema_:
+            return f"expected {schema_['description']}"
+        bound = "at least" if kind == "minProperties" else "at most"
+        return f"expected {bound} {expected} key{'s' if expected != 1 else ''}"
     if kind in ("minItems", "maxItems"):
         return f"expected {'at least' if kind == 'minItems' else 'at most'} {expected} items"
     if kind in ("anyOf", "oneOf"):

@@ -39,7 +39,8 @@ SERVICE_VERSION: Final = 3
 BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them).
 3: release 0.3, in development (compute RPC 1.2: volume attach with a device tag and
 delete-on-termination; Instance 1.2: access addresses, reservation id and launch
-index; Flavor 1.1: remotable description and extra-spec writes)."""
+index; Flavor 1.1: remotable description and extra-spec writes; InstanceAction 1.1:
+the lock and unlock actions)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,8 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
                 "Flavor": "1.1",
                 "FlavorList": "1.1",
                 "Instance": "1.2",
+                "InstanceAction": "1.1",
+                "InstanceActionList": "1.1",
                 "InstanceList": "1.2",
             }
         ),

@@ -2,8 +2,9 @@
 ``compute_task`` on the conductor's topic), for the API and the command line —
 never for a compute host.
 
-Every method is a call: it returns when the task is done (a build: when each
-instance is recorded, placed and its build cast to its host).
+Every method but :meth:`ComputeTaskAPI.start_live_migration` is a call: it returns
+when the task is done (a build: when each instance is recorded, placed and its
+build cast to its host).
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def _task_exceptions() -> list[type[Exception]]:
         for value in vars(task_exceptions).values()
         if isinstance(value, type) and issubclass(value, Exception)
     ]
+
+
+def _live_migration(
+    instance_uuid: UUID,
+    destination: str | None,
+    block_migration: bool | None,
+    disk_over_commit: bool,
+) -> dict[str, Any]:
+    """The arguments of the conductor's ``live_migrate_instance``."""
+    return {
+        "instance_uuid": str(instance_uuid),
+        "destination": destination,
+        "block_migration": block_migration,
+        "disk_over_commit": disk_over_commit,
+    }
 
 
 class ComputeTaskAPI:
@@ -101,20 +117,37 @@ class ComputeTaskAPI:
         instance_uuid: UUID,
         destination: str | None = None,
         *,
-        block_migration: bool = False,
+        block_migration: bool | None = False,
         disk_over_commit: bool = False,
     ) -> Migration:
         """Live-migrate an instance (to ``destination``, or where placement says);
-        returns the completed migration record."""
+        returns the completed migration record. ``block_migration`` ``None``: copy
+        the disks unless the two hosts share instance storage."""
         result: Migration = self.client.call(
             context,
             "live_migrate_instance",
-            instance_uuid=str(instance_uuid),
-            destination=destination,
-            block_migration=block_migration,
-            disk_over_commit=disk_over_commit,
+            **_live_migration(instance_uuid, destination, block_migration, disk_over_commit),
         )
         return result
+
+    def start_live_migration(
+        self,
+        context: Any,
+        instance_uuid: UUID,
+        destination: str | None = None,
+        *,
+        block_migration: bool | None = False,
+        disk_over_commit: bool = False,
+    ) -> None:
+        """Cast: the conductor's ``live_migrate_instance`` (the same task as
+        :meth:`live_migrate_instance`), without waiting for it: for the API, which
+        answers before the pre-checks run (as Nova since microversion 2.34); the task
+        records its outcome on the instance action and the migration record."""
+        self.client.cast(
+            context,
+            "live_migrate_instance",
+            **_live_migration(instance_uuid, destination, block_migration, disk_over_commit),
+        )
 
     def refresh_security_group(self, context: Any, security_group_id: int) -> list[str]:
         """Have every host with an instance of the group refresh its filters;

@@ -37,6 +37,9 @@ class InstanceActionName(enum.StrEnum):
     INJECT_FILE = "inject_file"
     INJECT_NETWORK_INFO = "inject_network_info"
     RESET_NETWORK = "reset_network"
+    LOCK = "lock"
+    """Since InstanceAction 1.1 (the API locks and unlocks a server itself)."""
+    UNLOCK = "unlock"
 
 
 class ActionEventResult(enum.StrEnum):
@@ -53,15 +56,17 @@ class InstanceAction(CumuloObject):
     """One request made on an instance: who asked, when it started and finished,
     and why it failed (``message``) if it did.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: ``action`` may be ``lock`` or ``unlock``.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     id: int = field(default=NO_DEFAULT, read_only=True)
     request_id: str
     instance_uuid: UUID
-    action: InstanceActionName
+    action: InstanceActionName = field(
+        values_added={"1.1": [InstanceActionName.LOCK, InstanceActionName.UNLOCK]}
+    )
     user_id: str | None = None
     project_id: str | None = None
     start_time: datetime
@@ -112,10 +117,10 @@ class InstanceAction(CumuloObject):
 class InstanceActionList(CumuloObject):
     """An instance's actions, newest first.
 
-    History: 1.0 first version.
+    History: 1.0 first version. 1.1: InstanceAction 1.1.
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     objects: list[InstanceAction] = field(default_factory=list)
 

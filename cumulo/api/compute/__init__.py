@@ -26,10 +26,12 @@ from . import (
     migrations,
     networks,
     quotas,
+    server_actions,
     server_metadata,
     servers,
     services,
     versions,
+    volume_attachments,
 )
 from .common import PREFIX, V21
 from .negotiation import Microversions
@@ -61,6 +63,12 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(f"{V21}/servers/{{server_id}}/diagnostics", diagnostics.ServerDiagnostics(state))
     app.add_route(f"{V21}/os-networks", networks.Networks(state))
     app.add_route(f"{V21}/os-networks/{{network_id}}", networks.NetworkResource(state))
+    server = f"{V21}/servers/{{server_id}}"
+    app.add_route(f"{server}/action", server_actions.ServerAction(state))
+    app.add_route(f"{server}/os-volume_attachments", volume_attachments.VolumeAttachments(state))
+    app.add_route(
+        f"{server}/os-volume_attachments/{{volume_id}}", volume_attachments.VolumeAttachment(state)
+    )
     _add_admin_reads(app, state)
     add_account_routes(app, state)
 

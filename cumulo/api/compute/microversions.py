@@ -167,6 +167,19 @@ KEYPAIR_PAGING = Change(
     "GET /os-keypairs pages: limit and marker (a key pair name), a keypairs_links next link.",
 )
 IMAGE_META_LIMIT_GONE = Change(_v("2.39"), "maxImageMeta leaves GET /limits.")
+# Server actions and volume attachments (server_actions.py, volume_attachments.py).
+LIVE_MIGRATE_AUTO_BLOCK = Change(
+    _v("2.25"),
+    "os-migrateLive: block_migration may be 'auto'; disk_over_commit is gone.",
+)
+LIVE_MIGRATE_FORCE = Change(
+    _v("2.30"),
+    "os-migrateLive takes force (skip the scheduler's checks of a named host).",
+)
+VOLUME_ATTACH_TAG = Change(
+    _v("2.49"),
+    "POST /servers/{server_id}/os-volume_attachments takes a device tag.",
+)
 
 HISTORY: tuple[Change, ...] = tuple(
     sorted(
@@ -201,6 +214,9 @@ HISTORY: tuple[Change, ...] = tuple(
             KEYPAIR_USER_ID,
             KEYPAIR_PAGING,
             IMAGE_META_LIMIT_GONE,
+            LIVE_MIGRATE_AUTO_BLOCK,
+            LIVE_MIGRATE_FORCE,
+            VOLUME_ATTACH_TAG,
         ),
         key=lambda change: change.version,
     )

@@ -100,4 +100,41 @@ RULES: tuple[Rule, ...] = (
     # admin (2.10's user_id). Quotas: a project's readers read them, admins set them.
     *KEYPAIR_RULES,
     *QUOTA_RULES,
+    # Server actions and volume attachments (server_actions.py, volume_attachments.py).
+    Rule("os_compute_api:servers:start", PROJECT_MEMBER, "Start a stopped server"),
+    Rule("os_compute_api:servers:stop", PROJECT_MEMBER, "Stop a server"),
+    Rule("os_compute_api:servers:reboot", PROJECT_MEMBER, "Reboot a server"),
+    Rule("os_compute_api:os-pause-server:pause", PROJECT_MEMBER, "Pause a server"),
+    Rule("os_compute_api:os-pause-server:unpause", PROJECT_MEMBER, "Unpause a server"),
+    Rule("os_compute_api:os-suspend-server:suspend", PROJECT_MEMBER, "Suspend a server"),
+    Rule("os_compute_api:os-suspend-server:resume", PROJECT_MEMBER, "Resume a server"),
+    Rule("os_compute_api:os-lock-server:lock", PROJECT_MEMBER, "Lock a server"),
+    Rule("os_compute_api:os-lock-server:unlock", PROJECT_MEMBER, "Unlock a server"),
+    Rule(
+        "os_compute_api:os-lock-server:unlock:unlock_override",
+        ADMIN,
+        "Unlock a server someone else (an admin) locked",
+    ),
+    Rule("os_compute_api:os-console-output", PROJECT_MEMBER, "Show a server's console"),
+    Rule("os_compute_api:os-migrate-server:migrate_live", ADMIN, "Live-migrate a server"),
+    Rule(
+        "os_compute_api:os-volumes-attachments:index",
+        PROJECT_READER,
+        "List a server's volume attachments",
+    ),
+    Rule(
+        "os_compute_api:os-volumes-attachments:show",
+        PROJECT_READER,
+        "Show a volume attachment",
+    ),
+    Rule(
+        "os_compute_api:os-volumes-attachments:create",
+        PROJECT_MEMBER,
+        "Attach a volume to a server",
+    ),
+    Rule(
+        "os_compute_api:os-volumes-attachments:delete",
+        PROJECT_MEMBER,
+        "Detach a volume from a server",
+    ),
 )

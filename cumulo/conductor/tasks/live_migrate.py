@@ -60,7 +60,9 @@ class LiveMigrationTask:
         host: the conductor's name (recorded on the task's event).
         instance_uuid: the instance to move.
         destination: the host to move it to (``None``: the host placement picks).
-        block_migration: copy the local disks instead of sharing them.
+        block_migration: copy the local disks instead of sharing them (``None``:
+            when the source and the destination do not share instance storage,
+            as Nova's ``"auto"``).
         disk_over_commit: let a block migration exceed the destination's free disk.
     """
 
@@ -72,7 +74,7 @@ class LiveMigrationTask:
         instance_uuid: uuid.UUID,
         destination: str | None,
         *,
-        block_migration: bool = False,
+        block_migration: bool | None = False,
         disk_over_commit: bool = False,
     ) -> None:
         self.context = context
@@ -124,10 +126,10 @@ class LiveMigrationTask:
                 instance.save(expected_task_state=TaskState.MIGRATING)
                 raise
             try:
-                data = self._check(instance, source, dest, migration)
+                block_migration, data = self._check(instance, source, dest, migration)
                 data.migration = migration
                 self.compute_rpc.live_migration(
-                    ctx, instance, dest, self.block_migration, migration, data
+                    ctx, instance, dest, block_migration, migration, data
                 )
             except BaseException:
                 self._settle(instance, migration)
@@ -177,12 +179,17 @@ class LiveMigrationTask:
 
     def _check(
         self, instance: Instance, source: str, dest: str, migration: Migration
-    ) -> LiveMigrateData:
-        """The destination's check (which runs the source's); a refusal ends the
-        migration in ``error`` and frees the instance."""
+    ) -> tuple[bool, LiveMigrateData]:
+        """Whether the disks are copied, and the destination's check (which runs the
+        source's); a refusal ends the migration in ``error`` and frees the instance."""
         try:
-            return self.compute_rpc.check_can_live_migrate_destination(
-                self.context, instance, dest, self.block_migration, self.disk_over_commit
+            block_migration = self.block_migration
+            if block_migration is None:
+                block_migration = not self.compute_rpc.check_instance_shared_storage(
+                    self.context, instance, dest
+                )
+            return block_migration, self.compute_rpc.check_can_live_migrate_destination(
+                self.context, instance, dest, block_migration, self.disk_over_commit
             )
         except Exception as error:
             instance.task_state = None

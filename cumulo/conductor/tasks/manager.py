@@ -67,7 +67,7 @@ class ComputeTaskManager:
         context: Any,
         instance_uuid: str,
         destination: str | None = None,
-        block_migration: bool = False,
+        block_migration: bool | None = False,
         disk_over_commit: bool = False,
     ) -> Migration:
         """Live-migrate an instance; see :class:`LiveMigrationTask`."""
