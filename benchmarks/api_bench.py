@@ -693,9 +693,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.requests is not None and args.requests < args.rounds:
         parser.error("--requests must be >= --rounds")
     total = args.servers + args.creates + args.concurrency * args.warmup
-    hosts = args.hosts or max(2, math.ceil(total / HOST_VCPUS))
-    if not 1 <= hosts <= MAX_HOSTS:
-        parser.error(f"{total} servers need {hosts} hosts; all-in-one runs at most {MAX_HOSTS}")
+    needed = math.ceil(total / HOST_VCPUS)  # m1.tiny: one vCPU each
+    hosts = args.hosts or max(2, needed)
+    if not needed <= hosts <= MAX_HOSTS:
+        parser.error(
+            f"{total} servers (with the warm-up creates) need {needed} fake hosts or more; "
+            f"got {hosts}, and all-in-one runs at most {MAX_HOSTS}"
+        )
     settings = Settings(
         duration=None if args.requests is not None else args.duration,
         requests=args.requests,
