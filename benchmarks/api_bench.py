@@ -3,9 +3,9 @@ hello-world answered by the same framework and HTTP server in the same run.
 
     python -m benchmarks.api_bench [--json] [--duration S | --requests N] [--rounds N]
                                    [--concurrency N] [--servers N] [--creates N]
-                                   [--hosts N] [--warmup N]
+                                   [--hosts N] [--warmup N] [--no-gunicorn]
 
-Two processes are started, each on a free loopback port:
+Two processes are started (three with gunicorn), each on a free loopback port:
 
 - the deployment, as a user reaches it: ``cumulo all-in-one`` with its own temporary
   ``--state-dir`` (one process: Falcon on cheroot's threads, SQLite, the ``inproc://``
@@ -33,7 +33,11 @@ Rows (the compute ones as the admin user, with a token from
 - ``servers_create``: ``POST /compute/v2.1/servers`` (``m1.tiny``, ``networks:
   none``) for ``--creates`` requests: validation, the conductor's build task
   (recording and placing the server, casting the build to a fake host) up to the 202.
-  The builds finish on the hosts meanwhile, in the same process.
+  The builds finish on the hosts meanwhile, in the same process;
+- ``flavors_detail_gunicorn``, ``servers_detail_gunicorn`` (unless ``--no-gunicorn``):
+  the same GETs through ``cumulo api``, the multi-process deployment's API (gunicorn,
+  its default 2 workers of 4 threads, so two processes and no shared GIL), started on
+  all-in-one's SQLite file and token keys with no bus (reads need none).
 
 The GET rows take turns (``--rounds`` blocks each, of ``--duration``/``--rounds``
 seconds or ``--requests``/``--rounds`` requests), so a noisy neighbour weighs on
@@ -59,6 +63,7 @@ import platform
 import re
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -78,6 +83,7 @@ from benchmarks import _timing
 ROOT = Path(__file__).resolve().parents[1]
 COMPUTE = "/compute/v2.1"
 MICROVERSION = "compute 2.61"
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 HOST_VCPUS = 64
 """A fake host's vCPUs (``FakeConfig``'s default, no overcommit): m1.tiny servers per host."""
 MAX_HOSTS = 26  # all-in-one's --hosts count
@@ -95,6 +101,8 @@ LABELS = {
     "hello": "hello baseline (GET /)",
     "flavors_detail": "GET /flavors/detail",
     "servers_detail": "GET /servers/detail ({servers} servers)",
+    "flavors_detail_gunicorn": "GET /flavors/detail [gunicorn]",
+    "servers_detail_gunicorn": "GET /servers/detail ({servers} servers) [gunicorn]",
     "servers_create": "POST /servers",
 }
 
@@ -160,6 +168,19 @@ class Connection:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        try:
+            return self._exchange(method, path, data, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closes a keep-alive connection left idle (the run's own one,
+            # while the rows run); an idempotent request is sent again on a new one.
+            if method not in IDEMPOTENT:
+                raise
+            self.http.close()
+            return self._exchange(method, path, data, headers)
+
+    def _exchange(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, http.client.HTTPResponse, bytes]:
         self.http.request(method, path, body=data, headers=headers)
         response = self.http.getresponse()
         return response.status, response, response.read()
@@ -300,10 +321,11 @@ def run_load(
 
 
 class Child:
-    """A child process whose first stdout line matching ``ready`` says where it listens;
-    stdout is read by a thread (so the pipe never fills), stderr goes to ``log``."""
+    """A child process whose first stdout line matching ``ready`` says where it listens
+    (stdout read by a thread, so the pipe never fills; ``None``: stdout unused);
+    stderr goes to ``log``."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, ready: str) -> None:
+    def __init__(self, name: str, argv: list[str], log: Path, ready: str | None) -> None:
         self.name = name
         self.log = log
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUMULO_")}
@@ -313,15 +335,16 @@ class Child:
                 [sys.executable, *argv],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.DEVNULL if ready is None else subprocess.PIPE,
                 stderr=stderr,
                 text=True,
                 env=env,
             )
-        self._ready = re.compile(ready)
+        self._ready = re.compile(ready or "$^")
         self._found: list[re.Match[str]] = []
         self._seen = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        if ready is not None:
+            threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -334,10 +357,28 @@ class Child:
     def wait_ready(self, timeout: float = 120.0) -> re.Match[str]:
         self._seen.wait(timeout)
         if not self._found:
-            self.stop()
-            tail = self.log.read_text(errors="replace")[-3000:]
-            raise BenchError(f"{self.name} did not start (exit {self.process.poll()}):\n{tail}")
+            raise self.failed()
         return self._found[0]
+
+    def wait_answering(self, endpoint: Endpoint, path: str, timeout: float = 60.0) -> None:
+        """Until ``GET path`` answers 200 (for a child that prints nothing)."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            conn = endpoint.connect()
+            try:
+                if conn.send("GET", path)[0] == 200:
+                    return
+            except OSError:
+                pass  # not listening yet
+            finally:
+                conn.close()
+            time.sleep(0.2)
+        raise self.failed()
+
+    def failed(self) -> BenchError:
+        self.stop()
+        tail = self.log.read_text(errors="replace")[-3000:]
+        return BenchError(f"{self.name} did not start (exit {self.process.poll()}):\n{tail}")
 
     def stop(self) -> None:
         """Closes stdin (the baseline's signal) and sends SIGTERM (all-in-one's)."""
@@ -386,6 +427,29 @@ def start_all_in_one(tmp: Path, hosts: int, stack: ExitStack) -> tuple[Endpoint,
     )
     stack.callback(child.stop)
     return Endpoint("127.0.0.1", int(child.wait_ready().group(1))), password
+
+
+def start_gunicorn(tmp: Path, api: Endpoint, stack: ExitStack) -> Endpoint:
+    """``cumulo api`` (gunicorn, its default workers and threads) on all-in-one's
+    database and token keys, with no bus: it serves the reads; ``api``'s token."""
+    with socket.socket() as probe:  # a free port (gunicorn does not report port 0's)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = tmp / "state"
+    child = Child(
+        "cumulo api (gunicorn)",
+        [
+            *("-m", "cumulo", "api", "--bind", f"127.0.0.1:{port}"),
+            *("--database-url", f"sqlite:///{state / 'cumulo.db'}"),
+            *("--key-repository", str(state / "fernet-keys")),
+        ],
+        tmp / "gunicorn.log",
+        None,
+    )
+    stack.callback(child.stop)
+    endpoint = Endpoint("127.0.0.1", port, api.headers)
+    child.wait_answering(endpoint, f"{COMPUTE}/flavors")
+    return endpoint
 
 
 def log_in(endpoint: Endpoint, password: str) -> tuple[Endpoint, str]:
@@ -519,6 +583,7 @@ class Settings:
     creates: int
     warmup: int
     hosts: int
+    gunicorn: bool
 
     @property
     def block(self) -> dict[str, Any]:
@@ -535,18 +600,37 @@ def measure(settings: Settings) -> dict[str, Any]:
         progress(f"starting the hello baseline and cumulo all-in-one ({settings.hosts} hosts)")
         baseline = start_baseline(Path(tmp), stack)
         api, project_id = log_in(*start_all_in_one(Path(tmp), settings.hosts, stack))
-        return measure_rows(settings, baseline, api, project_id)
+        targets = {"hello": baseline, "all-in-one": api}
+        if settings.gunicorn:
+            progress("starting cumulo api (gunicorn) on the same database")
+            targets["gunicorn"] = start_gunicorn(Path(tmp), api, stack)
+        return measure_rows(settings, targets, project_id)
+
+
+def get_rows(targets: dict[str, Endpoint], servers: int) -> dict[str, tuple[Endpoint, Request]]:
+    """The GET rows, by id: where each goes and what it sends."""
+    flavors = Request("GET", f"{COMPUTE}/flavors/detail", 200, count_of("flavors"))
+    listed = Request("GET", f"{COMPUTE}/servers/detail", 200, count_of("servers"))
+    rows = {
+        "hello": (targets["hello"], Request("GET", "/", 200, hello_body)),
+        "flavors_detail": (targets["all-in-one"], flavors),
+        "servers_detail": (targets["all-in-one"], listed),
+    }
+    if "gunicorn" in targets:
+        rows["flavors_detail_gunicorn"] = (targets["gunicorn"], flavors)
+        rows["servers_detail_gunicorn"] = (targets["gunicorn"], listed)
+    return rows
 
 
 def measure_rows(
-    settings: Settings, baseline: Endpoint, api: Endpoint, project_id: str
+    settings: Settings, targets: dict[str, Endpoint], project_id: str
 ) -> dict[str, Any]:
+    api = targets["all-in-one"]
     conn = api.connect()
     try:
         image = prepare_project(conn, project_id)
         flavor = create_flavors(conn)
         progress(f"creating {settings.servers} servers")
-        listed_ids: list[str] = []
         for first in range(0, settings.servers, 20):
             batch = min(20, settings.servers - first)
             body = server_body(image, flavor, "listed")(first)
@@ -556,17 +640,7 @@ def measure_rows(
         listed_ids = [s["id"] for s in conn.json("GET", f"{COMPUTE}/servers")["servers"]]
         progress(f"{len(listed_ids)} servers ACTIVE")
 
-        gets = {
-            "hello": (baseline, Request("GET", "/", 200, hello_body)),
-            "flavors_detail": (
-                api,
-                Request("GET", f"{COMPUTE}/flavors/detail", 200, count_of("flavors")),
-            ),
-            "servers_detail": (
-                api,
-                Request("GET", f"{COMPUTE}/servers/detail", 200, count_of("servers")),
-            ),
-        }
+        gets = get_rows(targets, settings.servers)
         loads = {name: Load() for name in gets}
         for round_ in range(settings.rounds):
             for name, (endpoint, request) in gets.items():
@@ -582,33 +656,30 @@ def measure_rows(
             progress(f"GET rows: round {round_ + 1}/{settings.rounds}")
 
         progress(f"POST /servers: {settings.creates} creates")
-        create = run_load(
+        create = Request(
+            "POST", f"{COMPUTE}/servers", 202, created_id, server_body(image, flavor, "vm")
+        )
+        loads["servers_create"] = run_load(
             api,
-            Request(
-                "POST", f"{COMPUTE}/servers", 202, created_id, server_body(image, flavor, "vm")
-            ),
+            create,
             concurrency=settings.concurrency,
             warmup=settings.warmup,
             requests=settings.creates,
         )
-        created_ids = create.kept
-        wait_for_servers(conn, settings.servers + len(created_ids), "the created servers")
-        progress(f"deleting {len(listed_ids) + len(created_ids)} servers")
-        deleted = delete_all(api, listed_ids + created_ids, settings.concurrency)
+        created_ids = listed_ids + loads["servers_create"].kept
+        wait_for_servers(conn, len(created_ids), "the created servers")
+        progress(f"deleting {len(created_ids)} servers")
+        deleted = delete_all(api, created_ids, settings.concurrency)
         wait_for_servers(conn, 0, "the deleted servers")
         left = sum(servers_by_status(conn).values())
     finally:
         conn.close()
 
-    rows = {
-        name: load.row(LABELS[name].format(servers=settings.servers))
-        for name, load in loads.items()
-    }
-    rows["servers_create"] = create.row(LABELS["servers_create"])
-    hello = rows["hello"]
-    for row in rows.values():
-        row["rps_ratio"] = _timing.ratio(row["rps"], hello["rps"])
-        row["p50_ratio"] = _timing.ratio(row["p50_ms"], hello["p50_ms"])
+    def listed(prefix: str) -> list[int]:
+        return sorted(
+            {n for name, load in loads.items() if name.startswith(prefix) for n in load.kept}
+        )
+
     return {
         "meta": {
             "python": platform.python_version(),
@@ -623,15 +694,29 @@ def measure_rows(
             "hosts": settings.hosts,
             "microversion": MICROVERSION,
         },
-        "rows": rows,
+        "rows": with_ratios(
+            {
+                name: load.row(LABELS[name].format(servers=settings.servers))
+                for name, load in loads.items()
+            }
+        ),
         "checks": {
-            "flavors_listed": sorted(set(loads["flavors_detail"].kept)),
-            "servers_listed": sorted(set(loads["servers_detail"].kept)),
-            "created": len(listed_ids) + len(created_ids),
+            "flavors_listed": listed("flavors_detail"),
+            "servers_listed": listed("servers_detail"),
+            "created": len(created_ids),
             "deleted": deleted,
             "left": left,
         },
     }
+
+
+def with_ratios(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each row with its ``rps_ratio`` and ``p50_ratio`` against ``hello``."""
+    hello = rows["hello"]
+    for row in rows.values():
+        row["rps_ratio"] = _timing.ratio(row["rps"], hello["rps"])
+        row["p50_ratio"] = _timing.ratio(row["p50_ms"], hello["p50_ms"])
+    return rows
 
 
 def fmt(value: float | None, spec: str) -> str:
@@ -652,12 +737,12 @@ def print_table(result: dict[str, Any]) -> None:
         f"Python {meta['python']}"
     )
     print(
-        f"{'':<34}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}"
+        f"{'':<46}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}"
         f"{'rps ratio':>11}{'p50 ratio':>11}"
     )
     for row in result["rows"].values():
         print(
-            f"{row['label']:<34}{row['rps']:>11,.1f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
+            f"{row['label']:<46}{row['rps']:>11,.1f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
             f"{row['requests']:>10}{fmt(row['rps_ratio'], '.3f'):>11}"
             f"{fmt(row['p50_ratio'], '.1f'):>11}"
         )
@@ -687,6 +772,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--creates", type=int, default=200, help="POST /servers requests")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured requests per thread")
     parser.add_argument("--hosts", type=int, help="fake hosts (default: enough for every server)")
+    parser.add_argument(
+        "--gunicorn",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the GET rows through cumulo api (gunicorn) on the same database",
+    )
     args = parser.parse_args(argv)
     if min(args.rounds, args.concurrency, args.servers, args.creates) < 1 or args.warmup < 0:
         parser.error("--rounds, --concurrency, --servers and --creates must be >= 1")
@@ -709,11 +800,15 @@ def main(argv: list[str] | None = None) -> int:
         creates=args.creates,
         warmup=args.warmup,
         hosts=hosts,
+        gunicorn=args.gunicorn,
     )
     try:
         result = measure(settings)
     except BenchError as exc:
         print(f"api_bench: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, http.client.HTTPException) as exc:
+        print(f"api_bench: HTTP failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(result, indent=2))

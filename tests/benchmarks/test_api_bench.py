@@ -12,7 +12,14 @@ import pytest
 pytestmark = pytest.mark.subprocess  # runs the benchmark, which starts two servers
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = ["hello", "flavors_detail", "servers_detail", "servers_create"]
+ROWS = [
+    "hello",
+    "flavors_detail",
+    "servers_detail",
+    "flavors_detail_gunicorn",
+    "servers_detail_gunicorn",
+    "servers_create",
+]
 ROW_KEYS = {"label", "requests", "seconds", "rps", "p50_ms", "p99_ms", "rps_ratio", "p50_ratio"}
 
 
@@ -42,14 +49,16 @@ def test_tiny_json_counts_every_request_and_leaves_no_server() -> None:
         assert set(row) == ROW_KEYS, name
         assert row["rps"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0, name
     rows = report["rows"]
-    assert [rows[name]["requests"] for name in ROWS] == [12, 12, 12, 5]
+    assert [rows[name]["requests"] for name in ROWS] == [12, 12, 12, 12, 12, 5]
     assert rows["servers_detail"]["label"] == "GET /servers/detail (3 servers)"
+    assert rows["servers_detail_gunicorn"]["label"] == "GET /servers/detail (3 servers) [gunicorn]"
     assert rows["hello"]["rps_ratio"] == rows["hello"]["p50_ratio"] == 1.0
     servers = rows["servers_detail"]
     assert servers["rps_ratio"] == pytest.approx(servers["rps"] / rows["hello"]["rps"])
     assert servers["p50_ratio"] == pytest.approx(servers["p50_ms"] / rows["hello"]["p50_ms"])
     assert report["meta"]["servers"] == 3 and report["meta"]["concurrency"] == 2
-    # every listing saw all 3 servers and the 5 flavors; the 3 listed, the 5 timed
+    # every listing (all-in-one's and gunicorn's, warm-ups included) saw all 3 servers
+    # and the 5 flavors; the 3 listed servers, the 5 timed
     # creates and the 2 warm-up creates (one per thread) were all deleted
     assert report["checks"] == {
         "flavors_listed": [5],
@@ -60,8 +69,9 @@ def test_tiny_json_counts_every_request_and_leaves_no_server() -> None:
     }
 
 
-def test_table_names_each_row_and_the_checks() -> None:
+def test_table_without_gunicorn_names_each_row_and_the_checks() -> None:
     proc = run_bench(
+        "--no-gunicorn",
         *("--duration", "0.4", "--rounds", "1", "--concurrency", "1"),
         *("--servers", "2", "--creates", "1", "--warmup", "0"),
     )
@@ -69,6 +79,7 @@ def test_table_names_each_row_and_the_checks() -> None:
     for label in ("hello baseline", "GET /flavors/detail", "GET /servers/detail (2 servers)"):
         assert label in proc.stdout
     assert "POST /servers" in proc.stdout and "rps ratio" in proc.stdout
+    assert "gunicorn" not in proc.stdout
     assert "servers listed [2], 3 created, 3 deleted, 0 left" in proc.stdout
 
 
