@@ -45,8 +45,8 @@ them and on the baseline alike. Ratios are against ``hello``: ``rps_ratio`` is t
 row's requests/s over the baseline's, ``p50_ratio`` its median latency over the
 baseline's. After the rows every server is deleted through the API and the run
 checks that the deployment ends with none (``checks`` in the JSON). There are
-enough fake hosts (64 vCPUs each, see ``cumulo.virt.fake``) for every server unless
-``--hosts`` says otherwise.
+enough fake hosts (64 vCPUs each, see ``cumulo.virt.fake``) for every server and half
+as many again, unless ``--hosts`` says otherwise.
 
 Progress goes to stderr; the table (or ``--json``) to stdout.
 """
@@ -87,6 +87,8 @@ IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 HOST_VCPUS = 64
 """A fake host's vCPUs (``FakeConfig``'s default, no overcommit): m1.tiny servers per host."""
 MAX_HOSTS = 26  # all-in-one's --hosts count
+HEADROOM = 1.5
+"""The default hosts have this many times the vCPUs the run's servers take."""
 FLAVORS = (
     # name, ram MB, vcpus, disk GB: the classic five
     ("m1.tiny", 512, 1, 1),
@@ -503,18 +505,22 @@ def create_flavors(conn: Connection) -> str:
     return FLAVORS[0][0]
 
 
-def servers_by_status(conn: Connection) -> Counter[str]:
+def servers_by_status(conn: Connection) -> tuple[Counter[str], list[str]]:
+    """How many servers are listed in each status, and the faults of those in ERROR."""
     listed = conn.json("GET", f"{COMPUTE}/servers/detail")["servers"]
-    return Counter(str(server["status"]) for server in listed)
+    faults = [str(s.get("fault", {}).get("message")) for s in listed if s["status"] == "ERROR"]
+    return Counter(str(server["status"]) for server in listed), faults
 
 
 def wait_for_servers(conn: Connection, expected: int, what: str, timeout: float = 300.0) -> None:
     """Until ``expected`` servers are listed, all ACTIVE (none: all deleted)."""
     deadline = time.monotonic() + timeout
     while True:
-        counts = servers_by_status(conn)
-        if counts.get("ERROR"):
-            raise BenchError(f"{what}: {counts['ERROR']} servers in ERROR")
+        counts, faults = servers_by_status(conn)
+        if faults:
+            raise BenchError(
+                f"{what}: {len(faults)} servers in ERROR: {'; '.join(sorted(set(faults)))}"
+            )
         if counts.get("ACTIVE", 0) == expected == sum(counts.values()):
             return
         if time.monotonic() > deadline:
@@ -584,6 +590,8 @@ class Settings:
     warmup: int
     hosts: int
     gunicorn: bool
+    keep: Path | None = None
+    """Where the state and the children's logs stay (``None``: a temporary directory)."""
 
     @property
     def block(self) -> dict[str, Any]:
@@ -596,14 +604,19 @@ class Settings:
 
 def measure(settings: Settings) -> dict[str, Any]:
     # The children stop (the stack unwinds) before their directory is removed.
-    with tempfile.TemporaryDirectory(prefix="cumulo-api-bench-") as tmp, ExitStack() as stack:
+    with ExitStack() as stack:
+        if settings.keep is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cumulo-api-bench-")))
+        else:
+            tmp = settings.keep
+            tmp.mkdir(parents=True, exist_ok=False)
         progress(f"starting the hello baseline and cumulo all-in-one ({settings.hosts} hosts)")
-        baseline = start_baseline(Path(tmp), stack)
-        api, project_id = log_in(*start_all_in_one(Path(tmp), settings.hosts, stack))
+        baseline = start_baseline(tmp, stack)
+        api, project_id = log_in(*start_all_in_one(tmp, settings.hosts, stack))
         targets = {"hello": baseline, "all-in-one": api}
         if settings.gunicorn:
             progress("starting cumulo api (gunicorn) on the same database")
-            targets["gunicorn"] = start_gunicorn(Path(tmp), api, stack)
+            targets["gunicorn"] = start_gunicorn(tmp, api, stack)
         return measure_rows(settings, targets, project_id)
 
 
@@ -671,7 +684,7 @@ def measure_rows(
         progress(f"deleting {len(created_ids)} servers")
         deleted = delete_all(api, created_ids, settings.concurrency)
         wait_for_servers(conn, 0, "the deleted servers")
-        left = sum(servers_by_status(conn).values())
+        left = sum(servers_by_status(conn)[0].values())
     finally:
         conn.close()
 
@@ -778,6 +791,11 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="also the GET rows through cumulo api (gunicorn) on the same database",
     )
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="a new directory to keep the state and the servers' logs in (default: removed)",
+    )
     args = parser.parse_args(argv)
     if min(args.rounds, args.concurrency, args.servers, args.creates) < 1 or args.warmup < 0:
         parser.error("--rounds, --concurrency, --servers and --creates must be >= 1")
@@ -785,7 +803,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--requests must be >= --rounds")
     total = args.servers + args.creates + args.concurrency * args.warmup
     needed = math.ceil(total / HOST_VCPUS)  # m1.tiny: one vCPU each
-    hosts = args.hosts or max(2, needed)
+    # Room to spare: concurrent creates are placed on what the hosts last reported,
+    # so on nearly full hosts two of them can pick the last slot and one fails.
+    hosts = args.hosts or min(MAX_HOSTS, max(2, math.ceil(total * HEADROOM / HOST_VCPUS)))
     if not needed <= hosts <= MAX_HOSTS:
         parser.error(
             f"{total} servers (with the warm-up creates) need {needed} fake hosts or more; "
@@ -801,6 +821,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup,
         hosts=hosts,
         gunicorn=args.gunicorn,
+        keep=None if args.keep is None else Path(args.keep),
     )
     try:
         result = measure(settings)
