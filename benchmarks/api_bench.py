@@ -1,9 +1,11 @@
-"""Compute API requests/s and latency through ``cumulo all-in-one``, against a
-hello-world answered by the same framework and HTTP server in the same run.
+"""Compute API requests/s and latency through cumulo all-in-one, vs a hello baseline.
 
-    python -m benchmarks.api_bench [--json] [--duration S | --requests N] [--rounds N]
+The baseline is a hello-world answered by the same framework and HTTP server, measured
+in the same run.
+
+    python -m benchmarks.api_bench [--json] [--quick] [--duration S | --requests N] [--rounds N]
                                    [--concurrency N] [--servers N] [--creates N]
-                                   [--hosts N] [--warmup N] [--no-gunicorn]
+                                   [--hosts N] [--warmup N] [--no-gunicorn] [--keep DIR]
 
 Two processes are started (three with gunicorn), each on a free loopback port:
 
@@ -48,7 +50,8 @@ checks that the deployment ends with none (``checks`` in the JSON). There are
 enough fake hosts (64 vCPUs each, see ``cumulo.virt.fake``) for every server and half
 as many again, unless ``--hosts`` says otherwise.
 
-Progress goes to stderr; the table (or ``--json``) to stdout.
+Progress goes to stderr; the table (or ``--json``) to stdout. ``--quick`` is a smoke
+run (a few requests, 3 servers): its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -767,6 +770,35 @@ def print_table(result: dict[str, Any]) -> None:
     )
 
 
+FULL: dict[str, Any] = {
+    "duration": 10.0,
+    "rounds": 5,
+    "concurrency": 4,
+    "servers": 100,
+    "creates": 200,
+    "warmup": 10,
+}
+QUICK: dict[str, Any] = {
+    "requests": 20,
+    "rounds": 2,
+    "concurrency": 2,
+    "servers": 3,
+    "creates": 4,
+    "warmup": 1,
+}
+SIZE_HELP = {
+    "rounds": "blocks per GET row, taking turns",
+    "concurrency": "client threads",
+    "servers": "servers GET /servers/detail lists",
+    "creates": "POST /servers requests",
+    "warmup": "unmeasured requests per thread and row",
+}
+
+
+def _sizes(sizes: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in sizes.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--serve-hello"]:
@@ -774,16 +806,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: " + _sizes(QUICK))
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--duration", type=float, default=10.0, help="seconds per GET row")
+    size.add_argument("--duration", type=float, help=f"seconds per GET row ({FULL['duration']})")
     size.add_argument("--requests", type=int, help="requests per GET row instead of --duration")
-    parser.add_argument("--rounds", type=int, default=5, help="blocks per GET row, taking turns")
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
-    parser.add_argument(
-        "--servers", type=int, default=100, help="servers GET /servers/detail lists"
-    )
-    parser.add_argument("--creates", type=int, default=200, help="POST /servers requests")
-    parser.add_argument("--warmup", type=int, default=10, help="unmeasured requests per thread")
+    for name, text in SIZE_HELP.items():
+        parser.add_argument(f"--{name}", type=int, help=f"{text} ({FULL[name]})")
     parser.add_argument("--hosts", type=int, help="fake hosts (default: enough for every server)")
     parser.add_argument(
         "--gunicorn",
@@ -797,6 +825,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a new directory to keep the state and the servers' logs in (default: removed)",
     )
     args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.duration is None and args.requests is None:
+        args.duration, args.requests = sizes.get("duration"), sizes.get("requests")
+    for name in SIZE_HELP:  # what is not given comes from the --quick or full sizes
+        if getattr(args, name) is None:
+            setattr(args, name, sizes[name])
     if min(args.rounds, args.concurrency, args.servers, args.creates) < 1 or args.warmup < 0:
         parser.error("--rounds, --concurrency, --servers and --creates must be >= 1")
     if args.requests is not None and args.requests < args.rounds:

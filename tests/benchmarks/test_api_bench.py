@@ -69,18 +69,17 @@ def test_tiny_json_counts_every_request_and_leaves_no_server() -> None:
     }
 
 
-def test_table_without_gunicorn_names_each_row_and_the_checks() -> None:
-    proc = run_bench(
-        "--no-gunicorn",
-        *("--duration", "0.4", "--rounds", "1", "--concurrency", "1"),
-        *("--servers", "2", "--creates", "1", "--warmup", "0"),
-    )
+def test_quick_table_without_gunicorn_names_each_row_and_the_checks() -> None:
+    # --quick's sizes, but for those given
+    proc = run_bench("--quick", "--no-gunicorn", "--servers", "2", "--creates", "1")
     assert proc.returncode == 0, proc.stderr
     for label in ("hello baseline", "GET /flavors/detail", "GET /servers/detail (2 servers)"):
         assert label in proc.stdout
     assert "POST /servers" in proc.stdout and "rps ratio" in proc.stdout
     assert "gunicorn" not in proc.stdout
-    assert "servers listed [2], 3 created, 3 deleted, 0 left" in proc.stdout
+    assert "GET rows 20 requests in 2 rounds" in proc.stdout
+    # 2 listed, 1 timed create, 1 warm-up create for each of the 2 client threads
+    assert "servers listed [2], 5 created, 5 deleted, 0 left" in proc.stdout
 
 
 def test_too_many_servers_for_the_hosts_is_refused() -> None:
