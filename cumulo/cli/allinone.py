@@ -103,6 +103,21 @@ def cloud_options(args: argparse.Namespace, state_dir: Path, hosts: tuple[str, .
     )
 
 
+def api_config(options: Any, state_dir: Path, keys_dir: Path) -> Any:
+    """The API's configuration in front of the embedded cloud of ``options``: its bus,
+    volumes and images, and the conductor's storage (same database, same process)."""
+    from cumulo.api.config import ApiConfig
+
+    return ApiConfig(
+        database_url=options.database,
+        key_repository=keys_dir,
+        transport_url=options.transport_url,
+        volume_dir=options.volume_dir,
+        images_dir=state_dir / IMAGES_DIR,
+        install_storage=False,
+    )
+
+
 def bootstrap_identity(engine: Any, keys_dir: Path, password: str) -> None:
     """Keys and the first identity records, as ``cumulo identity bootstrap`` makes them
     (changing only what differs on a second start)."""
@@ -156,7 +171,6 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def cmd_all_in_one(args: argparse.Namespace) -> int:
     from cumulo.api.app import create_app
-    from cumulo.api.config import ApiConfig
     from cumulo.api.inprocess import InProcessServer, parse_bind
     from cumulo.deploy import EmbeddedCloud
 
@@ -185,15 +199,7 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         keys_dir = state_dir / KEYS_DIR
         bootstrap_identity(cloud.engine, keys_dir, password)
         seed_default_image(state_dir / IMAGES_DIR, args.driver)
-        config = ApiConfig(
-            database_url=options.database,
-            key_repository=keys_dir,
-            transport_url=options.transport_url,
-            volume_dir=options.volume_dir,
-            images_dir=state_dir / IMAGES_DIR,
-            install_storage=False,  # the conductor's, on the same database
-        )
-        app = create_app(config)
+        app = create_app(api_config(options, state_dir, keys_dir))
         try:
             server = InProcessServer(app, args.bind).start()
         except OSError as exc:

@@ -24,11 +24,13 @@ class ApiRequestFailed(Exception):
     def __init__(self, method: str, path: str, status: int, body: Any) -> None:
         self.status = status
         self.body = body
-        message = body
+        message = "(no error message)"  # never the body itself: it may hold secrets
         if isinstance(body, Mapping) and len(body) == 1:
             (inner,) = body.values()
             if isinstance(inner, Mapping) and "message" in inner:
-                message = inner["message"]
+                message = str(inner["message"])
+        elif isinstance(body, Mapping) and "message" in body:
+            message = str(body["message"])  # Glance's and Keystone's shapes
         super().__init__(f"{method} {path}: {status} {message}")
 
 

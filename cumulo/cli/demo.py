@@ -1,13 +1,16 @@
 """``cumulo demo``: an all-in-one deployment in one process and a scenario a newcomer
-can follow.
+can follow, driven through the public HTTP API as a user's tools would drive it.
 
-The deployment: a SQLite file under the state directory, an ``inproc://`` bus, a
-conductor serving the object API and the compute tasks, and two compute hosts
-(``host-a``, ``host-b``) — fake hypervisors sharing one fake network and one
-instance storage pool, or QEMU hosts (``--driver qemu``) each with its own instance
-directory — sharing one volume store. Every step goes through the same RPC APIs a
-multi-process deployment uses (``ComputeTaskAPI`` to the conductor, ``ComputeAPI``
-to the hosts); only the storage is local, as in the embedded deployment.
+The deployment is ``cumulo all-in-one``'s: a SQLite file under the state directory,
+an ``inproc://`` bus, a conductor, two compute hosts (``host-a``, ``host-b``) —
+fake hypervisors sharing one fake network and one instance storage pool, or QEMU
+hosts (``--driver qemu``) — and the API (``/identity``, ``/compute``, ``/image``) on
+a free localhost port. Every step is HTTP requests to that API (a token from
+``/identity``, then the Compute API at its newest microversion), and prints the
+``openstack`` command that does the same against ``cumulo all-in-one``. Two things
+have no API yet and are done as an operator would, said so where they happen: the
+volume is created in the volume store (the block storage API comes with images
+and networks), and the final check reads the hosts' usage records.
 
 Each run starts from a fresh state directory (what an earlier run left there is
 removed first), so reruns work. The services' JSON logs go to ``demo.log`` in it.
@@ -16,14 +19,15 @@ removed first), so reruns work. The services' JSON logs go to ``demo.log`` in it
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import functools
 import logging
+import secrets
+import shlex
 import shutil
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,17 +35,29 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cumulo import logs
 
+from .api_client import ApiClient, ApiRequestFailed, poll
 from .common import UsageError
-from .tables import host_table, render_table, server_table
+from .tables import host_table, render_table
 
 if TYPE_CHECKING:
     from cumulo.deploy import EmbeddedCloud
 
 DEFAULT_STATE_DIR = Path("var") / "demo"
 HOSTS = ("host-a", "host-b")
-OWNED = ("cumulo.db", "cumulo.db-journal", "volumes", "instances", "images", "demo.log")
+OWNED = (
+    "cumulo.db",
+    "cumulo.db-journal",
+    "volumes",
+    "instances",
+    "images",
+    "fernet-keys",
+    "demo.log",
+)
 """What a demo run creates in its state directory (and removes before the next)."""
-PROBE_PEER = "198.51.100.7"
+USER = "demo"
+PROJECT = "demo"
+SERVERS = ("demo-vm-1", "demo-vm-2", "demo-vm-3")
+MIGRATION_STEPS = ("check_can_live_migrate_destination", "pre_live_migration", "live_migration")
 
 
 class DemoFailed(Exception):
@@ -61,6 +77,10 @@ class Demo:
 
     cloud: EmbeddedCloud
     """The deployment, once :meth:`start` made it."""
+    admin: ApiClient
+    """The API as the admin (project ``admin``)."""
+    user: ApiClient
+    """The API as user ``demo``, a member of project ``demo``."""
 
     def __init__(self, state_dir: Path, driver: str, out: TextIO) -> None:
         self.state_dir = state_dir
@@ -70,7 +90,8 @@ class Demo:
         self.step_no = 0
         self.stack: list[Callable[[], None]] = []
         self.drivers: dict[str, Any] = {}
-        self.instances: list[Any] = []
+        self.servers: dict[str, dict[str, Any]] = {}
+        """Name -> the server's body when it became ACTIVE."""
         self.migrated: tuple[str, str, str] | None = None
 
     # --- output ---------------------------------------------------------------------------
@@ -83,6 +104,11 @@ class Demo:
         for line in text.splitlines():
             self.say(f"        {line}")
 
+    def command(self, *argv: str, cloud: str = "") -> None:
+        """The ``openstack`` command a user would type for what comes next."""
+        prefix = f"--os-cloud {cloud} " if cloud else ""
+        self.say(f"      $ openstack {prefix}{shlex.join(argv)}")
+
     @contextmanager
     def step(self, title: str) -> Iterator[Step]:
         self.step_no += 1
@@ -90,11 +116,15 @@ class Demo:
         self.say(f"[{step.number:2d}/{step.total}] {title}")
         try:
             yield step
-        except DemoFailed:
-            raise
+        except DemoFailed as exc:
+            raise DemoFailed(f"step {step.number} ({title}): {exc}") from exc
         except Exception as exc:
             raise DemoFailed(f"step {step.number} ({title}): {type(exc).__name__}: {exc}") from exc
         self.say(f"        done in {time.monotonic() - step.started:.2f} s")
+
+    def check(self, condition: bool, message: str) -> None:
+        if not condition:
+            raise DemoFailed(message)
 
     # --- the deployment -------------------------------------------------------------------
 
@@ -107,21 +137,29 @@ class Demo:
             elif path.exists():
                 path.unlink()
 
-    def ctx(self) -> Any:
-        return self.cloud.context()
-
     def start(self) -> None:
+        from cumulo.api.app import create_app
+        from cumulo.api.inprocess import InProcessServer
         from cumulo.deploy import CloudOptions, EmbeddedCloud
 
+        from .allinone import (
+            IMAGES_DIR,
+            KEYS_DIR,
+            api_config,
+            bootstrap_identity,
+            seed_default_image,
+        )
+
         self.prepare_state_dir()
-        log_stream = (self.state_dir / "demo.log").open("a", encoding="utf-8")
+        state_dir = self.state_dir.resolve()
+        log_stream = (state_dir / "demo.log").open("a", encoding="utf-8")
         self.stack.append(log_stream.close)
         logs.configure("demo", "info", stream=log_stream)
         self.stack.append(logging.getLogger().handlers.clear)
 
         url = f"inproc://cumulo-demo-{uuid.uuid4().hex[:8]}"
         options = CloudOptions.under(
-            self.state_dir,
+            state_dir,
             transport_url=url,
             hosts=HOSTS,
             driver=self.driver_name,
@@ -129,22 +167,36 @@ class Demo:
             conductor_host="conductor-1",
             compute_timeout=60.0,
             task_timeout=120.0,
-            user_id="demo",
-            project_id="demo",
+            periodic_interval=60.0,
         )
         self.cloud = EmbeddedCloud(options, on_teardown_error=self._teardown_failed)
         self.stack.append(self.cloud.stop)
         self.cloud.start()
         self.store = self.cloud.volume_store
-        self.compute = self.cloud.compute
-        self.tasks = self.cloud.tasks
         self.drivers = dict(self.cloud.drivers)
+        seed_default_image(state_dir / IMAGES_DIR, self.driver_name)
+        password = secrets.token_urlsafe(12)
+        keys_dir = state_dir / KEYS_DIR
+        bootstrap_identity(self.cloud.engine, keys_dir, password)
+        server = InProcessServer(
+            create_app(api_config(options, state_dir, keys_dir)), "127.0.0.1:0"
+        )
+        server.start()
+        self.stack.append(server.stop)
+        host, port = server.address
+        base = f"http://{host}:{port}"
+        self.admin = ApiClient(base)
+        self.stack.append(self.admin.close)
+        self.admin.login("admin", password, "admin")
+        self.user = ApiClient(base)
+        self.stack.append(self.user.close)
         self.detail(f"state dir   {self.state_dir}  (fresh; services log to demo.log there)")
         self.detail(f"database    {options.database}")
         self.detail(f"transport   {url}")
         self.detail("conductor   conductor-1 (object API + compute tasks)")
-        for host, driver in self.drivers.items():
-            self.detail(f"compute     {host}: {self._describe_driver(driver)}")
+        for name, driver in self.drivers.items():
+            self.detail(f"compute     {name}: {self._describe_driver(driver)}")
+        self.detail(f"API         {base}  (/identity, /compute, /image; admin password generated)")
 
     def _fake_driver(self) -> Callable[[str], Any]:
         from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
@@ -164,8 +216,8 @@ class Demo:
         from cumulo.virt.qemu import Accel, FirewallMode, NetworkMode, QemuConfig, QemuDriver
 
         config = QemuConfig(
-            instances_path=self.state_dir / "instances" / host,
-            images_path=self.state_dir / "images",
+            instances_path=self.state_dir.resolve() / "instances" / host,
+            images_path=self.state_dir.resolve() / "images",
             accel=Accel.AUTO,
             network_mode=NetworkMode.USER,
             firewall=FirewallMode.RENDER,
@@ -197,359 +249,428 @@ class Demo:
     def _teardown_failed(self, what: str, exc: Exception) -> None:
         self.say(f"        (teardown: {type(exc).__name__}: {exc})")
 
-    # --- helpers --------------------------------------------------------------------------
+    # --- API helpers ----------------------------------------------------------------------
 
-    def wait_action(self, ctx: Any, instance_uuid: uuid.UUID, timeout: float = 120.0) -> Any:
-        from cumulo.model import InstanceAction, InstanceActionNotFound
+    def server(self, name: str, client: ApiClient | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = (client or self.admin).compute(
+            "GET", f"/servers/{self.servers[name]['id']}"
+        )["server"]
+        return body
 
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                action = InstanceAction.get_by_request_id(ctx, instance_uuid, ctx.request_id)
-            except InstanceActionNotFound:
-                action = None
-            if action is not None and action.finish_time is not None:
-                if action.message:
-                    raise DemoFailed(f"{action.action} of {instance_uuid}: {action.message}")
-                return action
-            if time.monotonic() > deadline:
-                raise DemoFailed(f"request {ctx.request_id} on {instance_uuid} did not finish")
-            time.sleep(0.005)
+    def wait_status(self, name: str, *statuses: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll the server as its owner until its status is one of ``statuses``
+        (``ERROR`` fails the demo with the server's fault)."""
 
-    def instance(self, instance_uuid: uuid.UUID) -> Any:
-        from cumulo.model import Instance
+        def probe() -> dict[str, Any] | None:
+            server = self.server(name, self.user)
+            if server["status"] == "ERROR":
+                fault = server.get("fault", {}).get("message", "no fault recorded")
+                raise DemoFailed(f"{name} went to ERROR: {fault}")
+            return server if server["status"] in statuses else None
 
-        return Instance.get_by_uuid(
-            self.ctx(), instance_uuid, expected_attrs=["flavor", "info_cache", "security_groups"]
-        )
-
-    def check(self, condition: bool, message: str) -> None:
-        if not condition:
-            raise DemoFailed(message)
+        return poll(probe, f"{name} to become {'/'.join(statuses)}", timeout=timeout)
 
     def show_tables(self, title: str) -> None:
-        from cumulo.model import ComputeNodeList, InstanceList
-
-        ctx = self.ctx()
-        instances = InstanceList.get_all(ctx, expected_attrs=["flavor"])
+        """What ``openstack server list --long`` and ``hypervisor list --long`` show."""
+        listed = self.admin.compute("GET", "/servers/detail?all_tenants=1&sort_key=display_name")
         self.say(f"        {title}")
-        self.detail(server_table(ctx, instances))
-        self.say("")
-        self.detail(host_table(ComputeNodeList.get_all(ctx).objects))
-        volumes = self.store.list()
-        if volumes.objects:
-            self.say("")
-            self.detail(
-                render_table(
-                    ("volume", "name", "size GiB", "status", "attached to", "host", "device"),
-                    [
-                        [
-                            v.id,
-                            v.name,
-                            v.size_gb,
-                            v.status,
-                            v.attached_to,
-                            v.attached_host,
-                            v.mountpoint,
-                        ]
-                        for v in volumes.objects
-                    ],
-                )
+        rows = []
+        for server in reversed(listed["servers"]):
+            volumes = ",".join(v["id"][:8] for v in server["os-extended-volumes:volumes_attached"])
+            rows.append(
+                [
+                    server["id"],
+                    server["name"],
+                    server["status"],
+                    server["OS-EXT-SRV-ATTR:host"],
+                    _addresses(server),
+                    server["flavor"]["original_name"],
+                    volumes or "-",
+                ]
             )
+        self.detail(
+            render_table(("ID", "Name", "Status", "Host", "Networks", "Flavor", "Volumes"), rows)
+        )
+        self.say("")
+        hypervisors = self.admin.compute("GET", "/os-hypervisors/detail")["hypervisors"]
+        self.detail(
+            render_table(
+                ("Hypervisor", "State", "vCPUs used", "RAM used MiB", "Disk used GiB", "VMs"),
+                [
+                    [
+                        h["hypervisor_hostname"],
+                        h["state"],
+                        f"{h['vcpus_used']}/{h['vcpus']}",
+                        f"{h['memory_mb_used']}/{h['memory_mb']}",
+                        f"{h['local_gb_used']}/{h['local_gb']}",
+                        h["running_vms"],
+                    ]
+                    for h in sorted(hypervisors, key=lambda h: h["hypervisor_hostname"])
+                ],
+            )
+        )
 
     # --- the scenario ---------------------------------------------------------------------
 
     def run(self) -> None:
-        from cumulo.model import (
-            ComputeNodeList,
-            Direction,
-            Flavor,
-            InjectedFile,
-            Instance,
-            InstanceActionEventList,
-            InstanceActionList,
-            InstanceActionName,
-            InstanceList,
-            MigrationList,
-            Protocol,
-            SecurityGroup,
-            SecurityGroupList,
-            SecurityGroupRule,
-            VmState,
-            VolumeStatus,
-        )
-
         qemu = self.driver_name == "qemu"
         self.say(
-            f"cumulo demo: an all-in-one deployment in one process ({self.driver_name} driver)"
+            f"cumulo demo: an all-in-one deployment in one process ({self.driver_name} driver), "
+            "driven through its HTTP API"
         )
-        with self.step("start the deployment: SQLite, inproc://, a conductor, two compute hosts"):
+        with self.step("start the deployment and its API (what `cumulo all-in-one` serves)"):
             self.start()
 
-        image_ref = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
-        with self.step("create a flavor and a security group"):
-            if qemu:
-                from cumulo.virt.qemu.images import write_probe_guest_image
+        with self.step(f"as the admin: project {PROJECT}, user {USER} (member); log in as {USER}"):
+            self._identity()
 
-                image_ref = str(uuid.uuid4())
-                write_probe_guest_image(self.state_dir / "images" / image_ref)
-                self.detail(f"image {image_ref}: the probe boot sector (no guest OS)")
-                flavor = Flavor(
-                    flavorid="demo.tiny", name="demo.tiny", memory_mb=64, vcpus=1, root_gb=1
-                )
-            else:
-                flavor = Flavor(
-                    flavorid="demo.small", name="demo.small", memory_mb=2048, vcpus=2, root_gb=10
-                )
-            flavor.obj_set_context(self.ctx())
-            flavor.create()
-            self.detail(
-                f"flavor {flavor.name} (id {flavor.id}): {flavor.vcpus} vCPU, "
-                f"{flavor.memory_mb} MiB RAM, {flavor.root_gb} GiB disk"
-            )
-            ssh = SecurityGroupRule(
-                protocol=Protocol.TCP,
-                from_port=22,
-                to_port=22,
-                cidr=ipaddress.ip_network("0.0.0.0/0"),
-                direction=Direction.INGRESS,
-            )
-            group = SecurityGroup(name="demo-web", project_id="demo", rules=[ssh])
-            group.obj_set_context(self.ctx())
-            group.create()
-            self.detail(f"security group {group.name} (id {group.id}): tcp/22 in")
+        with self.step("a flavor (admin), a key pair and the image to boot (demo)"):
+            flavor, image = self._flavor_key_image(qemu)
 
-        with self.step("boot three instances (placement picks the host with most free RAM)"):
-            for n in range(1, 4):
-                started = time.monotonic()
-                template = Instance(
-                    uuid=uuid.uuid4(),
-                    user_id="demo",
-                    project_id="demo",
-                    display_name=f"demo-vm-{n}",
-                    image_ref=image_ref,
-                    flavor=flavor,
-                    security_groups=SecurityGroupList(objects=[group]),
-                    description=f"demo instance {n} of 3",
-                )
-                ctx = self.ctx()
-                (built,) = self.tasks.build_instances(ctx, [template])
-                self.detail(f"demo-vm-{n}: placed on {built.host}, building ...")
-                self.wait_action(ctx, built.uuid)
-                inst = self.instance(built.uuid)
-                self.check(
-                    inst.vm_state is VmState.ACTIVE,
-                    f"demo-vm-{n} is {inst.vm_state}, expected active",
-                )
-                self.instances.append(inst)
-                self.detail(
-                    f"demo-vm-{n}: {inst.uuid} {inst.vm_state} on {inst.host}, power "
-                    f"{inst.power_state.name.lower()} ({time.monotonic() - started:.2f} s)"
-                )
-            hosts = sorted({i.host for i in self.instances})
+        with self.step("boot three servers (placement picks the host with most free RAM)"):
+            for name in SERVERS:
+                self._boot(name, flavor, image)
+            hosts = sorted({s["OS-EXT-SRV-ATTR:host"] for s in self._admin_views().values()})
             self.detail(f"hosts in use: {', '.join(hosts)}")
 
-        vm = self.instances[0]
-        with self.step(f"create a 1 GiB volume and attach it to {vm.display_name}"):
-            volume = self.store.create(1, "demo-data", project_id="demo", user_id="demo")
-            self.detail(f"volume {volume.id} created in {self.store.root} ({volume.status})")
-            bdm = self.compute.attach_volume(self.ctx(), vm, volume.id)
-            stored = self.store.get(volume.id)
-            self.check(stored.status is VolumeStatus.IN_USE, f"volume is {stored.status}")
-            self.detail(
-                f"attached at {bdm.device_name} on {stored.attached_host}; volume "
-                f"{stored.status}, mapping {bdm.uuid}"
-            )
+        first = SERVERS[0]
+        with self.step(f"a 1 GiB volume, attached to {first}"):
+            volume_id, device = self._attach(first)
 
-        with self.step(f"diagnostics of {vm.display_name}"):
-            diag = self.compute.get_diagnostics(self.ctx(), self.instance(vm.uuid))
-            cpu_ms = sum(c.time for c in diag.cpu_details) // 1_000_000
-            mem = diag.memory_details
-            self.detail(
-                f"state {diag.state.name.lower()}, driver {diag.driver}, uptime "
-                f"{diag.uptime} s, {len(diag.cpu_details)} vCPU ({cpu_ms} ms CPU time)"
-            )
-            self.detail(f"memory {mem.used}/{mem.maximum} MiB used")
-            for disk in diag.disk_details:
-                self.detail(
-                    f"disk {disk.device}: {disk.read_bytes} bytes read, {disk.write_bytes} written"
-                )
-            for nic in diag.nic_details:
-                self.detail(
-                    f"nic {nic.mac_address}: rx {nic.rx_octets} bytes, tx {nic.tx_octets} bytes"
-                )
-            devices = {d.device for d in diag.disk_details}
-            self.check(
-                bdm.device_name is not None and bdm.device_name.removeprefix("/dev/") in devices,
-                f"the attached volume {bdm.device_name} is not among the disks {devices}",
-            )
+        with self.step(f"diagnostics of {first} (admin)"):
+            self._diagnostics(first, device)
 
-        source = vm.host
+        source = self._admin_views()[first]["OS-EXT-SRV-ATTR:host"]
         dest = next(h for h in HOSTS if h != source)
-        with self.step(f"live-migrate {vm.display_name} from {source} to {dest}"):
-            result: dict[str, Any] = {}
+        with self.step(f"live-migrate {first} from {source} to {dest} (admin)"):
+            self._live_migrate(first, source, dest, volume_id, qemu)
 
-            def migrate() -> None:
-                try:
-                    result["migration"] = self.tasks.live_migrate_instance(
-                        self.ctx(), vm.uuid, dest, block_migration=qemu
-                    )
-                except BaseException as exc:
-                    result["error"] = exc
-
-            thread = threading.Thread(target=migrate, name="demo-live-migration")
-            thread.start()
-            seen: list[str] = []
-            while True:
-                alive = thread.is_alive()
-                for migration in MigrationList.get_by_instance(self.ctx(), vm.uuid).objects:
-                    progress = ""
-                    if migration.memory_total:
-                        done = migration.memory_processed or 0
-                        total = migration.memory_total
-                        progress = (
-                            f" memory {done * 100 // total}% "
-                            f"({done / 2**20:.1f}/{total / 2**20:.0f} MiB transferred)"
-                        )
-                    line = f"migration {str(migration.uuid)[:8]}: {migration.status}{progress}"
-                    if not seen or seen[-1] != line:
-                        seen.append(line)
-                        self.detail(line)
-                if not alive:
-                    break
-                time.sleep(0.002)
-            thread.join()
-            if "error" in result:
-                raise result["error"]
-            migration = result["migration"]
-            self.check(str(migration.status) == "completed", f"migration ended {migration.status}")
-            moved = self.instance(vm.uuid)
-            self.check(moved.host == dest, f"{vm.display_name} is on {moved.host}, not {dest}")
-            ctx = self.ctx()
-            for action in InstanceActionList.get_by_instance_uuid(ctx, vm.uuid).objects:
-                if action.action is not InstanceActionName.LIVE_MIGRATION:
-                    continue
-                events = InstanceActionEventList.get_by_action(ctx, action.id).objects
-                self.detail("steps recorded on the instance action:")
-                for e in events:
-                    self.detail(f"  {e.event.removeprefix('compute_'):42} {e.host:12} {e.result}")
-            moved_volume = self.store.get(volume.id)
-            self.check(
-                moved_volume.attached_host == dest,
-                f"the volume is attached on {moved_volume.attached_host}, not {dest}",
+        with self.step(f"the console of {first} on {dest} (last 3 lines)"):
+            self.command("console", "log", "show", "--lines", "3", first, cloud=USER)
+            lines = poll(
+                lambda: (
+                    self.user.compute(
+                        "POST",
+                        f"/servers/{self.servers[first]['id']}/action",
+                        {"os-getConsoleOutput": {"length": 3}},
+                    )["output"].splitlines()
+                    or None
+                ),
+                f"{first} to write on its console",
+                timeout=30.0,
+                interval=0.1,
             )
-            self.detail(
-                f"{vm.display_name} now {moved.vm_state} on {moved.host}, power "
-                f"{moved.power_state.name.lower()}; its volume is attached on "
-                f"{moved_volume.attached_host} now"
-            )
-            self.migrated = (str(vm.uuid), source or "?", dest)
-            vm = moved
-
-        with self.step(f"the console of {vm.display_name} on {vm.host} (last 3 lines)"):
-            # A QEMU guest that just arrived writes its next line within moments (a
-            # KVM guest's firmware can take seconds); wait for it.
-            deadline = time.monotonic() + 30.0
-            while not (lines := self.compute.get_console_output(self.ctx(), vm, 3).splitlines()):
-                self.check(
-                    time.monotonic() < deadline,
-                    f"{vm.display_name} wrote nothing on its console in 30 s",
-                )
-                time.sleep(0.1)
             for line in lines:
                 self.detail(f"| {line}")
 
-        with self.step(f"inject /etc/motd into {vm.display_name}"):
-            motd = InjectedFile.of("/etc/motd", b"Welcome to a Cumulo demo instance\n")
-            self.compute.inject_file(self.ctx(), vm, motd)
-            driver = self.drivers[vm.host]
-            if qemu:
-                view = driver.describe_guest(vm.uuid)
-                self.detail(
-                    f"config drive {view.config_drive_path} rewritten "
-                    f"({view.config_drive_path.stat().st_size} bytes)"
-                )
-            else:
-                files = [f.path for f in driver.describe_guest(vm.uuid).injected_files]
-                self.check("/etc/motd" in files, f"/etc/motd not in the guest's files {files}")
-                self.detail(f"files in the guest's config data on {vm.host}: {', '.join(files)}")
-
-        with self.step(f"refresh security rules: open tcp/80 in {group.name}"):
-            http = SecurityGroupRule(
-                protocol=Protocol.TCP,
-                from_port=80,
-                to_port=80,
-                cidr=ipaddress.ip_network("0.0.0.0/0"),
-                direction=Direction.INGRESS,
-            )
-            group.obj_set_context(self.ctx())
-            group.add_rules([http])
-            refreshed = self.tasks.refresh_security_group(self.ctx(), group.id)
-            self.detail(f"the conductor fanned the change out to {', '.join(refreshed)}")
-            for inst in self.instances:
-                current = self.instance(inst.uuid)
-                self._wait_port_open(current, 80)
-                self.detail(f"{current.display_name} on {current.host}: tcp/80 now allowed")
+        second = SERVERS[1]
+        with self.step(f"stop, start and reboot {second}"):
+            self._power_cycle(second)
 
         with self.step("the deployment now"):
-            self.show_tables("instances, hosts and volumes before deletion:")
+            self.command("server", "list", "--all-projects", "--long")
+            self.command("hypervisor", "list", "--long")
+            self.show_tables("servers and hypervisors before deletion:")
 
-        with self.step(f"detach the volume from {vm.display_name}"):
-            self.compute.detach_volume(self.ctx(), vm, volume.id)
-            stored = self.store.get(volume.id)
-            self.check(stored.status is VolumeStatus.AVAILABLE, f"volume is {stored.status}")
-            self.detail(f"volume {volume.id} is {stored.status} again")
+        with self.step(f"detach the volume from {first}"):
+            self.command("server", "remove", "volume", first, "demo-data", cloud=USER)
+            server_id = self.servers[first]["id"]
+            self.user.compute(
+                "DELETE", f"/servers/{server_id}/os-volume_attachments/{volume_id}", expect=(202,)
+            )
+            poll(
+                lambda: (
+                    True
+                    if str(self.store.get(uuid.UUID(volume_id)).status) == "available"
+                    else None
+                ),
+                "the volume to be detached",
+            )
+            self.detail(f"volume {volume_id} is available again")
 
-        with self.step("delete everything: the three instances, the volume"):
-            for inst in self.instances:
-                ctx = self.ctx()
-                self.compute.terminate_instance(ctx, self.instance(inst.uuid))
-                self.wait_action(ctx, inst.uuid)
-                self.detail(f"{inst.display_name}: deleted")
-            self.store.delete(volume.id)
-            self.detail(f"volume {volume.id}: deleted")
-            ctx = self.ctx()
-            left = InstanceList.get_all(ctx)
-            gone = InstanceList.get_all(ctx, include_deleted=True)
-            nodes = ComputeNodeList.get_all(ctx).objects
-            busy = [
-                n.host
-                for n in nodes
-                if n.vcpus_used or n.memory_mb_used or n.local_gb_used or n.running_vms
-            ]
-            guests = {h: d.list_instances() for h, d in self.drivers.items()}
-            self.check(not left.objects, f"instances left: {[str(i.uuid) for i in left]}")
-            self.check(not busy, f"hosts still using resources: {busy}")
-            self.check(not any(guests.values()), f"guests left on the hypervisors: {guests}")
-            self.check(not self.store.list().objects, "volumes left in the store")
-            soft = sum(1 for i in gone if i.deleted)
-            self.detail(host_table(nodes))
+        with self.step("delete everything: the three servers, the volume"):
+            self._delete_all(volume_id)
         self.say("")
+        migrated = self.migrated or ("?", "?", "?")
         self.say(
-            f"demo complete: {len(self.instances)} instances booted, 1 live-migrated "
-            f"({self.migrated[1] if self.migrated else '?'} -> "
-            f"{self.migrated[2] if self.migrated else '?'}), volume attached then detached; "
-            f"everything deleted: {soft} instances soft-deleted, 0 left, 0 volumes, "
-            f"hosts at 0 used ({', '.join(HOSTS)})"
+            f"demo complete: {len(self.servers)} servers booted, 1 live-migrated "
+            f"({migrated[1]} -> {migrated[2]}), volume attached then detached; everything "
+            f"deleted: 0 servers left, 0 volumes, hosts at 0 used ({', '.join(HOSTS)}); "
+            f"{self.admin.requests + self.user.requests} API requests"
         )
 
-    def _wait_port_open(self, instance: Any, port: int, timeout: float = 30.0) -> None:
-        from cumulo.model import Protocol
+    # --- the steps ------------------------------------------------------------------------
 
-        driver = self.drivers[instance.host]
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.driver_name == "qemu":
-                ok = f"dport {port}" in driver.ruleset
-            else:
-                ok = driver.firewall_allows(
-                    instance.uuid, protocol=Protocol.TCP, port=port, remote_ip=PROBE_PEER
-                )
-            if ok:
-                return
-            if time.monotonic() > deadline:
-                raise DemoFailed(f"tcp/{port} not open for {instance.display_name}")
-            time.sleep(0.01)
+    def _identity(self) -> None:
+        password = secrets.token_urlsafe(12)
+        self.command("project", "create", PROJECT)
+        project = self.admin.post(
+            "/identity/v3/projects",
+            {"project": {"name": PROJECT, "domain_id": "default"}},
+            expect=(201,),
+        )["project"]
+        self.command("user", "create", "--project", PROJECT, "--password", "********", USER)
+        user = self.admin.post(
+            "/identity/v3/users",
+            {
+                "user": {
+                    "name": USER,
+                    "domain_id": "default",
+                    "password": password,
+                    "default_project_id": project["id"],
+                }
+            },
+            expect=(201,),
+        )["user"]
+        self.command("role", "add", "--user", USER, "--project", PROJECT, "member")
+        (role,) = self.admin.get("/identity/v3/roles?name=member")["roles"]
+        self.admin.request(
+            "PUT",
+            f"/identity/v3/projects/{project['id']}/users/{user['id']}/roles/{role['id']}",
+            expect=(204,),
+        )
+        self.command("token", "issue", cloud=USER)
+        self.user.login(USER, password, PROJECT)
+        self.detail(f"project {PROJECT} {project['id']}, user {USER} {user['id']}, role member")
+        self.detail(f"{USER} holds a token scoped to {PROJECT} (Fernet, signed)")
+
+    def _flavor_key_image(self, qemu: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        name, ram, vcpus, disk = ("demo.tiny", 64, 1, 1) if qemu else ("demo.small", 2048, 2, 10)
+        self.command(
+            "flavor", "create", "--ram", str(ram), "--vcpus", str(vcpus), "--disk", str(disk), name
+        )
+        flavor = self.admin.compute(
+            "POST",
+            "/flavors",
+            {"flavor": {"name": name, "ram": ram, "vcpus": vcpus, "disk": disk, "id": name}},
+        )["flavor"]
+        self.detail(f"flavor {name}: {vcpus} vCPU, {ram} MiB RAM, {disk} GiB disk")
+        self.command("keypair", "create", "demo-key", cloud=USER)
+        key = self.user.compute(
+            "POST", "/os-keypairs", {"keypair": {"name": "demo-key"}}, expect=(201,)
+        )
+        self.detail(
+            f"key pair demo-key ({key['keypair']['fingerprint']}); its private key is "
+            "returned once, to the caller only"
+        )
+        self.command("image", "list", cloud=USER)
+        images = self.user.get("/image/v2/images")["images"]
+        self.check(bool(images), "the image service lists no image")
+        image: dict[str, Any] = images[0]
+        self.detail(
+            f"image {image['name']} {image['id']} ({image['disk_format']}, {image['size']} bytes)"
+        )
+        return flavor, image
+
+    def _boot(self, name: str, flavor: dict[str, Any], image: dict[str, Any]) -> None:
+        started = time.monotonic()
+        self.command(
+            "server", "create", "--flavor", flavor["name"], "--image", image["name"],
+            "--key-name", "demo-key", "--network", "private", "--wait", name, cloud=USER,
+        )  # fmt: skip
+        body = {
+            "server": {
+                "name": name,
+                "flavorRef": flavor["id"],
+                "imageRef": image["id"],
+                "key_name": "demo-key",
+                "networks": [{"uuid": "private"}],
+                "description": f"demo server {name[-1]} of {len(SERVERS)}",
+            }
+        }
+        created = self.user.compute("POST", "/servers", body, expect=(202,))["server"]
+        self.servers[name] = {"id": created["id"]}
+        server = self.wait_status(name, "ACTIVE")
+        self.servers[name] = server
+        host = self.server(name)["OS-EXT-SRV-ATTR:host"]
+        self.detail(
+            f"{name}: {server['id']} active on {host}, {_addresses(server)} "
+            f"({time.monotonic() - started:.2f} s)"
+        )
+
+    def _admin_views(self) -> dict[str, dict[str, Any]]:
+        return {name: self.server(name) for name in self.servers}
+
+    def _attach(self, name: str) -> tuple[str, str]:
+        volume = self.store.create(
+            1, "demo-data", project_id=self.servers[name]["tenant_id"], user_id="demo"
+        )
+        self.detail(
+            f"volume {volume.id} created in {self.store.root} ({volume.status}) — by the "
+            "operator: the block storage API comes with the next release"
+        )
+        self.command("server", "add", "volume", name, "demo-data", cloud=USER)
+        attachment = self.user.compute(
+            "POST",
+            f"/servers/{self.servers[name]['id']}/os-volume_attachments",
+            {"volumeAttachment": {"volumeId": str(volume.id)}},
+        )["volumeAttachment"]
+        stored = self.store.get(volume.id)
+        self.check(str(stored.status) == "in-use", f"volume is {stored.status}")
+        self.detail(
+            f"attached at {attachment['device']} on {stored.attached_host}; volume "
+            f"{stored.status}, attachment {attachment['id']}"
+        )
+        return str(volume.id), str(attachment["device"])
+
+    def _diagnostics(self, name: str, device: str) -> None:
+        self.command("server", "show", "--diagnostics", name)
+        diag = self.admin.compute("GET", f"/servers/{self.servers[name]['id']}/diagnostics")
+        cpu_ms = sum(c["time"] or 0 for c in diag["cpu_details"]) // 1_000_000
+        mem = diag["memory_details"]
+        self.detail(
+            f"state {diag['state']}, driver {diag['driver']}, uptime {diag['uptime']} s, "
+            f"{diag['num_cpus']} vCPU ({cpu_ms} ms CPU time)"
+        )
+        self.detail(f"memory {mem['used']}/{mem['maximum']} MiB used")
+        self.detail(f"{diag['num_disks']} disks, {diag['num_nics']} NICs")
+        self.check(diag["num_disks"] >= 2, f"the attached volume {device} is not among the disks")
+
+    def _live_migrate(self, name: str, source: str, dest: str, volume_id: str, qemu: bool) -> None:
+        server_id = self.servers[name]["id"]
+        self.command("server", "migrate", "--live-migration", "--host", dest, "--wait", name)
+        self.admin.compute(
+            "POST",
+            f"/servers/{server_id}/action",
+            {"os-migrateLive": {"host": dest, "block_migration": "auto"}},
+            expect=(202,),
+        )
+        seen: list[str] = []
+
+        def finished() -> dict[str, Any] | None:
+            for migration in self.admin.compute("GET", f"/os-migrations?instance_uuid={server_id}")[
+                "migrations"
+            ]:
+                line = f"migration {migration['uuid'][:8]}: {migration['status']}"
+                if not seen or seen[-1] != line:
+                    seen.append(line)
+                    self.detail(line)
+                if migration["status"] in ("completed", "failed", "error", "cancelled"):
+                    return dict(migration)
+            return None
+
+        migration = poll(finished, f"the live migration of {name}", timeout=120.0, interval=0.005)
+        if migration["status"] != "completed":
+            raise DemoFailed(
+                f"live migration of {name} ended {migration['status']}: {self._why(name)}"
+            )
+        server = self.wait_status(name, "ACTIVE")
+        moved = self.server(name)
+        self.check(
+            moved["OS-EXT-SRV-ATTR:host"] == dest,
+            f"{name} is on {moved['OS-EXT-SRV-ATTR:host']}, not {dest}",
+        )
+        self.command("server", "event", "list", name)
+        actions = self.admin.compute("GET", f"/servers/{server_id}/os-instance-actions")
+        live = next(a for a in actions["instanceActions"] if a["action"] == "live-migration")
+        action = self.admin.compute(
+            "GET", f"/servers/{server_id}/os-instance-actions/{live['request_id']}"
+        )["instanceAction"]
+        self.detail("steps recorded on the instance action, in order:")
+        for event in reversed(action["events"]):  # the API lists the newest first
+            self.detail(f"  {event['event'].removeprefix('compute_'):42} {event['result']}")
+        attached_host = self.store.get(uuid.UUID(volume_id)).attached_host
+        self.check(attached_host == dest, f"the volume is attached on {attached_host}, not {dest}")
+        self.detail(
+            f"{name} now {server['status'].lower()} on {dest}; its volume is attached on "
+            f"{attached_host} now"
+        )
+        self.migrated = (server_id, source, dest)
+
+    def _why(self, name: str) -> str:
+        """What the server's latest action recorded about its failure."""
+        server_id = self.servers[name]["id"]
+        actions = self.admin.compute("GET", f"/servers/{server_id}/os-instance-actions")
+        for action in actions["instanceActions"]:
+            detail = self.admin.compute(
+                "GET", f"/servers/{server_id}/os-instance-actions/{action['request_id']}"
+            )["instanceAction"]
+            failed = [e for e in detail["events"] if e["result"] == "Error"]
+            if failed:
+                return "; ".join(f"{e['event']}: {_last_line(e.get('traceback'))}" for e in failed)
+        return "no failed event recorded"
+
+    def _power_cycle(self, name: str) -> None:
+        server_id = self.servers[name]["id"]
+        for action, body, status in (
+            ("stop", {"os-stop": None}, "SHUTOFF"),
+            ("start", {"os-start": None}, "ACTIVE"),
+            ("reboot", {"reboot": {"type": "SOFT"}}, "ACTIVE"),
+        ):
+            self.command("server", action, name, cloud=USER)
+            sent = self.user.request(
+                "POST", f"/compute/v2.1/servers/{server_id}/action", body, expect=(202,)
+            )
+            events = self._wait_request(name, sent.headers["x-openstack-request-id"])
+            server = self.server(name, self.user)
+            self.check(server["status"] == status, f"{name} is {server['status']} after {action}")
+            self.detail(
+                f"{action}: {name} {server['status']}, power state "
+                f"{server['OS-EXT-STS:power_state']} ({', '.join(events)})"
+            )
+
+    def _wait_request(self, name: str, request_id: str) -> list[str]:
+        """Wait until the host finished what request ``request_id`` asked of the server
+        (its instance action's events all finished); the events' names. A failed event
+        fails the demo."""
+        path = f"/compute/v2.1/servers/{self.servers[name]['id']}/os-instance-actions/{request_id}"
+
+        def finished() -> list[dict[str, Any]] | None:
+            answer = self.user.request("GET", path, expect=(200, 404))
+            if answer.status == 404:
+                return None  # not recorded yet
+            events: list[dict[str, Any]] = answer.body["instanceAction"]["events"]
+            if not events or any(e["finish_time"] is None for e in events):
+                return None
+            return events
+
+        events = poll(finished, f"request {request_id} on {name} to finish")
+        failed = [e["event"] for e in events if e["result"] != "Success"]
+        self.check(not failed, f"request {request_id} on {name}: {', '.join(failed)} failed")
+        return [e["event"].removeprefix("compute_") for e in events]
+
+    def _gone(self, server_id: str) -> bool | None:
+        """``True`` once the server answers 404 (deleted)."""
+        path = f"/compute/v2.1/servers/{server_id}"
+        return True if self.user.request("GET", path, expect=(200, 404)).status == 404 else None
+
+    def _delete_all(self, volume_id: str) -> None:
+        from cumulo.model import ComputeNodeList
+
+        for name in SERVERS:
+            self.command("server", "delete", "--wait", name, cloud=USER)
+            server_id = self.servers[name]["id"]
+            self.user.compute("DELETE", f"/servers/{server_id}", expect=(204,))
+            poll(functools.partial(self._gone, server_id), f"{name} to be deleted")
+            self.detail(f"{name}: deleted")
+        self.store.delete(uuid.UUID(volume_id))
+        self.detail(f"volume {volume_id}: deleted")
+        left = self.admin.compute("GET", "/servers/detail?all_tenants=1")["servers"]
+        self.check(not left, f"servers left: {[s['name'] for s in left]}")
+        nodes = ComputeNodeList.get_all(self.cloud.context()).objects
+        busy = [n.host for n in nodes if n.vcpus_used or n.memory_mb_used or n.running_vms]
+        guests = {h: d.list_instances() for h, d in self.drivers.items()}
+        self.check(not busy, f"hosts still using resources: {busy}")
+        self.check(not any(guests.values()), f"guests left on the hypervisors: {guests}")
+        self.check(not self.store.list().objects, "volumes left in the store")
+        self.detail("the hosts' usage records (operator view):")
+        self.detail(host_table(nodes))
+
+
+def _last_line(text: str | None) -> str:
+    """The last line of a traceback: the exception and its message."""
+    lines = (text or "").strip().splitlines()
+    return lines[-1] if lines else "no traceback recorded"
+
+
+def _addresses(server: dict[str, Any]) -> str:
+    return (
+        "; ".join(
+            f"{network}={', '.join(a['addr'] for a in entries)}"
+            for network, entries in sorted(server["addresses"].items())
+        )
+        or "-"
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -559,7 +680,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     demo = Demo(state_dir, args.driver, sys.stdout)
     try:
         demo.run()
-    except DemoFailed as exc:
+    except (DemoFailed, ApiRequestFailed) as exc:
         sys.stdout.flush()
         sys.stderr.write(f"cumulo demo: FAILED: {exc}\n")
         sys.stderr.write(f"cumulo demo: the services' log is {state_dir / 'demo.log'}\n")
@@ -585,3 +706,6 @@ def add_demo_command(parser: argparse.ArgumentParser) -> None:
         f"previous run left there is removed first (default: ./{DEFAULT_STATE_DIR})",
     )
     parser.set_defaults(handler=cmd_demo)
+
+
+__all__: Sequence[str] = ("Demo", "DemoFailed", "add_demo_command", "cmd_demo")
