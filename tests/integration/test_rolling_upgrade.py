@@ -80,6 +80,7 @@ from cumulo.rpc.admin import get_metrics
 from cumulo.virt.qemu.images import GUEST_BOOT_MARKER, GUEST_TICK, write_probe_guest_image
 from cumulo.volume.store import VolumeStore
 from tests.integration.processes import Fleet, Processes, wait_for
+from tests.integration.test_identity_api import start_cloud
 from tests.support.databases import server_database, storage_on
 from upgrade.releases import ReleaseUnavailable, materialize, release, release_env
 
@@ -402,6 +403,54 @@ class Workload:
         assert _usage() == self.usage_before, "the hosts' usage is not back where it was"
 
 
+def _through_the_api(fleet: Fleet, guests: Mapping[str, Instance]) -> None:
+    """The current API (a real ``cumulo api`` process) in front of the mixed fleet:
+    the old guests listed and shown, power actions on a 0.1 host, a server booted on
+    the 0.1 host and deleted; what host-a's release cannot do (console output) a 409
+    naming the host and its release, from the real ``openstack`` CLI."""
+    cloud = start_cloud(
+        fleet.processes,
+        fleet.work / "api",
+        fleet.database_url,
+        ("--transport-url", fleet.transport_url, "--volume-dir", str(fleet.store.root)),
+    )
+    everyone = cloud.openstack_json("server", "list", "--all-projects", "--long")
+    listed = {s["ID"]: s for s in everyone}
+    for vm in guests.values():
+        assert listed[str(vm.uuid)]["Status"] == "ACTIVE"
+        assert listed[str(vm.uuid)]["Host"] == vm.host
+    on_a = next(vm for vm in guests.values() if vm.host == "host-a")
+    refused = cloud.openstack("console", "log", "show", str(on_a.uuid), ok=False)
+    assert refused.returncode != 0
+    assert "compute host host-a (release 0.1) cannot" in refused.stderr, refused.stderr
+    assert "(HTTP 409)" in refused.stderr, refused.stderr
+    cloud.openstack("server", "stop", str(on_a.uuid))
+    wait_for(
+        lambda: cloud.openstack_json("server", "show", str(on_a.uuid))["status"] == "SHUTOFF",
+        "the 0.1 host to stop its guest",
+    )
+    cloud.openstack("server", "start", str(on_a.uuid))
+    wait_for(
+        lambda: cloud.openstack_json("server", "show", str(on_a.uuid))["status"] == "ACTIVE",
+        "the 0.1 host to start its guest",
+    )
+    # A server booted through the API onto the 0.1 host (an admin's host hint).
+    sdk = cloud.sdk()
+    flavor = sdk.compute.create_flavor(name="api.tiny", ram=256, vcpus=1, disk=1)
+    server = sdk.compute.create_server(
+        name="api-on-0.1",
+        flavor_id=flavor.id,
+        image_id=IMAGE,
+        networks="none",
+        scheduler_hints={"host": "host-a"},
+    )
+    server = sdk.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    assert server.compute_host == "host-a"
+    sdk.compute.delete_server(server)
+    sdk.compute.wait_for_delete(server, wait=60)
+    fleet.processes.stop_one("api")
+
+
 def _usage() -> dict[str, tuple[int, int, int]]:
     """Each host's (RAM used, vCPUs used, running guests)."""
     usage = {}
@@ -513,6 +562,7 @@ def _after_the_conductor(fleet: Fleet, old: dict[str, uuid.UUID]) -> None:
         mixed = Workload(fleet, "mixed")
         try:
             mixed.run(releases)
+            _through_the_api(fleet, guests)
             # An API that has not learnt the pins sends the current Instance as it is:
             # the old hosts cannot read it and have the conductor backport it.
             stale = ComputeAPI(fleet.transport, timeout=20, extra_exceptions=peer_exceptions())
