@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cumulo.conductor.rpcapi import ConductorAPI
+from cumulo.image import add_image
 from cumulo.rpc import RequestContext, get_transport
 from cumulo.volume.store import VolumeStore
 from tests.integration.processes import Fleet, Processes, wait_for
@@ -28,6 +29,10 @@ IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
 def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
     work = tmp_path_factory.mktemp("api-servers")
     processes = Processes()
+    images = work / "images"
+    images.mkdir()
+    (images / "disk.partial").write_bytes(b"\0" * 65536)
+    add_image(images, "cirros", images / "disk.partial", image_id=IMAGE)
     with server_database("postgresql", "_api_servers") as url:
         database_url = url.render_as_string(hide_password=False)
         try:
@@ -41,7 +46,7 @@ def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
                     "--volume-dir",
                     str(work / "volumes"),
                     "--images-dir",
-                    str(work / "images"),
+                    str(images),
                 ),
             )
             fleet = Fleet(
@@ -66,6 +71,8 @@ def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
             )
             cloud.openstack("role", "add", "--user", "alice", "--project", "demo", "member")
             cloud.add_cloud("alice", "alice", "alice-pw", "demo")
+            cloud.openstack("keypair", "create", "--private-key", str(work / "alice.pem"),
+                            "alice-key", cloud="alice")  # fmt: skip
             cloud.openstack("project", "create", "other")
             cloud.openstack("user", "create", "--password", "bob-pw", "--project", "other", "bob")
             cloud.openstack("role", "add", "--user", "bob", "--project", "other", "member")
@@ -125,3 +132,42 @@ def test_the_sdk_boots_on_the_flat_network(cloud):
     assert address["version"] == 4 and address["addr"].startswith("10.1.")
     sdk.compute.delete_server(server)
     sdk.compute.wait_for_delete(server, wait=60)
+
+
+def test_the_cli_boots_with_no_network_and_on_the_network_by_name(cloud):
+    made = cloud.openstack_json(
+        "server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--nic", "none",
+        "--wait", "cli-none", cloud="alice",
+    )  # fmt: skip
+    assert made["status"] == "ACTIVE" and made["addresses"] == {}
+    netted = cloud.openstack_json(
+        "server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--network", "private",
+        "--key-name", "alice-key", "--wait", "cli-net", cloud="alice",
+    )  # fmt: skip
+    assert netted["status"] == "ACTIVE" and "private" in str(netted["addresses"])
+    assert netted["key_name"] == "alice-key"
+    shown = cloud.openstack_json("server", "show", "cli-net", cloud="alice")  # by name
+    assert shown["id"] == netted["id"] and shown["image"].startswith("cirros")
+    names = [s["Name"] for s in cloud.openstack_json("server", "list", cloud="alice")]
+    assert sorted(names) == ["cli-net", "cli-none"]
+    # The admin moves one; its events and its migration are listed.
+    source = cloud.openstack_json("server", "show", netted["id"])
+    cloud.openstack("server", "migrate", "--live-migration", netted["id"])  # placement picks
+    wait_for(
+        lambda: (
+            (now := cloud.openstack_json("server", "show", netted["id"]))["status"] == "ACTIVE"
+            and now["OS-EXT-SRV-ATTR:host"] != source["OS-EXT-SRV-ATTR:host"]
+        ),
+        "the live migration to land",
+        timeout=60,
+    )
+    events = cloud.openstack_json("server", "event", "list", "cli-net", cloud="alice")
+    assert {e["Action"] for e in events} == {"create", "live-migration"}
+    migrations = cloud.openstack_json("server", "migration", "list", "--server", netted["id"])
+    assert [(m["Status"], m["Type"]) for m in migrations] == [("completed", "live-migration")]
+    quota = cloud.openstack_json("quota", "show", cloud="alice")
+    limits = {row["Resource"]: row["Limit"] for row in quota}
+    assert (limits["instances"], limits["cores"], limits["ram"]) == (10, 20, 51200)
+    for name in ("cli-none", "cli-net"):
+        cloud.openstack("server", "delete", "--wait", name, cloud="alice")
+    assert cloud.openstack_json("server", "list", cloud="alice") == []

@@ -51,6 +51,7 @@ from cumulo.compute.rpcapi import ComputeAPI
 from cumulo.compute.version import SERVICE_VERSION, SERVICE_VERSION_HISTORY
 from cumulo.conductor.tasks_api import ComputeTaskAPI
 from cumulo.db import sync
+from cumulo.image import add_image
 from cumulo.model import (
     AccessMode,
     BlockDeviceMappingList,
@@ -408,11 +409,22 @@ def _through_the_api(fleet: Fleet, guests: Mapping[str, Instance]) -> None:
     the old guests listed and shown, power actions on a 0.1 host, a server booted on
     the 0.1 host and deleted; what host-a's release cannot do (console output) a 409
     naming the host and its release, from the real ``openstack`` CLI."""
+    images = fleet.work / "api-images"
+    images.mkdir()
+    (images / "disk.partial").write_bytes(b"\0" * 65536)
+    add_image(images, "cirros", images / "disk.partial", image_id=IMAGE)
     cloud = start_cloud(
         fleet.processes,
         fleet.work / "api",
         fleet.database_url,
-        ("--transport-url", fleet.transport_url, "--volume-dir", str(fleet.store.root)),
+        (
+            "--transport-url",
+            fleet.transport_url,
+            "--volume-dir",
+            str(fleet.store.root),
+            "--images-dir",
+            str(images),
+        ),
     )
     everyone = cloud.openstack_json("server", "list", "--all-projects", "--long")
     listed = {s["ID"]: s for s in everyone}
@@ -423,7 +435,7 @@ def _through_the_api(fleet: Fleet, guests: Mapping[str, Instance]) -> None:
     refused = cloud.openstack("console", "log", "show", str(on_a.uuid), ok=False)
     assert refused.returncode != 0
     assert "compute host host-a (release 0.1) cannot" in refused.stderr, refused.stderr
-    assert "(HTTP 409)" in refused.stderr, refused.stderr
+    assert "409" in refused.stderr, refused.stderr
     cloud.openstack("server", "stop", str(on_a.uuid))
     wait_for(
         lambda: cloud.openstack_json("server", "show", str(on_a.uuid))["status"] == "SHUTOFF",
