@@ -8,6 +8,7 @@ swap, ephemerals, volumes) instead of Nova's ``block_device_info`` dict.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -189,6 +190,20 @@ class BlockDeviceMappingList(CumuloObject):
         uuid_ = as_uuid(instance_uuid, "instance_uuid")
         rows = get_storage().bdm_get_by_instance_uuid(context, uuid_)
         return stored(cls(objects=rows))
+
+
+def volume_mappings_of(
+    context: Any, instance_uuids: Sequence[UUID]
+) -> dict[UUID, list[BlockDeviceMapping]]:
+    """The volume mappings of many instances in one storage query, by instance (for
+    a listing of many servers). Local storage only: the API and the conductor have
+    it; a compute host asks per instance with ``get_by_instance_uuid``."""
+    return {
+        instance: [stored(bdm) for bdm in bdms]
+        for instance, bdms in get_storage()
+        .bdm_get_volumes_by_instance_uuids(context, list(instance_uuids))
+        .items()
+    }
 
 
 @register

@@ -209,6 +209,13 @@ class Storage(Protocol):
         """The instance's mappings, boot devices first (by ``boot_index``), then by id."""
         ...
 
+    def bdm_get_volumes_by_instance_uuids(
+        self, context: Context, instance_uuids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[BlockDeviceMapping]]:
+        """The volume mappings of each instance (one query for all), by instance; an
+        instance with none has no key."""
+        ...
+
     def bdm_get_by_volume_id(
         self, context: Context, volume_id: uuid.UUID, instance_uuid: uuid.UUID | None
     ) -> BlockDeviceMapping:

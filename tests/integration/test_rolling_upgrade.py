@@ -446,7 +446,7 @@ def _through_the_api(fleet: Fleet, guests: Mapping[str, Instance]) -> None:
         lambda: cloud.openstack_json("server", "show", str(on_a.uuid))["status"] == "ACTIVE",
         "the 0.1 host to start its guest",
     )
-    # A server booted through the API onto the 0.1 host (an admin's host hint).
+    # A server booted through the API onto the 0.1 host (an admin's forced host).
     sdk = cloud.sdk()
     flavor = sdk.compute.create_flavor(name="api.tiny", ram=256, vcpus=1, disk=1)
     server = sdk.compute.create_server(
@@ -454,7 +454,7 @@ def _through_the_api(fleet: Fleet, guests: Mapping[str, Instance]) -> None:
         flavor_id=flavor.id,
         image_id=IMAGE,
         networks="none",
-        scheduler_hints={"host": "host-a"},
+        availability_zone="nova:host-a",
     )
     server = sdk.compute.wait_for_server(server, status="ACTIVE", wait=60)
     assert server.compute_host == "host-a"

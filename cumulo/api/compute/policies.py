@@ -53,6 +53,11 @@ RULES: tuple[Rule, ...] = (
     Rule("os_compute_api:servers:detail:get_all_tenants", ADMIN, "Detail every project's servers"),
     Rule("os_compute_api:servers:show", PROJECT_READER, "Show a server"),
     Rule("os_compute_api:servers:create", MEMBER, "Create servers in the token's project"),
+    Rule(
+        "os_compute_api:servers:create:forced_host",
+        ADMIN,
+        "Create a server on a named host (availability_zone nova:HOST)",
+    ),
     Rule("os_compute_api:servers:update", PROJECT_MEMBER, "Rename or describe a server"),
     Rule("os_compute_api:servers:delete", PROJECT_MEMBER, "Delete a server"),
     Rule("os_compute_api:server-metadata:index", PROJECT_READER, "List a server's metadata"),

@@ -29,7 +29,6 @@ from cumulo.identity import Token
 from cumulo.image import Image
 from cumulo.model import (
     BlockDeviceMapping,
-    BlockDeviceMappingList,
     DestinationType,
     Flavor,
     FlavorNotFound,
@@ -45,9 +44,10 @@ from cumulo.model import (
     UnexpectedStateError,
     VmState,
 )
+from cumulo.model.block_device import volume_mappings_of
 from cumulo.rpc.context import RequestContext
 
-from ..errors import BadRequest, Conflict, Forbidden
+from ..errors import BadRequest, Conflict
 from ..image import image_of
 from ..media import read_json
 from ..state import ApiState
@@ -103,10 +103,8 @@ def view_context(
         services = {
             s.host: s for s in ServiceList.get_all(context, binary=ServiceBinary.COMPUTE).objects
         }
-    volumes = {
-        str(i.uuid): BlockDeviceMappingList.get_by_instance_uuid(context, i.uuid).volumes()
-        for i in instances
-    }
+    by_instance = volume_mappings_of(context, [i.uuid for i in instances]) if instances else {}
+    volumes = {str(uuid_): bdms for uuid_, bdms in by_instance.items()}
     return server_views.ViewContext(
         version=microversion(req),
         v21_url=v21_url(req, state),
@@ -470,6 +468,19 @@ def check_image_fits(image: Image, flavor: Flavor) -> None:
         raise BadRequest("Flavor's disk is too small for requested image.")
 
 
+def _zone_and_host(given: str | None) -> tuple[str, str | None]:
+    """``availability_zone``: ``nova`` (the one zone), or Nova's ``nova:HOST`` with
+    which an admin forces the host (``nova:HOST:NODE`` too; the node is the host's
+    one)."""
+    if given is None:
+        return DEFAULT_ZONE, None
+    zone, _, rest = given.partition(":")
+    if zone != DEFAULT_ZONE:
+        raise BadRequest(f"The requested availability zone is not available: {given}")
+    host = rest.partition(":")[0]
+    return zone, host or None
+
+
 def _user_data(values: dict[str, Any]) -> str | None:
     data = values.get("user_data")
     if data is None:
@@ -490,16 +501,14 @@ class Servers(_Listing):
         self.state.policy.authorize("os_compute_api:servers:create", token)
         context = context_of(req, token)
         assert context.project_id is not None and context.user_id is not None  # project_token
-        if "host" in body.get("os:scheduler_hints", {}) and not context.is_admin:
-            raise Forbidden("Only an admin may ask for a host.")
         min_count = _count(values.get("min_count", 1), "min_count")
         max_count = _count(values.get("max_count", min_count), "max_count")
         if min_count > max_count:
             raise BadRequest("min_count must be <= max_count")
         flavor = _flavor(context, values["flavorRef"])
-        zone = values.get("availability_zone")
-        if zone is not None and zone.split(":", 1)[0] != DEFAULT_ZONE:
-            raise BadRequest(f"The requested availability zone is not available: {zone}")
+        zone, forced_host = _zone_and_host(values.get("availability_zone"))
+        if forced_host is not None:
+            self.state.policy.authorize("os_compute_api:servers:create:forced_host", token)
         with_network = _networks(values)
         groups = _security_groups(context, context.project_id, values)
         admin_password = values.get("adminPass") or "".join(
@@ -537,7 +546,7 @@ class Servers(_Listing):
                     image_ref=image_ref,
                     key_name=key_name,
                     key_data=key_data,
-                    availability_zone=zone.split(":", 1)[0] if zone else DEFAULT_ZONE,
+                    availability_zone=zone,
                     flavor=flavor,
                     security_groups=groups,
                     metadata=dict(values.get("metadata", {})),
@@ -551,7 +560,7 @@ class Servers(_Listing):
                 )
             )
         tags = values.get("tags")
-        built = self._build(context, templates, mappings, admin_password, body)
+        built = self._build(context, templates, mappings, admin_password, forced_host)
         if tags:
             for instance in built:
                 instance.obj_set_context(context)
@@ -582,7 +591,7 @@ class Servers(_Listing):
         templates: list[Instance],
         mappings: list[BlockDeviceMapping],
         admin_password: str,
-        body: dict[str, Any],
+        forced_host: str | None,
     ) -> list[Instance]:
         """Have the conductor record, place and build the servers. One that no host
         can take is in ERROR with a fault; Nova answers 202 all the same."""
@@ -592,7 +601,7 @@ class Servers(_Listing):
                 templates,
                 block_device_mappings=mappings,
                 admin_password=admin_password,
-                requested_host=body.get("os:scheduler_hints", {}).get("host"),
+                requested_host=forced_host,
             )
         except NoValidHost:
             return templates

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from cumulo.model.block_device import BlockDeviceMapping
+from cumulo.model.block_device import BlockDeviceMapping, DestinationType
 from cumulo.model.exceptions import AlreadyExists, BlockDeviceMappingNotFound, InstanceNotFound
 from cumulo.model.storage import Context
 
@@ -112,6 +113,27 @@ class BlockDeviceQueries(Queries):
             return (0, index, bdm.id) if bootable and index is not None else (1, 0, bdm.id)
 
         return sorted(mappings, key=boot_order)
+
+    def bdm_get_volumes_by_instance_uuids(
+        self, context: Context, instance_uuids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[BlockDeviceMapping]]:
+        found: dict[uuid.UUID, list[BlockDeviceMapping]] = {}
+        if not instance_uuids:
+            return found
+        with self._reading() as session:
+            rows = session.scalars(
+                select(BlockDeviceMappingRow)
+                .where(
+                    BlockDeviceMappingRow.instance_uuid.in_(list(instance_uuids)),
+                    BlockDeviceMappingRow.destination_type == DestinationType.VOLUME.value,
+                    BlockDeviceMappingRow.deleted == 0,
+                )
+                .order_by(BlockDeviceMappingRow.id)
+            ).all()
+            for row in rows:
+                bdm = convert.block_device_mapping(row)
+                found.setdefault(bdm.instance_uuid, []).append(bdm)
+        return found
 
     def bdm_get_by_volume_id(
         self, context: Context, volume_id: uuid.UUID, instance_uuid: uuid.UUID | None

@@ -408,3 +408,60 @@ def test_diagnostics_are_an_admins_in_the_format_of_the_microversion(compute_clo
     compute_cloud.wait(server_id, lambda s: s["status"] == "SHUTOFF")
     assert compute_cloud.get(path, "admin").status_code == 409
     delete(compute_cloud, server_id)
+
+
+def _statements_of(request) -> int:
+    """The SQL statements (on every engine of this process) one request runs: those
+    of this thread, where the test client calls the application (the hosts' threads
+    go on recording their own work meanwhile)."""
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+    caller = threading.get_ident()
+
+    def record(conn, cursor, statement, *args) -> None:
+        if threading.get_ident() != caller:
+            return
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        response = request()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    return len(statements)
+
+
+def test_a_detailed_list_costs_the_same_statements_for_2_or_6_servers(compute_cloud, flavor):
+    ids = [create(compute_cloud, flavor, name=f"count-{n}") for n in range(2)]
+
+    def listing():
+        return compute_cloud.get("/servers/detail?name=count-&all_tenants=1", "admin")
+
+    few = _statements_of(listing)
+    assert len(listing().json["servers"]) == 2
+    ids += [create(compute_cloud, flavor, name=f"count-{n}") for n in range(2, 6)]
+    assert len(listing().json["servers"]) == 6
+    assert (
+        _statements_of(listing) == few == 10
+    )  # token 3, policy roles 1, servers 4, hosts 1, volumes 1
+    for server_id in ids:
+        delete(compute_cloud, server_id)
+
+
+def test_an_admin_forces_the_host_with_the_zone(compute_cloud, flavor):
+    refused = compute_cloud.post("/servers", server_body(flavor, availability_zone="nova:host-a"))
+    assert refused.status_code == 403
+    for host in ("host-a", "host-b"):
+        server_id = create(
+            compute_cloud, flavor, "admin", name=f"on-{host}", availability_zone=f"nova:{host}"
+        )
+        shown = compute_cloud.get(f"/servers/{server_id}", "admin").json["server"]
+        assert shown["OS-EXT-SRV-ATTR:host"] == host
+        assert shown["OS-EXT-AZ:availability_zone"] == "nova"
+        delete(compute_cloud, server_id, "admin")
