@@ -184,9 +184,15 @@ class LiveMigrationTask:
         source's); a refusal ends the migration in ``error`` and frees the instance."""
         try:
             block_migration = self.block_migration
-            if block_migration is None:
-                block_migration = not self.compute_rpc.check_instance_shared_storage(
-                    self.context, instance, dest
+            if block_migration is None:  # "auto": copy the local disks nobody shares
+                local_disks = instance.image_ref is not None and (
+                    instance.root_gb + instance.ephemeral_gb > 0
+                )
+                block_migration = (
+                    local_disks
+                    and not self.compute_rpc.check_instance_shared_storage(
+                        self.context, instance, dest
+                    )
                 )
             return block_migration, self.compute_rpc.check_can_live_migrate_destination(
                 self.context, instance, dest, block_migration, self.disk_over_commit

@@ -465,3 +465,25 @@ def test_an_admin_forces_the_host_with_the_zone(compute_cloud, flavor):
         assert shown["OS-EXT-SRV-ATTR:host"] == host
         assert shown["OS-EXT-AZ:availability_zone"] == "nova"
         delete(compute_cloud, server_id, "admin")
+
+
+def test_auto_live_migration_of_a_server_without_local_disks(compute_cloud):
+    """A flavor with no root disk has nothing to copy: "auto" is no block migration
+    (the fake source refuses a block migration of shared or absent disks)."""
+    body = {"flavor": {"name": "diskless", "ram": 256, "vcpus": 1, "disk": 0, "id": "diskless"}}
+    assert compute_cloud.post("/flavors", body, "admin").status_code == 200
+    server_id = create(compute_cloud, "diskless", name="diskless")
+    source = compute_cloud.get(f"/servers/{server_id}", "admin").json["server"]
+    migrate = {"os-migrateLive": {"host": None, "block_migration": "auto"}}
+    response = compute_cloud.post(f"/servers/{server_id}/action", migrate, "admin", "2.30")
+    assert response.status_code == 202, response.text
+    moved = compute_cloud.wait(
+        server_id,
+        lambda s: (
+            s["OS-EXT-SRV-ATTR:host"] != source["OS-EXT-SRV-ATTR:host"]
+            and s["OS-EXT-STS:task_state"] is None
+        ),
+        "admin",
+    )
+    assert moved["status"] == "ACTIVE"
+    delete(compute_cloud, server_id)
