@@ -55,6 +55,7 @@ from . import server_schemas, server_views
 from .common import bookmark_url, context_of, microversion, project_token, v21_url
 from .instances import check_unlocked, find_instance, target_of
 from .keypairs import keypair_of
+from .listing import changes_since, truthy
 from .microversions import INVALID_STATUS_FILTER, SERVER_DESCRIPTION, since
 from .quotas import allowed_server_count
 from .schemas import for_version
@@ -126,15 +127,8 @@ def render_one(
 
 
 def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in {"1", "true", "t", "yes", "y", "on", ""}
-
-
-def _changes_since(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"Invalid filter field: changes-since. {value!r} is not a time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """A flag given without a value (``?all_tenants``) is set, as in Nova."""
+    return value is not None and (not value.strip() or truthy(value.strip()))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -174,8 +168,7 @@ class ServerQuery:
         self.deleted = (
             self.admin and _truthy(req.get_param("deleted")) if "deleted" in params else False
         )
-        since = req.get_param("changes-since")
-        self.changes_since = _changes_since(since) if since else None
+        self.changes_since = changes_since(req.params)
         self.name = req.get_param("name")
         self.status = req.get_param("status")
         self.vm_states: tuple[VmState, ...] | None = None
