@@ -13,16 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Delete, delete, exists, select
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, aliased
 
-from cumulo.db.engine import writer
 from cumulo.db.models import DomainRow, ProjectRow, RoleAssignmentRow, RoleRow, UserRow
+from cumulo.db.records import RecordStore, utcnow
 
 from .exceptions import (
     AssignmentNotFound,
@@ -36,6 +35,8 @@ from .exceptions import (
 from .records import Domain, NamedAssignment, Project, Role, RoleAssignment, User
 
 R = TypeVar("R", Domain, Project, User, Role)
+N = TypeVar("N", Project, User)
+"""The records named uniquely within their domain."""
 
 PROJECT_CHANGES = frozenset({"name", "description", "enabled"})
 USER_CHANGES = frozenset(
@@ -50,10 +51,6 @@ USER_CHANGES = frozenset(
         "revoked_before",
     }
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +79,8 @@ def _values(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
-class IdentityStore:
+class IdentityStore(RecordStore):
     """Domains, projects, users, roles and role assignments in one database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._readers = sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        self._writers = sessionmaker(writer(engine), expire_on_commit=False, autoflush=False)
-
-    def __repr__(self) -> str:
-        return f"IdentityStore({self.engine.url.render_as_string(hide_password=True)!r})"
-
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        with self._readers() as session, session.begin():
-            yield session
 
     @contextmanager
     def _writing(self, conflict: Conflict | None = None) -> Iterator[Session]:
@@ -104,12 +88,9 @@ class IdentityStore:
         ``conflict``, a foreign-key violation (a record deleted meanwhile) a ``Conflict``
         asking to retry."""
         try:
-            with self._writers() as session, session.begin():
+            with self.writing(conflict) as session:
                 yield session
         except IntegrityError as exc:
-            text = str(exc.orig).lower()
-            if conflict is not None and ("unique" in text or "duplicate" in text):
-                raise conflict from exc
             raise Conflict(
                 "a record this change names was changed or deleted meanwhile: retry"
             ) from exc
@@ -125,13 +106,13 @@ class IdentityStore:
         return domain
 
     def get_domain(self, domain_id: str) -> Domain:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(
                 session, Domain, DomainRow.id == domain_id, DomainNotFound(id=domain_id)
             )
 
     def find_domain(self, name: str) -> Domain:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(session, Domain, DomainRow.name == name, DomainNotFound(name=name))
 
     def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
@@ -140,33 +121,24 @@ class IdentityStore:
             criteria.append(DomainRow.name == name)
         if enabled is not None:
             criteria.append(DomainRow.enabled == enabled)
-        with self._reading() as session:
+        with self.reading() as session:
             rows = session.scalars(select(DomainRow).where(*criteria).order_by(DomainRow.name))
             return [_record(Domain, row) for row in rows]
 
     # --- projects --------------------------------------------------------------------------
 
     def create_project(self, project: Project) -> Project:
-        conflict = Conflict(
-            f"a project named {project.name!r} already exists in domain {project.domain_id!r}"
-        )
-        with self._writing(conflict) as session:
-            self._require_domain(session, project.domain_id)
-            taken = (ProjectRow.domain_id == project.domain_id) & (ProjectRow.name == project.name)
-            if session.scalar(select(exists().where(taken))):
-                raise conflict
-            session.add(ProjectRow(**_values(project), created_at=utcnow()))
-        return project
+        return self._create_in_domain(project, ProjectRow, "project")
 
     def get_project(self, project_id: str) -> Project:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(
                 session, Project, ProjectRow.id == project_id, ProjectNotFound(id=project_id)
             )
 
     def find_project(self, name: str, domain_id: str) -> Project:
         criterion = (ProjectRow.name == name) & (ProjectRow.domain_id == domain_id)
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(
                 session, Project, criterion, ProjectNotFound(name=name, domain_id=domain_id)
             )
@@ -192,32 +164,16 @@ class IdentityStore:
                     select(RoleAssignmentRow.project_id).where(RoleAssignmentRow.user_id == user_id)
                 )
             )
-        with self._reading() as session:
+        with self.reading() as session:
             statement = (
                 select(ProjectRow).where(*criteria).order_by(ProjectRow.name, ProjectRow.domain_id)
             )
             return [_record(Project, row) for row in session.scalars(statement)]
 
     def update_project(self, project_id: str, changes: dict[str, Any]) -> Project:
-        unknown = set(changes) - PROJECT_CHANGES
-        if unknown:
-            raise ValueError(f"project fields that cannot change: {sorted(unknown)}")
-        conflict = Conflict(f"a project named {changes.get('name')!r} already exists")
-        with self._writing(conflict) as session:
-            row = session.get(ProjectRow, project_id, with_for_update=True)
-            if row is None:
-                raise ProjectNotFound(id=project_id)
-            if "name" in changes and changes["name"] != row.name:
-                taken = (ProjectRow.domain_id == row.domain_id) & (
-                    ProjectRow.name == changes["name"]
-                )
-                if session.scalar(select(exists().where(taken))):
-                    raise conflict
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_at = utcnow()
-            session.flush()
-            return _record(Project, row)
+        return self._update_in_domain(
+            Project, ProjectRow, project_id, changes, PROJECT_CHANGES, ProjectNotFound
+        )
 
     def delete_project(self, project_id: str) -> None:
         with self._writing() as session:
@@ -230,24 +186,15 @@ class IdentityStore:
     # --- users -----------------------------------------------------------------------------
 
     def create_user(self, user: User) -> User:
-        conflict = Conflict(
-            f"a user named {user.name!r} already exists in domain {user.domain_id!r}"
-        )
-        with self._writing(conflict) as session:
-            self._require_domain(session, user.domain_id)
-            taken = (UserRow.domain_id == user.domain_id) & (UserRow.name == user.name)
-            if session.scalar(select(exists().where(taken))):
-                raise conflict
-            session.add(UserRow(**_values(user), created_at=utcnow()))
-        return user
+        return self._create_in_domain(user, UserRow, "user")
 
     def get_user(self, user_id: str) -> User:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(session, User, UserRow.id == user_id, UserNotFound(id=user_id))
 
     def find_user(self, name: str, domain_id: str) -> User:
         criterion = (UserRow.name == name) & (UserRow.domain_id == domain_id)
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(session, User, criterion, UserNotFound(name=name, domain_id=domain_id))
 
     def list_users(
@@ -260,28 +207,12 @@ class IdentityStore:
             criteria.append(UserRow.name == name)
         if enabled is not None:
             criteria.append(UserRow.enabled == enabled)
-        with self._reading() as session:
+        with self.reading() as session:
             statement = select(UserRow).where(*criteria).order_by(UserRow.name, UserRow.domain_id)
             return [_record(User, row) for row in session.scalars(statement)]
 
     def update_user(self, user_id: str, changes: dict[str, Any]) -> User:
-        unknown = set(changes) - USER_CHANGES
-        if unknown:
-            raise ValueError(f"user fields that cannot change: {sorted(unknown)}")
-        conflict = Conflict(f"a user named {changes.get('name')!r} already exists")
-        with self._writing(conflict) as session:
-            row = session.get(UserRow, user_id, with_for_update=True)
-            if row is None:
-                raise UserNotFound(id=user_id)
-            if "name" in changes and changes["name"] != row.name:
-                taken = (UserRow.domain_id == row.domain_id) & (UserRow.name == changes["name"])
-                if session.scalar(select(exists().where(taken))):
-                    raise conflict
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_at = utcnow()
-            session.flush()
-            return _record(User, row)
+        return self._update_in_domain(User, UserRow, user_id, changes, USER_CHANGES, UserNotFound)
 
     def delete_user(self, user_id: str) -> None:
         with self._writing() as session:
@@ -300,16 +231,16 @@ class IdentityStore:
         return role
 
     def get_role(self, role_id: str) -> Role:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(session, Role, RoleRow.id == role_id, RoleNotFound(id=role_id))
 
     def find_role(self, name: str) -> Role:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._one(session, Role, RoleRow.name == name, RoleNotFound(name=name))
 
     def list_roles(self, name: str | None = None) -> list[Role]:
         criteria = [] if name is None else [RoleRow.name == name]
-        with self._reading() as session:
+        with self.reading() as session:
             rows = session.scalars(select(RoleRow).where(*criteria).order_by(RoleRow.name))
             return [_record(Role, row) for row in rows]
 
@@ -345,7 +276,7 @@ class IdentityStore:
 
     def has_assignment(self, assignment: RoleAssignment) -> bool:
         key = (assignment.user_id, assignment.project_id, assignment.role_id)
-        with self._reading() as session:
+        with self.reading() as session:
             return session.get(RoleAssignmentRow, key) is not None
 
     def list_assignments(
@@ -370,7 +301,7 @@ class IdentityStore:
             statement = statement.where(RoleAssignmentRow.project_id == project_id)
         if role_id is not None:
             statement = statement.where(RoleAssignmentRow.role_id == role_id)
-        with self._reading() as session:
+        with self.reading() as session:
             return [
                 NamedAssignment(
                     user=_record(User, user),
@@ -383,7 +314,7 @@ class IdentityStore:
             ]
 
     def roles_on_project(self, user_id: str, project_id: str) -> list[Role]:
-        with self._reading() as session:
+        with self.reading() as session:
             return self._roles(session, user_id, project_id)
 
     # --- the token check -------------------------------------------------------------------
@@ -392,7 +323,7 @@ class IdentityStore:
         """The user (and project, and roles) a token names, read in one transaction:
         three primary-key or indexed reads. Raises ``UserNotFound`` /
         ``ProjectNotFound``."""
-        with self._reading() as session:
+        with self.reading() as session:
             found = session.execute(
                 select(UserRow, DomainRow)
                 .join(DomainRow, DomainRow.id == UserRow.domain_id)
@@ -426,6 +357,54 @@ class IdentityStore:
             .order_by(RoleRow.name)
         )
         return [_record(Role, row) for row in session.scalars(statement)]
+
+    # --- what projects and users share: a name unique in its domain -----------------------
+
+    @staticmethod
+    def _name_taken(session: Session, row_class: Any, domain_id: str, name: str) -> bool:
+        taken = (row_class.domain_id == domain_id) & (row_class.name == name)
+        return bool(session.scalar(select(exists().where(taken))))
+
+    def _create_in_domain(self, record: N, row_class: Any, kind: str) -> N:
+        conflict = Conflict(
+            f"a {kind} named {record.name!r} already exists in domain {record.domain_id!r}"
+        )
+        with self._writing(conflict) as session:
+            self._require_domain(session, record.domain_id)
+            if self._name_taken(session, row_class, record.domain_id, record.name):
+                raise conflict
+            session.add(row_class(**_values(record), created_at=utcnow()))
+        return record
+
+    def _update_in_domain(
+        self,
+        record_class: type[N],
+        row_class: Any,
+        key: str,
+        changes: dict[str, Any],
+        allowed: frozenset[str],
+        not_found: type[NotFound],
+    ) -> N:
+        kind = record_class.__name__.lower()
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"{kind} fields that cannot change: {sorted(unknown)}")
+        conflict = Conflict(f"a {kind} named {changes.get('name')!r} already exists")
+        with self._writing(conflict) as session:
+            row = session.get(row_class, key, with_for_update=True)
+            if row is None:
+                raise not_found(id=key)
+            if (
+                "name" in changes
+                and changes["name"] != row.name
+                and self._name_taken(session, row_class, row.domain_id, changes["name"])
+            ):
+                raise conflict
+            for name, value in changes.items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+            session.flush()
+            return _record(record_class, row)
 
     @staticmethod
     def _one(
