@@ -5,31 +5,16 @@ are in ``internal``, which only the detail shows, as in Nova."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import falcon
 
 from cumulo.model import Service, ServiceList
-from cumulo.model.service import ServiceBinary
 
 from ..state import ApiState
 from .common import context_of, project_token
-
-DEFAULT_ZONE = "nova"
-INTERNAL_ZONE = "internal"
-SERVICE_DOWN_TIME = timedelta(seconds=180)
-"""A service not heard from for this long is down: three of the default 60 s
-periodic intervals at which Cumulo's services report."""
-
-
-def zone_of(service: Service) -> str:
-    return DEFAULT_ZONE if service.binary == ServiceBinary.COMPUTE else INTERNAL_ZONE
-
-
-def is_up(service: Service, now: datetime) -> bool:
-    seen = service.last_seen_up or service.updated_at or service.created_at
-    return not service.forced_down and seen is not None and now - seen <= SERVICE_DOWN_TIME
+from .services import INTERNAL_ZONE, is_up, zone_of
 
 
 def _timestamp(moment: datetime | None) -> str | None:

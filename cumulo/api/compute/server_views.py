@@ -29,6 +29,7 @@ from .microversions import (
     Microversion,
     since,
 )
+from .services import is_up
 
 # --- status ----------------------------------------------------------------------------
 
@@ -106,12 +107,7 @@ def host_status(service: Service | None, now: datetime) -> str:
     """UP, DOWN, MAINTENANCE (disabled) or UNKNOWN (no such service)."""
     if service is None:
         return "UNKNOWN"
-    if service.forced_down:
-        return "DOWN"
-    seen = service.last_seen_up or service.updated_at or service.created_at
-    if seen is not None and seen.tzinfo is None:
-        seen = seen.replace(tzinfo=UTC)
-    if seen is None or now - seen > SERVICE_DOWN_AFTER:
+    if not is_up(service, now, SERVICE_DOWN_AFTER):
         return "DOWN"
     if service.disabled:
         return "MAINTENANCE"

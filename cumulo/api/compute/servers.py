@@ -54,11 +54,11 @@ from .microversions import SERVER_DESCRIPTION, since
 from .quotas import allowed_server_count
 from .schemas import for_version
 from .server_query import LIST_ATTRS, ServerQuery
+from .services import COMPUTE_ZONE as DEFAULT_ZONE
 
 GIB = 1024**3
 NETWORK_LABEL = "private"
 """The name the one flat network is known by (``networks[].uuid`` may also name it)."""
-DEFAULT_ZONE = "nova"
 NO_NETWORK = NO_NETWORK_KEY
 """The system metadata key saying the server was asked with ``networks: none``."""
 _PASSWORD_CHARS = string.ascii_letters + string.digits

@@ -49,14 +49,16 @@ def last_heartbeat(service: Service) -> datetime | None:
     return service.last_seen_up or service.updated_at or service.created_at
 
 
-def is_up(service: Service, now: datetime | None = None) -> bool:
-    """Nova's ``service_is_up``: a recent heartbeat and not forced down."""
+def is_up(
+    service: Service, now: datetime | None = None, down_after: timedelta = DOWN_AFTER
+) -> bool:
+    """Nova's ``service_is_up``: a heartbeat within ``down_after`` and not forced down."""
     seen = last_heartbeat(service)
     if service.forced_down or seen is None:
         return False
     if seen.tzinfo is None:
         seen = seen.replace(tzinfo=UTC)
-    return abs((now or datetime.now(UTC)) - seen) <= DOWN_AFTER
+    return abs((now or datetime.now(UTC)) - seen) <= down_after
 
 
 def service_id(version: Microversion, service: Service) -> int | str:
