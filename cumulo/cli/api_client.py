@@ -34,6 +34,23 @@ class ApiRequestFailed(Exception):
         super().__init__(f"{method} {path}: {status} {message}")
 
 
+def password_auth(user: str, password: str, project: str) -> dict[str, Any]:
+    """The body of ``POST /identity/v3/auth/tokens`` for a password token scoped to
+    a project, user and project named in the ``default`` domain (as keystoneauth1
+    sends it)."""
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": user, "domain": {"id": "default"}, "password": password}
+                },
+            },
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}},
+        }
+    }
+
+
 @dataclass
 class Response:
     status: int
@@ -69,17 +86,7 @@ class ApiClient:
 
     def login(self, user: str, password: str, project: str) -> str:
         """A project-scoped password token (kept for the next requests); its id."""
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {"name": user, "domain": {"id": "default"}, "password": password}
-                    },
-                },
-                "scope": {"project": {"name": project, "domain": {"id": "default"}}},
-            }
-        }
+        body = password_auth(user, password, project)
         response = self.request("POST", "/identity/v3/auth/tokens", body, expect=(201,))
         self.token = response.headers["x-subject-token"]
         return self.token

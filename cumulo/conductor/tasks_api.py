@@ -122,7 +122,7 @@ class ComputeTaskAPI:
     ) -> Migration:
         """Live-migrate an instance (to ``destination``, or where placement says);
         returns the completed migration record. ``block_migration`` ``None``: copy
-        the disks unless the two hosts share instance storage."""
+        the instance's local disks unless the two hosts share instance storage."""
         result: Migration = self.client.call(
             context,
             "live_migrate_instance",

@@ -13,6 +13,7 @@ import pytest
 
 from cumulo.api.app import create_app
 from cumulo.api.config import ApiConfig
+from cumulo.cli.api_client import password_auth
 from cumulo.db.engine import create_engine, sync
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
 from cumulo.identity.bootstrap import bootstrap
@@ -26,17 +27,7 @@ class Cloud:
     client: falcon.testing.TestClient
 
     def login(self, user: str = "admin", password: str = ADMIN_PASSWORD, project: str = "admin"):
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {"name": user, "domain": {"id": "default"}, "password": password}
-                    },
-                },
-                "scope": {"project": {"name": project, "domain": {"id": "default"}}},
-            }
-        }
+        body = password_auth(user, password, project)
         return self.client.simulate_post("/identity/v3/auth/tokens", json=body)
 
     def admin_token(self) -> str:

@@ -18,6 +18,7 @@ import pytest
 
 from cumulo.api.app import create_app
 from cumulo.api.config import ApiConfig
+from cumulo.cli.api_client import password_auth
 from cumulo.deploy import CloudOptions, EmbeddedCloud
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
 from cumulo.identity.bootstrap import bootstrap
@@ -122,17 +123,7 @@ class ComputeCloud:
 
 
 def _login(client: falcon.testing.TestClient, user: str, password: str, project: str) -> str:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {"name": user, "domain": {"id": "default"}, "password": password}
-                },
-            },
-            "scope": {"project": {"name": project, "domain": {"id": "default"}}},
-        }
-    }
+    body = password_auth(user, password, project)
     response = client.simulate_post("/identity/v3/auth/tokens", json=body)
     assert response.status_code == 201, response.text
     return str(response.headers["X-Subject-Token"])
