@@ -15,6 +15,7 @@ from uuid import UUID
 from cumulo.model import (
     BlockDeviceInfo,
     BlockDeviceMappingList,
+    ImageMeta,
     Instance,
     InstanceActionName,
     InstanceNotFound,
@@ -28,6 +29,7 @@ from cumulo.virt import ComputeDriver
 
 from .actions import recorded
 from .exceptions import InstanceNotOnHost
+from .image_cache import ImageCache
 from .network import NetworkAllocator
 from .resource_tracker import ResourceTracker
 from .rpcapi import API_VERSION, ComputeAPI
@@ -60,6 +62,9 @@ class ManagerBase:
     network: NetworkAllocator
     tracker: ResourceTracker
     compute_rpc: ComputeAPI
+    images: ImageCache | None
+    """Where base images are fetched into from the image API (``None``: the driver
+    finds them by itself, e.g. in a directory an operator fills)."""
     _locks: tuple[threading.RLock, ...]
 
     def _init_locks(self) -> None:
@@ -118,6 +123,20 @@ class ManagerBase:
     def _block_device_info(self, context: Any, instance: Instance) -> BlockDeviceInfo:
         """The instance's disks as connected on this host."""
         return block_device_info(instance, self._bdms(context, instance))
+
+    def _ensure_image(self, instance: Instance, image_meta: ImageMeta | None = None) -> None:
+        """Bring the instance's base image into this host's cache, if the host fetches
+        images and the instance boots from one; ``image_meta`` (when given) gets the
+        image's checksum if it had none.
+
+        Raises:
+            ImageFetchFailed: the image could not be fetched.
+        """
+        if self.images is None or not instance.image_ref:
+            return
+        cached = self.images.ensure(instance.image_ref)
+        if image_meta is not None and image_meta.checksum is None:
+            image_meta.checksum = cached.checksum
 
     def _update_resources(self, context: Any) -> None:
         """Refresh the node row; a failure is logged (the next refresh catches up)."""

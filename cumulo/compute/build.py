@@ -112,6 +112,9 @@ class BuildFlows(ManagerBase):
             instance.task_state = TaskState.SPAWNING
             instance.save(expected_task_state=TaskState.NETWORKING)
 
+            if not volume_backed:  # the base its root disk is an overlay of
+                self._ensure_image(instance, image_meta)
+
             self.driver.spawn(
                 context,
                 instance,

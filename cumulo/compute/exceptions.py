@@ -15,6 +15,7 @@ __all__ = [
     "ComputeError",
     "ComputeResourcesUnavailable",
     "ComputeTooOld",
+    "ImageFetchFailed",
     "InstanceInvalidState",
     "InstanceNotOnHost",
     "LiveMigrationFailed",
@@ -103,6 +104,17 @@ class LiveMigrationFailed(ComputeError):
         )
 
 
+class ImageFetchFailed(ComputeError):
+    """The host could not bring image ``image_id`` into its cache (the image API
+    unreachable or refusing the host's credential, no such image, data that does not
+    match its recorded hash...); ``reason`` says which, never a password."""
+
+    def __init__(self, image_id: str, reason: str) -> None:
+        self.image_id = image_id
+        self.reason = reason
+        super().__init__(f"cannot fetch image {image_id}: {reason}")
+
+
 class ComputeTooOld(ComputeError):
     """The addressed compute host speaks an older compute RPC API than a request
     needs (a rolling upgrade has not reached it yet)."""
@@ -131,5 +143,6 @@ COMPUTE_EXCEPTIONS: tuple[type[ComputeError], ...] = (
     ComputeResourcesUnavailable,
     NetworkAllocationFailed,
     LiveMigrationFailed,
+    ImageFetchFailed,
 )
 """Every class of this module (what ``rpcapi`` allow-lists)."""

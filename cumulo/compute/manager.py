@@ -17,9 +17,10 @@ concern per module and are combined here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from cumulo.model import InstanceList
 from cumulo.rpc import Transport
 from cumulo.virt import ComputeDriver
 from cumulo.virt import exceptions as virt_exceptions
@@ -28,6 +29,7 @@ from cumulo.volume.store import VolumeStore
 
 from .build import BuildFlows
 from .guest import GuestFlows
+from .image_cache import ImageCache
 from .lifecycle import LifecycleFlows
 from .migration import MigrationFlows
 from .network import NetworkAllocator
@@ -71,6 +73,9 @@ class ComputeManager(BuildFlows, LifecycleFlows, GuestFlows, MigrationFlows):
             storage); ignored when ``compute_rpc`` is given.
         compute_rpc: the client for peer hosts.
         network: the network allocator (default: the default subnet).
+        images: the cache base images are fetched into from the image API before a
+            build (the driver's image directory); ``None``: the driver finds its
+            images itself.
     """
 
     def __init__(
@@ -82,6 +87,7 @@ class ComputeManager(BuildFlows, LifecycleFlows, GuestFlows, MigrationFlows):
         transport: Transport | None = None,
         compute_rpc: ComputeAPI | None = None,
         network: NetworkAllocator | None = None,
+        images: ImageCache | None = None,
     ) -> None:
         if driver.host != host:
             raise ValueError(f"driver: it serves host {driver.host!r}, not {host!r}")
@@ -95,6 +101,7 @@ class ComputeManager(BuildFlows, LifecycleFlows, GuestFlows, MigrationFlows):
         self.network = network or NetworkAllocator(host)
         self.tracker = ResourceTracker(host, driver)
         self.compute_rpc = compute_rpc
+        self.images = images
         self._init_locks()
 
     def __repr__(self) -> str:
@@ -110,15 +117,33 @@ class ComputeManager(BuildFlows, LifecycleFlows, GuestFlows, MigrationFlows):
         self.sync_power_states(ctx)
 
     def periodic_tasks(self, context: Any = None) -> None:
-        """What a host does every interval: heartbeat, resource refresh, power sync.
-        Each task runs even when another failed."""
+        """What a host does every interval: heartbeat, resource refresh, power sync,
+        and (when it fetches images) removing cached bases long unused. Each task runs
+        even when another failed."""
         ctx = context if context is not None else self._admin_context()
-        for name, task in (
+        tasks: list[tuple[str, Callable[[], object]]] = [
             ("report_state", lambda: self.tracker.report_state(ctx)),
             ("update_available_resource", lambda: self.tracker.update_available_resource(ctx)),
             ("sync_power_states", lambda: self.sync_power_states(ctx)),
-        ):
+        ]
+        if self.images is not None:
+            tasks.append(("clean_image_cache", lambda: self.clean_image_cache(ctx)))
+        for name, task in tasks:
             try:
                 task()
             except Exception:
                 LOG.exception("periodic task %s failed on %s", name, self.host)
+
+    def clean_image_cache(self, context: Any = None) -> list[str]:
+        """Remove the cached bases no instance of this host has used for the cache's
+        max age (a base an instance here boots from is never removed); returns the
+        image ids removed (none when the host does not fetch images)."""
+        if self.images is None:
+            return []
+        ctx = context if context is not None else self._admin_context()
+        in_use = {
+            instance.image_ref
+            for instance in InstanceList.get_by_host(ctx, self.host)
+            if instance.image_ref
+        }
+        return self.images.clean(in_use)

@@ -142,7 +142,10 @@ class MigrationFlows(ManagerBase):
             ),
         ):
             network_info = self._network_info(instance)
-            _, bdi = self._destination_disks(context, instance, None)
+            bdms, bdi = self._destination_disks(context, instance, None)
+            root = bdms.root_bdm()
+            if root is None or not root.is_volume:  # its disk arrives on this host's base
+                self._ensure_image(instance)
             try:
                 data = self.driver.pre_live_migration(
                     context, instance, bdi, network_info, migrate_data
