@@ -104,6 +104,13 @@ class ImageCatalog:
                 return image
         raise ImageNotFound(image_id)
 
+    def data_path(self, image: Image) -> Path | None:
+        """The file holding ``image``'s data, or ``None`` when it has none (yet)."""
+        if self.directory is None or image.status != "active":
+            return None
+        path = self.directory / image.id
+        return path if path.is_file() else None
+
     def find(self, name: str) -> list[Image]:
         return [image for image in self.images() if image.name == name]
 
@@ -114,7 +121,10 @@ class ImageCatalog:
             image = Image.from_json(json.loads(meta.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             return None
-        if image.id != meta.stem or not (meta.parent / image.id).is_file():
+        if image.id != meta.stem:
+            return None
+        # Only an active image has data; one whose disk is gone is not listed.
+        if image.status == "active" and not (meta.parent / image.id).is_file():
             return None
         return image
 
@@ -137,6 +147,7 @@ def add_image(
     min_ram: int = 0,
     visibility: str = "public",
     protected: bool = False,
+    owner: str | None = None,
     properties: Mapping[str, str] | None = None,
 ) -> Image:
     """Move ``disk`` into the catalog as a new image named ``name``; its format is
@@ -166,6 +177,7 @@ def add_image(
         min_ram=min_ram,
         visibility=visibility,
         protected=protected,
+        owner=owner,
         properties=dict(properties or {}),
     )
     partial = directory / f".{image_id}.json.tmp"

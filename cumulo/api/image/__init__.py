@@ -19,6 +19,7 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(V2, versions.Versions(state))
     app.add_route(f"{V2}/images", images.Images(state))
     app.add_route(f"{V2}/images/{{image_id}}", images.ImageResource(state))
+    app.add_route(f"{V2}/images/{{image_id}}/file", images.ImageFile(state))
 
 
 SERVICE = MountedService(

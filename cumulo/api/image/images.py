@@ -1,16 +1,19 @@
 """``/image/v2/images``: the list (filters ``name``, ``id`` (``in:a,b``), ``status``,
 ``visibility``; ``limit``/``marker`` with a ``next`` link; newest first, as Glance
-sorts) and one image, in Glance's field set; and :func:`image_of`, the lookup a
+sorts), one image in Glance's field set and its data (``/file``); and :func:`image_of`, the lookup a
 server create makes of its ``imageRef``."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import falcon
 
 from cumulo.identity import Token
 from cumulo.image import Image, ImageNotFound
+from cumulo.image.catalog import CHUNK
 
 from ..errors import BadRequest, NotFound
 from ..state import ApiState
@@ -137,3 +140,43 @@ class ImageResource:
         if image is None or not visible(image, token):
             raise NotFound(f"No image found with ID {image_id}")
         resp.media = render(image)
+
+
+class ImageFile:
+    """``/v2/images/{id}/file``: the image's data."""
+
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        """Streams the data in chunks; 204 when the image has none yet (Glance's
+        answer for a queued image)."""
+        token = reader_token(req, self.state, "download_image")
+        try:
+            image = self.state.images.get(image_id)
+        except ImageNotFound:
+            image = None
+        if image is None or not (
+            visible(image, token) or self.state.policy.allows("download_any_image", token)
+        ):
+            raise NotFound(f"No image found with ID {image_id}")
+        path = self.state.images.data_path(image)
+        if path is None:
+            resp.status = falcon.HTTP_204
+            return
+        # Opened before the status is sent: a file removed meanwhile is a 404, and an
+        # image deleted during the download still streams to its end (the open file).
+        try:
+            stream = path.open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"No image found with ID {image_id}") from None
+        resp.content_type = "application/octet-stream"
+        resp.set_header("Content-MD5", image.checksum)
+        resp.content_length = os.fstat(stream.fileno()).st_size
+        resp.stream = _chunks(stream)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
