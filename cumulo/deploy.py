@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cumulo.compute.image_cache import ImageFetchConfig
 from cumulo.compute.manager import ComputeManager, peer_client, peer_exceptions
 from cumulo.compute.rpcapi import ComputeAPI
 from cumulo.compute.service import ComputeService
@@ -93,6 +94,9 @@ class CloudOptions:
     """Timeout of a call of the compute client (``EmbeddedCloud.compute``)."""
     task_timeout: float | None = 120.0
     """Timeout of a call of the task client (``EmbeddedCloud.tasks``)."""
+    image_fetch: ImageFetchConfig | None = None
+    """Hosts fetch base images from this image API into their driver's image
+    directory (``None``: the drivers find their images by themselves)."""
     user_id: str = "cumulo"
     project_id: str = "cumulo"
     roles: tuple[str, ...] = ("member",)
@@ -261,7 +265,14 @@ class EmbeddedCloud:
             if driver is None:
                 driver = self._make_driver(host)
             undo.append((f"shut down the driver of {host}", driver.shutdown))
-            manager = ComputeManager(host, driver, self.volume_store, transport=self.transport)
+            fetch = self.options.image_fetch
+            manager = ComputeManager(
+                host,
+                driver,
+                self.volume_store,
+                transport=self.transport,
+                images=fetch.cache_for(driver) if fetch is not None else None,
+            )
             undo.append((f"close the peer client of {host}", manager.compute_rpc.close))
             service = ComputeService(
                 self.transport, manager, periodic_interval=self.options.periodic_interval

@@ -95,6 +95,34 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service_user(args: argparse.Namespace) -> int:
+    from cumulo.identity import IdentityError, IdentityManager, IdentityStore, TokenFormatter
+    from cumulo.identity.bootstrap import SERVICE_USER_ROLES, ensure_service_user
+
+    from .services import service_password
+
+    password = service_password(
+        args.password_file, flag="--password-file", needed_by="the password"
+    )
+    engine = synced_engine(database_url(args))
+    try:
+        manager = IdentityManager(IdentityStore(engine), TokenFormatter(_keys(args)))
+        report = ensure_service_user(
+            manager,
+            password,
+            user=args.name,
+            project=args.project,
+            roles=tuple(args.role) if args.role else SERVICE_USER_ROLES,
+        )
+    except IdentityError as exc:
+        raise UsageError(f"{exc} (run `cumulo identity bootstrap` first?)") from None
+    finally:
+        engine.dispose()
+    for line in report.lines:
+        sys.stdout.write(line + "\n")
+    return 0
+
+
 def cmd_setup_keys(args: argparse.Namespace) -> int:
     from cumulo.identity import KeyRepositoryError
 
@@ -169,6 +197,35 @@ def add_identity_commands(parser: argparse.ArgumentParser) -> None:
     )
     _add_key_options(boot)
     boot.set_defaults(handler=cmd_bootstrap)
+
+    help_text = (
+        "create (or repair) a service user holding the service role on a service "
+        "project: the credential compute hosts fetch images with (`cumulo compute "
+        "--image-api`); safe to run again"
+    )
+    svc = sub.add_parser("service-user", help=help_text, description=help_text)
+    svc.add_argument("--name", default="compute", metavar="NAME", help="(default: compute)")
+    svc.add_argument("--project", default="service", metavar="NAME", help="(default: service)")
+    svc.add_argument(
+        "--role",
+        action="append",
+        metavar="NAME",
+        help="a role it gets on the project; repeatable (default: service and reader)",
+    )
+    svc.add_argument(
+        "--password-file",
+        default=None,
+        metavar="FILE",
+        help="a file holding its password (default: $CUMULO_SERVICE_PASSWORD)",
+    )
+    svc.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help=f"the database (default: {DATABASE_URL_DEFAULT_HELP})",
+    )
+    _add_key_options(svc)
+    svc.set_defaults(handler=cmd_service_user)
 
     help_text = "create the key repository with a staged and a primary key if it has none"
     setup = sub.add_parser("setup-keys", help=help_text, description=help_text)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cumulo import logs
 from cumulo.virt.loader import driver_entry, driver_names
@@ -22,9 +24,17 @@ from cumulo.virt.qemu.config import Accel
 
 from .common import DATABASE_URL_DEFAULT_HELP, UsageError, database_url
 
+if TYPE_CHECKING:
+    from cumulo.compute.image_cache import ImageFetchConfig
+
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TRANSPORT_URL = "amqp://guest:guest@127.0.0.1:5672//"
+SERVICE_PASSWORD_ENV = "CUMULO_SERVICE_PASSWORD"
+DEFAULT_SERVICE_USER = "compute"
+DEFAULT_SERVICE_PROJECT = "service"
+DEFAULT_IMAGE_CACHE_MAX_AGE = "24h"
+_DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def _wait_for_signal() -> None:
@@ -120,6 +130,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
     if args.driver != "qemu" and args.accel:
         raise UsageError("--accel: only the qemu driver takes one")
     options = _driver_options(args)
+    image_fetch = _image_fetch(args)
     logs.configure(f"compute-{args.host}", args.log_level)
     volume_dir = Path(args.volume_dir or Path("var") / "volumes")
     ctx = RequestContext(user_id="compute", project_id="admin", roles=["admin"], is_admin=True)
@@ -131,6 +142,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         raise UsageError(f"conductor: {exc}") from None
     try:
         driver = load_driver(args.driver, args.host, options)
+        images = image_fetch.cache_for(driver) if image_fetch is not None else None
     except ValueError as exc:
         conductor.close()
         raise UsageError(str(exc)) from None
@@ -140,6 +152,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         VolumeStore(volume_dir),
         # A host's peers may already run a newer release (the middle of an upgrade).
         compute_rpc=peer_client(transport, cap_ttl=args.pin_refresh, accept_newer_peers=True),
+        images=images,
     )
     service = ComputeService(
         transport, manager, indirection=conductor, periodic_interval=args.periodic_interval
@@ -152,7 +165,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     LOG.info(
         "compute started",
-        extra={"host": args.host, "driver": args.driver, "transport": args.transport_url},
+        extra={
+            "host": args.host,
+            "driver": args.driver,
+            "transport": args.transport_url,
+            "image_api": args.image_api,
+        },
     )
     try:
         _wait_for_signal()
@@ -183,12 +201,95 @@ def _driver_options(args: argparse.Namespace) -> dict[str, object]:
             options["images_path"] = args.images_dir
         elif args.state_dir or "images_path" not in options:
             options["images_path"] = str(state_dir / "images")
+    elif args.image_api and (args.images_dir or "images_path" not in options):
+        # A fake host fetching images keeps them too (and records their checksums).
+        state_dir = Path(args.state_dir or Path("var") / "compute" / args.host)
+        options["images_path"] = args.images_dir or str(state_dir / "images")
     # Checked before anything starts: a bad option is a usage error, not a traceback.
     try:
         driver_entry(args.driver).config_class().from_options(options)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return options
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``24h`` or ``7d``.
+
+    Raises:
+        ValueError: none of those, or negative.
+    """
+    given = text.strip().lower()
+    unit = _DURATION_UNITS.get(given[-1:]) if given else None
+    number = given[:-1] if unit is not None else given
+    try:
+        seconds = float(number) * (unit or 1.0)
+    except ValueError:
+        raise ValueError(f"expected seconds or a number with s, m, h or d, got {text!r}") from None
+    if seconds < 0:
+        raise ValueError(f"expected a duration >= 0, got {text!r}")
+    return seconds
+
+
+def service_password(
+    path: str | None, *, flag: str = "--service-password-file", needed_by: str = "--image-api"
+) -> str:
+    """The service user's password: the first line of ``path``, else
+    ``$CUMULO_SERVICE_PASSWORD`` (never a command-line value: it would show in the
+    process list and in logs).
+
+    Raises:
+        UsageError: neither is given, or the file cannot be read.
+    """
+    if path:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                password = stream.readline().strip()
+        except OSError as exc:
+            raise UsageError(f"{flag} {path}: {exc.strerror or exc}") from None
+        if not password:
+            raise UsageError(f"{flag} {path}: the file is empty")
+        return password
+    password = os.environ.get(SERVICE_PASSWORD_ENV, "")
+    if not password:
+        raise UsageError(f"{needed_by} needs {flag} or ${SERVICE_PASSWORD_ENV}")
+    return password
+
+
+def _image_fetch(args: argparse.Namespace) -> ImageFetchConfig | None:
+    """How this host fetches images (``None``: no --image-api, the driver's own images)."""
+    from cumulo.compute.image_cache import ImageFetchConfig
+    from cumulo.compute.image_client import ImageApiClient, ServiceCredential
+
+    if not args.image_api:
+        for flag in ("identity_url", "service_password_file"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag.replace('_', '-')}: only with --image-api")
+        return None
+    try:
+        max_age = parse_duration(args.image_cache_max_age)
+    except ValueError as exc:
+        raise UsageError(f"--image-cache-max-age: {exc}") from None
+    identity = args.identity_url or _sibling_url(args.image_api, "identity")
+    credential = ServiceCredential(
+        identity_url=identity,
+        username=args.service_user,
+        password=service_password(args.service_password_file),
+        project=args.service_project,
+    )
+    try:
+        ImageApiClient(args.image_api, credential)  # the URLs are checked here
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return ImageFetchConfig(image_url=args.image_api, credential=credential, max_age=max_age)
+
+
+def _sibling_url(url: str, name: str) -> str:
+    """``http://h:p/identity`` beside ``http://h:p/image`` (the services of one API)."""
+    base, _, last = url.rstrip("/").rpartition("/")
+    if last != "image" or "//" not in base:
+        raise UsageError(f"--identity-url is needed: cannot derive it from --image-api {url}")
+    return f"{base}/{name}"
 
 
 def _read_driver_config(path: str) -> dict[str, object]:
@@ -248,6 +349,45 @@ def add_compute_command(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--images-dir", metavar="DIR", help="qemu: base images (default: STATE_DIR/images)"
+    )
+    images = parser.add_argument_group(
+        "images from the image API",
+        "With --image-api the host downloads each image it boots into its image directory "
+        "(qemu: --images-dir; fake: STATE_DIR/images), as a service user holding the "
+        "service role (`cumulo identity service-user`); without it the driver boots what "
+        "the directory holds.",
+    )
+    images.add_argument(
+        "--image-api", metavar="URL", help="the image API's root, e.g. http://api:8774/image"
+    )
+    images.add_argument(
+        "--identity-url",
+        metavar="URL",
+        help="the identity API's root (default: beside the image API, .../identity)",
+    )
+    images.add_argument(
+        "--service-user",
+        default=DEFAULT_SERVICE_USER,
+        metavar="NAME",
+        help=f"the host's service user, in the Default domain (default: {DEFAULT_SERVICE_USER})",
+    )
+    images.add_argument(
+        "--service-project",
+        default=DEFAULT_SERVICE_PROJECT,
+        metavar="NAME",
+        help=f"the project its token is scoped to (default: {DEFAULT_SERVICE_PROJECT})",
+    )
+    images.add_argument(
+        "--service-password-file",
+        metavar="FILE",
+        help=f"a file holding its password (default: ${SERVICE_PASSWORD_ENV})",
+    )
+    images.add_argument(
+        "--image-cache-max-age",
+        default=DEFAULT_IMAGE_CACHE_MAX_AGE,
+        metavar="AGE",
+        help="remove a cached image no instance of the host used for this long: seconds, "
+        f"or with s, m, h, d (default: {DEFAULT_IMAGE_CACHE_MAX_AGE})",
     )
     parser.add_argument(
         "--migration-channel",

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Final
 
 from .exceptions import ImageFetchFailed
-from .image_client import ImageApiClient, ImageRecord
+from .image_client import DEFAULT_TIMEOUT_S, ImageApiClient, ImageRecord, ServiceCredential
 
 LOG = logging.getLogger(__name__)
 
@@ -244,3 +244,31 @@ class ImageCache:
                 if now - partial.stat().st_mtime > max(self.max_age, 3600.0):
                     partial.unlink()
         return removed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageFetchConfig:
+    """How the hosts of a deployment fetch images: the image API, the service
+    credential, and how long unused bases stay cached."""
+
+    image_url: str
+    """The image API's root, e.g. ``http://cloud:8774/image``."""
+    credential: ServiceCredential
+    max_age: float = DEFAULT_MAX_AGE_S
+    timeout: float = DEFAULT_TIMEOUT_S
+
+    def cache_for(self, driver: object) -> ImageCache:
+        """The cache of the host ``driver`` serves, in the driver's image directory
+        (its ``images_path``: where it boots ``<image_ref>`` files from).
+
+        Raises:
+            ValueError: the driver has no image directory, or a URL is not usable.
+        """
+        directory = getattr(driver, "images_path", None)
+        if not isinstance(directory, Path):
+            raise ValueError(
+                f"{driver!r}: no image directory (images_path) to cache images fetched "
+                "from the image API in"
+            )
+        client = ImageApiClient(self.image_url, self.credential, timeout=self.timeout)
+        return ImageCache(directory, client, max_age=self.max_age)

@@ -27,6 +27,47 @@ class BootstrapReport:
         self.lines.append(line)
 
 
+def _ensure_user(
+    manager: IdentityManager,
+    report: BootstrapReport,
+    name: str,
+    domain_id: str,
+    password: str,
+    project_id: str,
+) -> User:
+    """User ``name`` with ``password``, enabled: created, repaired or kept."""
+    try:
+        user = manager.store.find_user(name, domain_id)
+    except NotFound:
+        user = manager.create_user(name, domain_id, password, default_project_id=project_id)
+        report.note(f"created user {user.name} ({user.id})")
+        return user
+    changes: dict[str, object] = {}
+    if not user.enabled:
+        changes["enabled"] = True
+    new_password = not manager.hasher.verify(user.password_hash, password)
+    if changes or new_password:
+        user = manager.update_user(user.id, changes, password=password if new_password else None)
+        done = [
+            *(["enabled"] if changes else []),
+            *(["password reset"] if new_password else []),
+        ]
+        report.note(f"updated user {user.name} ({user.id}): {', '.join(done)}")
+    else:
+        report.note(f"kept user {user.name} ({user.id})")
+    return user
+
+
+def _ensure_role(manager: IdentityManager, report: BootstrapReport, name: str) -> Role:
+    try:
+        role = manager.store.find_role(name)
+        report.note(f"kept role {name} ({role.id})")
+    except NotFound:
+        role = manager.store.create_role(Role(new_id(), name))
+        report.note(f"created role {name} ({role.id})")
+    return role
+
+
 def bootstrap(
     manager: IdentityManager,
     admin_password: str,
@@ -44,14 +85,10 @@ def bootstrap(
         domain = store.create_domain(Domain(DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME))
         report.note(f"created domain {domain.name} ({domain.id})")
 
-    roles: dict[str, Role] = {}
-    for name in dict.fromkeys((*DEFAULT_ROLES, admin_role)):
-        try:
-            roles[name] = store.find_role(name)
-            report.note(f"kept role {name} ({roles[name].id})")
-        except NotFound:
-            roles[name] = store.create_role(Role(new_id(), name))
-            report.note(f"created role {name} ({roles[name].id})")
+    roles = {
+        name: _ensure_role(manager, report, name)
+        for name in dict.fromkeys((*DEFAULT_ROLES, admin_role))
+    }
 
     try:
         project = store.find_project(admin_project, domain.id)
@@ -60,33 +97,46 @@ def bootstrap(
         project = manager.create_project(admin_project, domain.id, "Bootstrap project")
         report.note(f"created project {project.name} ({project.id})")
 
-    try:
-        user = store.find_user(admin_user, domain.id)
-    except NotFound:
-        user = manager.create_user(
-            admin_user, domain.id, admin_password, default_project_id=project.id
-        )
-        report.note(f"created user {user.name} ({user.id})")
-    else:
-        changes: dict[str, object] = {}
-        if not user.enabled:
-            changes["enabled"] = True
-        new_password = not manager.hasher.verify(user.password_hash, admin_password)
-        if changes or new_password:
-            user = manager.update_user(
-                user.id, changes, password=admin_password if new_password else None
-            )
-            done = [
-                *(["enabled"] if changes else []),
-                *(["password reset"] if new_password else []),
-            ]
-            report.note(f"updated user {user.name} ({user.id}): {', '.join(done)}")
-        else:
-            report.note(f"kept user {user.name} ({user.id})")
-
+    user = _ensure_user(manager, report, admin_user, domain.id, admin_password, project.id)
     if manager.grant(user.id, project.id, roles[admin_role].id):
         report.note(f"granted role {admin_role} on project {project.name} to user {user.name}")
     else:
         report.note(f"kept role {admin_role} on project {project.name} for user {user.name}")
     report.user = user
+    return report
+
+
+SERVICE_ROLE = "service"
+"""The role of services' own users (a compute host's credential): the image API
+lets it download any image."""
+SERVICE_USER_ROLES = (SERVICE_ROLE, "reader")
+"""What a service user holds on its project: ``service``, and ``reader`` for the
+routes every reader may call (showing an image)."""
+
+
+def ensure_service_user(
+    manager: IdentityManager,
+    password: str,
+    user: str = "compute",
+    project: str = "service",
+    roles: tuple[str, ...] = SERVICE_USER_ROLES,
+) -> BootstrapReport:
+    """Make sure a service user exists in the Default domain with ``password``,
+    holding ``roles`` on ``project`` (created when missing): the credential compute
+    hosts fetch images with. Like :func:`bootstrap`, it changes only what differs."""
+    store = manager.store
+    report = BootstrapReport()
+    store.get_domain(DEFAULT_DOMAIN_ID)  # NotFound: the cloud was not bootstrapped
+    try:
+        found = store.find_project(project, DEFAULT_DOMAIN_ID)
+        report.note(f"kept project {found.name} ({found.id})")
+    except NotFound:
+        found = manager.create_project(project, DEFAULT_DOMAIN_ID, "Service users' project")
+        report.note(f"created project {found.name} ({found.id})")
+    account = _ensure_user(manager, report, user, DEFAULT_DOMAIN_ID, password, found.id)
+    for name in roles:
+        role = _ensure_role(manager, report, name)
+        verb = "granted" if manager.grant(account.id, found.id, role.id) else "kept"
+        report.note(f"{verb} role {name} on project {found.name} for user {account.name}")
+    report.user = account
     return report

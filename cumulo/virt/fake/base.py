@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Concatenate, Final, ParamSpec, TypeVar
 from uuid import UUID
 
@@ -108,6 +109,7 @@ class FakeBase(ComputeDriver):
     _mac_pool: frozenset[MACAddress] | None
     _dhcp_options: list[DhcpOption]
     _clock: Callable[[], float]
+    _images_path: Path | None
     _lock: threading.RLock
     _guests: dict[UUID, Guest]
     _vifs: dict[UUID, tuple[UUID, VIF]]

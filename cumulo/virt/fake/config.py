@@ -1,5 +1,5 @@
 """``FakeConfig``: what an operator sets for a fake host (capacity, address, the
-migration channel's directory, shared storage, CPU, MACs, DHCP options)."""
+migration channel's directory, shared storage, CPU, MACs, DHCP options, base images)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ class FakeConfig(DriverConfig):
     cannot be plugged. ``None``: any MAC."""
     dhcp_options: tuple[DhcpOption, ...] = ()
     """Extra DHCP options the host's guests need (PXE...); not settable as options."""
+    images_path: Path | None = None
+    """The host's base images, one file per ``image_ref`` (where a host that fetches
+    images from the image API caches them). A guest spawned from an image found
+    there records the file's MD5 and SHA-512; ``None``: the fake boots any image
+    and records only the checksum its ``ImageMeta`` carries."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

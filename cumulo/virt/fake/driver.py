@@ -7,6 +7,7 @@ import ipaddress
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 from cumulo.objects import MACAddress
@@ -69,6 +70,7 @@ class FakeDriver(
         super().__init__(host)
         config = FakeConfig() if config is None else config
         self.config = config
+        self._images_path = config.images_path
         self._capacity = Resources(
             DEFAULT_VCPUS if config.vcpus is None else config.vcpus,
             DEFAULT_MEMORY_MB if config.memory_mb is None else config.memory_mb,
@@ -111,3 +113,8 @@ class FakeDriver(
             self._channel.open(host)
         if network is not None:
             network.join(self)
+
+    @property
+    def images_path(self) -> Path | None:
+        """Where this host's base images are (``FakeConfig.images_path``)."""
+        return self._images_path

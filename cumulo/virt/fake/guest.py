@@ -117,6 +117,14 @@ class GuestView:
     """``inject_network_info`` calls."""
     network_resets: int
     """``reset_network`` calls."""
+    image_id: str | None = None
+    """The image the guest was spawned from on this host (``None``: none, or it
+    arrived by live migration)."""
+    image_checksum: str | None = None
+    """MD5 of that image: of the host's base file when ``images_path`` has it, else
+    the ``ImageMeta`` checksum."""
+    image_os_hash_value: str | None = None
+    """SHA-512 of the host's base file (``None``: no such file)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,6 +173,10 @@ class Guest(MovableState, kw_only=True):
     console: collections.deque[str] = msgspec.field(
         default_factory=lambda: collections.deque(maxlen=CONSOLE_LINES)
     )
+    # The image it was spawned from here, and its checksums (see GuestView).
+    image_id: str | None = None
+    image_checksum: str | None = None
+    image_os_hash_value: str | None = None
 
     def write_console(self, line: str) -> None:
         """The guest writes ``line`` on its console."""

@@ -163,4 +163,7 @@ class FakeHost(FakeBase):
             boot_count=guest.boot_count,
             network_injections=guest.network_injections,
             network_resets=guest.network_resets,
+            image_id=guest.image_id,
+            image_checksum=guest.image_checksum,
+            image_os_hash_value=guest.image_os_hash_value,
         )

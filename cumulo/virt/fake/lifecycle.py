@@ -3,6 +3,7 @@ the events a guest causes itself (a crash, a shutdown from inside)."""
 
 from __future__ import annotations
 
+import hashlib
 from uuid import UUID
 
 from cumulo.model import (
@@ -70,6 +71,7 @@ class FakeLifecycle(FakeBase):
             config_write_bytes=sum(len(f.contents) for f in files.values()),
             config_write_requests=len(files),
         )
+        self._record_image(guest, instance, image_meta)
         self._guests[uuid_] = guest
         self._plug(uuid_, network_info)
         for volume in volumes:
@@ -77,6 +79,28 @@ class FakeLifecycle(FakeBase):
         self._storage.dirs.add(uuid_)
         if power_on:
             self._boot(guest)
+
+    def _record_image(self, guest: Guest, instance: Instance, image_meta: ImageMeta) -> None:
+        """Note which image the guest boots from, with the checksums of the bytes this
+        host has of it (``images_path/<image_ref>``) when it has them."""
+        ref = instance.image_ref or (str(image_meta.id) if image_meta.id else None)
+        if ref is None:
+            return
+        guest.image_id = ref
+        guest.image_checksum = image_meta.checksum
+        images = self._images_path
+        if images is None or "/" in ref or ref.startswith("."):
+            return
+        base = images / ref
+        if not base.is_file():
+            return
+        md5, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+        with base.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                md5.update(chunk)
+                sha512.update(chunk)
+        guest.image_checksum = md5.hexdigest()
+        guest.image_os_hash_value = sha512.hexdigest()
 
     @failure_point
     def reboot(

@@ -88,3 +88,9 @@ class QemuDriver(
         self.unavailable = {}
         self._qemu_version = (0, 0, 0)
         self._ruleset = ""
+
+    @property
+    def images_path(self) -> Path:
+        """Where this host's base images are, one file per ``image_ref`` (where a
+        host fetching images from the image API caches them)."""
+        return self._images
