@@ -127,7 +127,7 @@ def test_an_image_api_that_is_down_is_named(tmp_path):
         identity_url=f"http://127.0.0.1:{port}/identity", username="compute", password="pw"
     )
     client = ImageApiClient(f"http://127.0.0.1:{port}/image", credential, timeout=5.0)
-    with pytest.raises(ImageFetchFailed, match="identity API unreachable at http://127.0.0.1"):
+    with pytest.raises(ImageFetchFailed, match=r"identity API unreachable at http://127\.0\.0\.1"):
         ImageCache(tmp_path / "c", client).ensure("any-image")
 
 
