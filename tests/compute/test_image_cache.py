@@ -9,7 +9,6 @@ import hashlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from cumulo.compute.exceptions import ImageFetchFailed
 from cumulo.compute.image_cache import ImageCache
 from cumulo.compute.image_client import ImageApiClient, ServiceCredential
 
-from .image_api import SERVICE_PASSWORD, ImageApi, start_image_api
+from .image_api import SERVICE_PASSWORD, ImageApi
 
 DATA = bytes(range(256)) * 5000  # > 1 MiB: several chunks
 
@@ -32,12 +31,8 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageApi]:
-    api = start_image_api(tmp_path_factory.mktemp("image-api"))
-    try:
-        yield api
-    finally:
-        api.server.stop()
+def api(image_api: ImageApi) -> ImageApi:
+    return image_api
 
 
 @pytest.fixture(scope="module")
