@@ -11,6 +11,8 @@ DEFAULT_BIND = "127.0.0.1:8774"
 DEFAULT_REGION = "RegionOne"
 DEFAULT_MAX_BODY_BYTES = 114_688
 """oslo.middleware's sizelimit default (112 KiB), which Nova and Keystone use."""
+DEFAULT_IMAGE_SIZE_LIMIT = 10 << 30
+"""Bytes an image upload may have (10 GiB; Glance's ``image_size_cap`` is 1 TiB)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class ApiConfig:
     """The volume store's directory (``os-volume_attachments``); ``None``: none."""
     images_dir: Path | None = None
     """The image catalog's directory (``/image``); ``None``: no images."""
+    image_size_limit: int = DEFAULT_IMAGE_SIZE_LIMIT
+    """Bytes an image upload may have (``PUT /image/v2/images/{id}/file``); more: 413."""
     install_storage: bool = True
     """Install this worker's own database storage for the model objects. An
     all-in-one process says no: its conductor installed one on the same database."""

@@ -20,6 +20,7 @@ import falcon
 
 from cumulo.compute.exceptions import ComputeTooOld, InstanceInvalidState
 from cumulo.identity import exceptions as identity
+from cumulo.image import catalog as image
 from cumulo.model import exceptions as model
 from cumulo.rpc import MessagingTimeout
 from cumulo.volume.exceptions import InvalidVolumeState
@@ -178,6 +179,16 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
         return HttpError(409, f"Conflict occurred attempting to store the record: {exc}.")
     if isinstance(exc, identity.InvalidValue):
         return HttpError(400, str(exc))
+    if isinstance(exc, image.ImageNotFound):
+        return HttpError(404, str(exc))
+    if isinstance(exc, image.ImageConflict):
+        return HttpError(409, str(exc))
+    if isinstance(exc, image.ImageRejected | image.UploadIncomplete):
+        return HttpError(400, str(exc))
+    if isinstance(exc, image.ImageTooLarge):
+        return HttpError(413, str(exc))
+    if isinstance(exc, image.ImageError):  # no image store configured
+        return HttpError(503, str(exc))
     if isinstance(exc, model.FlavorExtraSpecNotFound):
         flavorid, key = exc.key.get("flavorid"), exc.key.get("key")
         return HttpError(404, f"Flavor {flavorid} has no extra specs with key {key}.")

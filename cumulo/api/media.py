@@ -43,18 +43,21 @@ def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body too large: at most {limit} bytes are accepted.")
 
 
-def read_json(req: falcon.Request, schema: Schema) -> Any:
+def read_json(
+    req: falcon.Request, schema: Schema, media_types: tuple[str, ...] = ("application/json",)
+) -> Any:
     """The request's JSON body, checked against ``schema``.
 
     Refuses a body over the app's limit (413; a ``Content-Length`` beyond it is
     refused before anything is read, a chunked body once the limit is passed),
-    another content type (415), malformed JSON and a body the schema refuses (400)."""
+    a content type not in ``media_types`` (415), malformed JSON and a body the
+    schema refuses (400)."""
     limit: int = req.context.max_body_bytes
     if req.content_length is not None and req.content_length > limit:
         raise too_large(limit)
-    media_type = (req.content_type or "application/json").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType(f"Expected application/json, got {media_type}.")
+    media_type = (req.content_type or media_types[0]).split(";")[0].strip().lower()
+    if media_type not in media_types:
+        raise UnsupportedMediaType(f"Expected {media_types[0]}, got {media_type}.")
     if req.content_length is None and "chunked" in (req.get_header("Transfer-Encoding") or ""):
         # No length declared: the server de-chunks wsgi.input; read one byte past the
         # limit to tell a body that is too large.

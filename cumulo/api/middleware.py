@@ -23,7 +23,8 @@ def new_request_id() -> str:
 
 class RequestContext:
     """Sets ``req.context.request_id``, ``max_body_bytes`` and the start time; refuses
-    a declared body over the limit before routing; logs each request when done."""
+    a declared body over the limit before the responder runs (unless its resource
+    streams bodies); logs each request when done."""
 
     def __init__(self, max_body_bytes: int) -> None:
         self.max_body_bytes = max_body_bytes
@@ -33,6 +34,14 @@ class RequestContext:
         req.context.started = time.monotonic()
         req.context.max_body_bytes = self.max_body_bytes
         resp.set_header(REQUEST_ID_HEADER, req.context.request_id)
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, params: object
+    ) -> None:
+        # After routing, so that a resource streaming its body to disk (an image
+        # upload, ``streams_body = True``) applies its own, larger limit.
+        if getattr(resource, "streams_body", False):
+            return
         if req.content_length is not None and req.content_length > self.max_body_bytes:
             raise too_large(self.max_body_bytes)
 

@@ -8,7 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from cumulo import logs
-from cumulo.api.config import DEFAULT_BIND, DEFAULT_MAX_BODY_BYTES, DEFAULT_REGION
+from cumulo.api.config import (
+    DEFAULT_BIND,
+    DEFAULT_IMAGE_SIZE_LIMIT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_REGION,
+)
 
 from .common import DATABASE_URL_DEFAULT_HELP, UsageError, database_url
 from .identity import _add_key_options, key_repository, synced_engine
@@ -47,6 +52,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         rpc_timeout=args.rpc_timeout,
         volume_dir=Path(args.volume_dir) if args.volume_dir else None,
         images_dir=Path(args.images_dir) if args.images_dir else None,
+        image_size_limit=args.image_size_limit,
     )
     options = ServerOptions(
         bind=args.bind, workers=args.workers, threads=args.threads, log_level=args.log_level
@@ -134,7 +140,14 @@ def add_api_command(parser: argparse.ArgumentParser) -> None:
         "--images-dir",
         default=None,
         metavar="DIR",
-        help="the image catalog the hosts boot from (served read-only at /image)",
+        help="the image catalog the hosts boot from (served with uploads at /image)",
+    )
+    parser.add_argument(
+        "--image-size-limit",
+        type=int,
+        default=DEFAULT_IMAGE_SIZE_LIMIT,
+        metavar="BYTES",
+        help=f"largest image upload accepted (default: {DEFAULT_IMAGE_SIZE_LIMIT}); larger: 413",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(handler=cmd_api)

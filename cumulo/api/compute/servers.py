@@ -28,6 +28,7 @@ from cumulo.model import (
     DestinationType,
     Flavor,
     FlavorNotFound,
+    ImageMeta,
     Instance,
     SecurityGroup,
     SecurityGroupList,
@@ -43,7 +44,7 @@ from cumulo.model.block_device import volume_mappings_of
 from cumulo.rpc.context import RequestContext
 
 from ..errors import BadRequest, Conflict
-from ..image import image_of
+from ..image import image_meta_of, image_of
 from ..media import read_json
 from ..state import ApiState
 from . import server_schemas, server_views
@@ -255,7 +256,8 @@ def check_image_fits(image: Image, flavor: Flavor) -> None:
     disk takes any image: its size comes from the image)."""
     if flavor.memory_mb < image.min_ram:
         raise BadRequest("Flavor's memory is too small for requested image.")
-    if flavor.root_gb and (flavor.root_gb < image.min_disk or image.size > flavor.root_gb * GIB):
+    too_big = (image.size or 0) > flavor.root_gb * GIB
+    if flavor.root_gb and (flavor.root_gb < image.min_disk or too_big):
         raise BadRequest("Flavor's disk is too small for requested image.")
 
 
@@ -296,8 +298,11 @@ class Servers(_Listing):
         )
         name = values["name"].strip()
         image_ref, _ = _root_mappings(values, uuid.uuid4())  # checked before anything else
+        image_meta = None
         if image_ref is not None:
-            check_image_fits(image_of(self.state, image_ref), flavor)
+            image = image_of(self.state, image_ref, token)
+            check_image_fits(image, flavor)
+            image_meta = image_meta_of(image)  # 400 for a property the drivers refuse
         key_name, key_data = None, None
         if "key_name" in values:
             key = keypair_of(self.state, context.user_id, values["key_name"])
@@ -340,7 +345,7 @@ class Servers(_Listing):
                 )
             )
         tags = values.get("tags")
-        built = self._build(context, templates, mappings, admin_password, forced_host)
+        built = self._build(context, templates, mappings, admin_password, forced_host, image_meta)
         if tags:
             for instance in built:
                 instance.obj_set_context(context)
@@ -372,6 +377,7 @@ class Servers(_Listing):
         mappings: list[BlockDeviceMapping],
         admin_password: str,
         forced_host: str | None,
+        image_meta: ImageMeta | None,
     ) -> list[Instance]:
         """Have the conductor record, place and build the servers. One that no host
         can take is in ERROR with a fault; Nova answers 202 all the same."""
@@ -379,6 +385,7 @@ class Servers(_Listing):
             return self.state.backend.tasks.build_instances(
                 context,
                 templates,
+                image_meta=image_meta,
                 block_device_mappings=mappings,
                 admin_password=admin_password,
                 requested_host=forced_host,
