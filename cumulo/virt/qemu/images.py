@@ -57,10 +57,11 @@ def create_overlay(path: Path, backing: Path, size_bytes: int | None = None) -> 
     qemu_img(*args)
 
 
-def probe_guest_sector() -> bytes:
+def probe_guest_sector(marker: str = GUEST_BOOT_MARKER) -> bytes:
     """A 512-byte x86 boot sector standing in for a guest OS.
 
-    It prints :data:`GUEST_BOOT_MARKER` on COM1, then loops: read sector 0 of the
+    It prints ``marker`` (default :data:`GUEST_BOOT_MARKER`; another printable ASCII
+    text of the same length tells images apart) on COM1, then loops: read sector 0 of the
     boot disk with BIOS int 13h, print :data:`GUEST_TICK`, wait 200 ms (int 15h
     86h). So a VM with no OS still executes, does disk I/O that QMP counts,
     and shows on its console that it runs (after a migration too).
@@ -98,17 +99,23 @@ def probe_guest_sector() -> bytes:
         "c3"  # done: ret
     )
     assert len(code) == 0x3F
-    message = (GUEST_BOOT_MARKER + "\r\n").encode() + b"\0"
+    # The code addresses the tick string right after the message: same length only.
+    if len(marker) != len(GUEST_BOOT_MARKER) or not (marker.isascii() and marker.isprintable()):
+        raise ValueError(
+            f"marker: expected {len(GUEST_BOOT_MARKER)} printable ASCII characters, got {marker!r}"
+        )
+    message = (marker + "\r\n").encode() + b"\0"
     assert len(code) + len(message) == 0x53
     tick = GUEST_TICK.encode() + b"\0"
     sector = code + message + tick
     return sector.ljust(510, b"\0") + b"\x55\xaa"
 
 
-def write_probe_guest_image(path: Path, size_mb: int = 1) -> Path:
-    """A raw disk image of ``size_mb`` MiB that boots :func:`probe_guest_sector`."""
+def write_probe_guest_image(path: Path, size_mb: int = 1, marker: str = GUEST_BOOT_MARKER) -> Path:
+    """A raw disk image of ``size_mb`` MiB that boots :func:`probe_guest_sector`
+    (printing ``marker``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        f.write(probe_guest_sector())
+        f.write(probe_guest_sector(marker))
         f.truncate(size_mb * 1024 * 1024)
     return path
