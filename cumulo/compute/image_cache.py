@@ -141,8 +141,11 @@ class ImageCache:
         partial = Path(name)
         try:
             digest, md5, size = hashlib.new(algo), hashlib.md5(usedforsecurity=False), 0
-            with os.fdopen(fd, "wb") as stream:
-                for chunk in self.client.download(image_id):
+            with (
+                os.fdopen(fd, "wb") as stream,
+                contextlib.closing(self.client.download(image_id)) as chunks,
+            ):
+                for chunk in chunks:
                     stream.write(chunk)
                     digest.update(chunk)
                     md5.update(chunk)

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -236,7 +236,7 @@ class ImageApiClient:
             raise ImageFetchFailed(image_id, "unreadable image metadata: not an object")
         return ImageRecord.from_body(body)
 
-    def download(self, image_id: str) -> Iterator[bytes]:
+    def download(self, image_id: str) -> Generator[bytes]:
         """The image's data (``GET /v2/images/{id}/file``), chunk by chunk."""
         self._check_id(image_id)
         conn, resp = self._get(image_id, f"/v2/images/{image_id}/file")
