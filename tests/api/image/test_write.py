@@ -400,3 +400,82 @@ def test_list_filters_sorting_and_paging(compute_cloud):
     ):
         response = call(compute_cloud, "GET", "/images", params=params)
         assert response.status_code == 400 and words in response.json["message"], params
+
+
+# --- booting: the properties reach the driver as ImageMeta ----------------------------
+
+
+@pytest.fixture
+def spawned(compute_cloud, monkeypatch):
+    """The ``ImageMeta`` each fake host's driver is given to spawn a guest with (the
+    real fake driver, its ``spawn`` wrapped to note its argument)."""
+    seen = {}
+    for driver in compute_cloud.cloud.drivers.values():
+        original = driver.spawn
+
+        def spawn(context, instance, image_meta, *args, _original=original, **kw):
+            seen[str(instance.uuid)] = image_meta
+            return _original(context, instance, image_meta, *args, **kw)
+
+        monkeypatch.setattr(driver, "spawn", spawn)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def flavor(compute_cloud):
+    body = {"flavor": {"name": "img.tiny", "ram": 256, "vcpus": 1, "disk": 1, "id": "img.tiny"}}
+    response = compute_cloud.post("/flavors", body, "admin")
+    assert response.status_code == 200, response.text
+    return "img.tiny"
+
+
+def boot(compute_cloud, flavor, image_id, who="member"):
+    body = {"server": {"name": "vm", "flavorRef": flavor, "imageRef": image_id, "networks": "none"}}
+    return compute_cloud.post("/servers", body, who)
+
+
+def test_a_booted_guest_gets_the_images_properties(compute_cloud, disks, flavor, spawned):
+    properties = {
+        "hw_disk_bus": "virtio",
+        "hw_vif_model": "e1000",
+        "hw_machine_type": "q35",
+        "hw_qemu_guest_agent": "yes",
+        "hw_cpu_cores": "2",
+        "os_distro": "cirros",
+        "my_own_note": "kept in Glance, not for the drivers",
+    }
+    image = create(compute_cloud, name="props", disk_format="qcow2", **properties)
+    assert upload(compute_cloud, image["id"], disks["disk.qcow2"]).status_code == 204
+    response = boot(compute_cloud, flavor, image["id"])
+    assert response.status_code == 202, response.text
+    server_id = response.json["server"]["id"]
+    server = compute_cloud.wait(server_id, lambda s: s is not None and s["status"] != "BUILD")
+    assert server["status"] == "ACTIVE", server
+    meta = spawned[server_id]
+    assert str(meta.id) == image["id"] and meta.disk_format == "qcow2"
+    assert meta.size == len(disks["disk.qcow2"]) and meta.virtual_size == 2 * MIB
+    props = meta.properties
+    assert props.hw_disk_bus == "virtio" and props.hw_vif_model == "e1000"
+    assert props.hw_machine_type == "q35" and props.hw_qemu_guest_agent is True
+    assert props.hw_cpu_cores == 2 and props.os_distro == "cirros"
+    assert compute_cloud.delete(f"/servers/{server_id}").status_code == 204
+
+
+def test_server_create_refuses_bad_property_values_and_unusable_images(
+    compute_cloud, disks, flavor
+):
+    image = create(compute_cloud, name="bad-bus", hw_disk_bus="floppy-x")
+    assert upload(compute_cloud, image["id"], disks["disk.raw"]).status_code == 204
+    response = boot(compute_cloud, flavor, image["id"])
+    assert response.status_code == 400, response.text
+    message = response.json["badRequest"]["message"]
+    assert "hw_disk_bus" in message and "floppy-x" in message and image["id"] in message
+    queued = create(compute_cloud, name="no-data")
+    not_active = boot(compute_cloud, flavor, queued["id"])
+    assert not_active.status_code == 400
+    assert "is not active" in not_active.json["badRequest"]["message"]
+    private = create(compute_cloud, "other", name="beta-private")
+    upload(compute_cloud, private["id"], disks["disk.raw"], "other")
+    hidden = boot(compute_cloud, flavor, private["id"])
+    assert hidden.status_code == 400
+    assert hidden.json["badRequest"]["message"] == "Can not find requested image"
