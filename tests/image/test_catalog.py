@@ -112,10 +112,10 @@ def test_concurrent_updates_all_land(tmp_path):
 def test_an_upload_goes_queued_saving_active(tmp_path):
     catalog = ImageCatalog(tmp_path / "images")
     image = catalog.create(new_image(name="u", disk_format="raw", container_format="bare"))
-    catalog.start_upload(image.id, lambda current: None)
+    catalog.start_upload(image.id)
     assert catalog.get(image.id).status == "saving"
     with pytest.raises(ImageConflict):
-        catalog.start_upload(image.id, lambda current: None)
+        catalog.start_upload(image.id)
     received = catalog.receive(iter([b"ab", b"cd"]), limit=10, expected=4)
     done = catalog.finish_upload(image.id, received, virtual_size=4)
     assert done.status == "active" and done.size == 4 and done.virtual_size == 4
@@ -138,7 +138,7 @@ def test_a_refused_body_leaves_no_file(tmp_path, chunks, expected, error):
 def test_an_image_deleted_during_its_upload_drops_the_data(tmp_path):
     catalog = ImageCatalog(tmp_path / "images")
     image = catalog.create(new_image(name="gone", disk_format="raw", container_format="bare"))
-    catalog.start_upload(image.id, lambda current: None)
+    catalog.start_upload(image.id)
     received = catalog.receive(iter([b"data"]), limit=10, expected=None)
     catalog.delete(image.id)
     with pytest.raises(ImageNotFound):
