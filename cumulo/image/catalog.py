@@ -222,15 +222,11 @@ class ImageCatalog:
             (root / f"{image.id}.json").unlink()
             return image
 
-    def start_upload(self, image_id: str, check: Callable[[Image], None]) -> Image:
-        """``queued`` → ``saving`` (409 unless queued; ``check`` may refuse first)."""
+    def start_upload(self, image_id: str) -> Image:
+        """``queued`` → ``saving`` (:class:`ImageConflict` unless queued)."""
 
         def saving(image: Image) -> Image:
-            check(image)
-            if image.status != "queued":
-                raise ImageConflict(
-                    f"Image status transition from {image.status} to saving is not allowed"
-                )
+            check_uploadable(image)
             return dataclasses.replace(image, status="saving")
 
         return self.update(image_id, saving)
@@ -298,6 +294,12 @@ class ImageCatalog:
 
         with suppress(ImageNotFound):
             self.update(image_id, reset)
+
+
+def check_uploadable(image: Image) -> None:
+    """Raise :class:`ImageConflict` unless ``image`` may take data (it is ``queued``)."""
+    if image.status != "queued":
+        raise ImageConflict(f"Image status transition from {image.status} to saving is not allowed")
 
 
 def order_key(image: Image) -> tuple[str, int, str]:

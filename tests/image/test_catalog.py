@@ -1,14 +1,25 @@
 """The image catalog (cumulo/image/catalog.py): images added with their checksums
-and sniffed format, read back, and files that are not images skipped."""
+and sniffed format, read back, and files that are not images skipped; the write
+path: create, locked updates, an upload's states, refused bodies leaving nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import threading
 
 import pytest
 
-from cumulo.image import ImageCatalog, ImageNotFound, add_image
+from cumulo.image import (
+    ImageCatalog,
+    ImageConflict,
+    ImageNotFound,
+    ImageTooLarge,
+    UploadIncomplete,
+    add_image,
+    new_image,
+)
 
 
 def _disk(tmp_path, data: bytes, name: str = "disk"):
@@ -56,3 +67,81 @@ def test_metadata_without_its_disk_or_garbage_is_skipped(tmp_path):
     (images / "junk.json").write_text("{not json")
     (images / "0b7ad51e-7d44-4ab9-9a6b-0e1d5f1e2a3b.json").write_text(json.dumps({"id": 1}))
     assert ImageCatalog(images).images() == [kept]
+
+
+# --- the write path -------------------------------------------------------------------
+
+
+def test_a_queued_image_is_listed_without_data_and_deleted(tmp_path):
+    catalog = ImageCatalog(tmp_path / "images")
+    image = catalog.create(new_image(name="q", owner="p"))
+    assert image.status == "queued" and catalog.images() == [image]
+    assert catalog.data_path(image) is None
+    with pytest.raises(ImageConflict):
+        catalog.create(image)
+    catalog.delete(image.id)
+    assert catalog.images() == [] and sorted(p.name for p in catalog.directory.iterdir()) == [
+        ".lock"
+    ]
+
+
+def test_concurrent_updates_all_land(tmp_path):
+    # Each update is a read-modify-write under the directory's flock (one open file
+    # description per call, so threads exclude each other as processes do).
+    catalog = ImageCatalog(tmp_path / "images")
+    image = catalog.create(new_image(name="shared"))
+
+    def add(index: int) -> None:
+        for step in range(10):
+            key = f"k{index}_{step}"
+            catalog.update(
+                image.id,
+                lambda current, key=key: dataclasses.replace(
+                    current, properties={**current.properties, key: "v"}
+                ),
+            )
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(catalog.get(image.id).properties) == 60
+
+
+def test_an_upload_goes_queued_saving_active(tmp_path):
+    catalog = ImageCatalog(tmp_path / "images")
+    image = catalog.create(new_image(name="u", disk_format="raw", container_format="bare"))
+    catalog.start_upload(image.id)
+    assert catalog.get(image.id).status == "saving"
+    with pytest.raises(ImageConflict):
+        catalog.start_upload(image.id)
+    received = catalog.receive(iter([b"ab", b"cd"]), limit=10, expected=4)
+    done = catalog.finish_upload(image.id, received, virtual_size=4)
+    assert done.status == "active" and done.size == 4 and done.virtual_size == 4
+    assert done.checksum == hashlib.md5(b"abcd").hexdigest()
+    assert catalog.data_path(done).read_bytes() == b"abcd"
+    assert not received.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected", "error"),
+    [([b"x" * 6, b"x" * 6], None, ImageTooLarge), ([b"abc"], 5, UploadIncomplete)],
+)
+def test_a_refused_body_leaves_no_file(tmp_path, chunks, expected, error):
+    catalog = ImageCatalog(tmp_path / "images")
+    with pytest.raises(error):
+        catalog.receive(iter(chunks), limit=10, expected=expected)
+    assert [p.name for p in catalog.directory.iterdir()] == []
+
+
+def test_an_image_deleted_during_its_upload_drops_the_data(tmp_path):
+    catalog = ImageCatalog(tmp_path / "images")
+    image = catalog.create(new_image(name="gone", disk_format="raw", container_format="bare"))
+    catalog.start_upload(image.id)
+    received = catalog.receive(iter([b"data"]), limit=10, expected=None)
+    catalog.delete(image.id)
+    with pytest.raises(ImageNotFound):
+        catalog.finish_upload(image.id, received, None)
+    assert not received.path.exists() and catalog.images() == []
+    catalog.abandon_upload(image.id, "killed")  # nothing to do: no error

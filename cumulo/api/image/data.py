@@ -23,7 +23,7 @@ from typing import BinaryIO
 import falcon
 
 from cumulo.image import ImageRejected, ImageTooLarge, UploadIncomplete
-from cumulo.image.catalog import CHUNK, Image
+from cumulo.image.catalog import CHUNK, Image, check_uploadable
 from cumulo.image.inspect import inspect_disk
 
 from ..errors import BadRequest, NotFound, UnsupportedMediaType
@@ -81,13 +81,17 @@ class ImageFile:
         limit = self.state.config.image_size_limit
         declared = req.content_length
         images = self.state.images
-        images.start_upload(image_id, lambda current: None)  # 409 unless queued
+        check_uploadable(image)  # 409 before the size is looked at
+        if declared is not None and declared > limit:
+            raise ImageTooLarge(limit)  # refused before a byte is read; still queued
+        # The format checked is the one the image has as it turns saving (a patch
+        # may change it until then, not after).
+        saving = images.start_upload(image_id)  # 409 unless queued
+        disk_format = saving.disk_format or image.disk_format
         try:
-            if declared is not None and declared > limit:
-                raise ImageTooLarge(limit)
             received = images.receive(_body(req), limit, declared)
             try:
-                info = inspect_disk(received.path, image.disk_format)
+                info = inspect_disk(received.path, disk_format)
             except BaseException:
                 received.path.unlink(missing_ok=True)
                 raise

@@ -156,12 +156,16 @@ def _matches(req: falcon.Request, image: Image, token: Token) -> bool:
     return visibility in (None, "all") or image.visibility == visibility
 
 
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or () for part in value.split(",")]
+
+
 def _sorting(req: falcon.Request) -> list[tuple[str, bool]]:
     """``(key, descending)`` pairs from ``sort_key``/``sort_dir`` (repeated or comma
     separated) or Glance's ``sort=name:asc,size``; ``created_at`` descending by default."""
     sort = req.get_param("sort")
-    keys = req.get_param_as_list("sort_key") or []
-    dirs = req.get_param_as_list("sort_dir") or []
+    keys = _split(req.get_param_as_list("sort_key"))
+    dirs = _split(req.get_param_as_list("sort_dir"))
     if sort is not None:
         if keys or dirs:
             raise BadRequest("The 'sort' parameter cannot be combined with sort_key or sort_dir.")

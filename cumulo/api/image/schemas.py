@@ -50,8 +50,9 @@ PROPERTY_NAME = r"^[A-Za-z0-9_:.\-]{1,255}$"
 
 ATTRIBUTES: dict[str, dict[str, Any]] = {
     "name": NAME,
-    "disk_format": {"enum": list(DISK_FORMATS)},
-    "container_format": {"enum": list(CONTAINER_FORMATS)},
+    # null until known, as Glance allows: the upload needs both set.
+    "disk_format": {"enum": [*DISK_FORMATS, None]},
+    "container_format": {"enum": [*CONTAINER_FORMATS, None]},
     "visibility": {"enum": list(VISIBILITIES)},
     "min_disk": SIZE,
     "min_ram": SIZE,

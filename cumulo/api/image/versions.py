@@ -10,7 +10,7 @@ from .common import V2
 
 CURRENT = "v2.16"
 SUPPORTED = ("v2.15", "v2.14", "v2.13", "v2.12", "v2.11", "v2.10", "v2.9", "v2.8", "v2.7")
-"""Earlier v2 minor versions, all served by the same read-only routes."""
+"""Earlier v2 minor versions, all served by the same routes."""
 
 
 class Versions:
