@@ -12,6 +12,7 @@ import pytest
 
 from cumulo.compute.image_cache import ImageFetchConfig
 from cumulo.model import VmState
+from cumulo.virt.fake import FakeDriver
 
 from .deployment import Deployment
 from .image_api import SERVICE_PASSWORD, ImageApi
@@ -22,14 +23,19 @@ def api(image_api: ImageApi) -> ImageApi:
     return image_api
 
 
+def _fetch_config(api: ImageApi) -> ImageFetchConfig:
+    return ImageFetchConfig(image_url=api.image_url, credential=api.credential(), max_age=0.0)
+
+
 @pytest.fixture
 def fetching(tmp_path, api) -> Iterator[Deployment]:
     """A deployment whose host-a fetches images into ``tmp_path/cache-a``."""
     deployment = Deployment(tmp_path, hosts=()).start()
     try:
-        driver = deployment.add_host("host-a", images_path=tmp_path / "cache-a")
-        fetch = ImageFetchConfig(image_url=api.image_url, credential=api.credential(), max_age=0.0)
-        deployment.managers["host-a"].images = fetch.cache_for(driver)
+        driver = deployment.add_host(
+            "host-a", images_path=tmp_path / "cache-a", storage_pool="pool-a"
+        )
+        deployment.managers["host-a"].images = _fetch_config(api).cache_for(driver)
         yield deployment
     finally:
         deployment.stop()
@@ -81,3 +87,19 @@ def test_the_periodic_cleanup_keeps_bases_in_use(fetching, api):
     assert manager.images is not None
     assert manager.images.cached_ids() == [kept.id]
     assert fetching.instance(stays.uuid).vm_state == VmState.ACTIVE
+
+
+def test_a_live_migration_destination_fetches_the_image_first(fetching, api, tmp_path):
+    image = api.add("migrating", b"m" * 4096)
+    driver = fetching.add_host("host-c", images_path=tmp_path / "cache-c", storage_pool="pool-c")
+    fetching.managers["host-c"].images = _fetch_config(api).cache_for(driver)
+    disky = fetching.flavor("m1.disk", memory_mb=1024, vcpus=1, root_gb=1)
+    inst = fetching.boot(disky, image_ref=image.id, host="host-a")
+    fetching.tasks.live_migrate_instance(fetching.ctx(), inst.uuid, "host-c", block_migration=True)
+    assert fetching.instance(inst.uuid).host == "host-c"
+    assert (tmp_path / "cache-c" / image.id).read_bytes() == b"m" * 4096
+
+
+def test_a_driver_without_an_image_directory_cannot_fetch(api):
+    with pytest.raises(ValueError, match="no image directory"):
+        _fetch_config(api).cache_for(FakeDriver("h"))
