@@ -352,10 +352,10 @@ def add_compute_command(parser: argparse.ArgumentParser) -> None:
     )
     images = parser.add_argument_group(
         "images from the image API",
-        "With --image-api the host downloads each image it boots into its image directory "
-        "(qemu: --images-dir; fake: STATE_DIR/images), as a service user holding the "
-        "service role (`cumulo identity service-user`); without it the driver boots what "
-        "the directory holds.",
+        "  With --image-api the host downloads each image it boots into its image\n"
+        "  directory (qemu: --images-dir; fake: STATE_DIR/images) as a service user\n"
+        "  holding the service role (`cumulo identity service-user`); without it the\n"
+        "  driver boots what the directory holds.",
     )
     images.add_argument(
         "--image-api", metavar="URL", help="the image API's root, e.g. http://api:8774/image"
@@ -403,7 +403,8 @@ def add_compute_command(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         metavar="S",
-        help="seconds between periodic tasks: heartbeat, resources, power sync (default: 60)",
+        help="seconds between periodic tasks: heartbeat, resources, power sync, cleanup of "
+        "cached images (default: 60)",
     )
     parser.add_argument(
         "--conductor-wait",
