@@ -7,7 +7,8 @@ a read-modify-write under an exclusive ``flock`` on ``.lock``, and every file is
 written beside its final name and renamed into place: a reader never sees half a
 file, and listing needs no lock. An upload streams into a hidden temporary file
 outside the lock (it can take minutes) and takes the lock only to flip the image's
-status and to move the finished file in. :func:`add_image` is the operator's (and
+status and to move the finished file in (a dead worker's file is removed an hour
+after its last write). :func:`add_image` is the operator's (and
 the all-in-one's) shortcut: a disk file becomes an active image at once."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ QCOW2_MAGIC = b"QFI\xfb"
 CHUNK = 1 << 20
 LOCK_NAME = ".lock"
 UPLOAD_PREFIX = ".upload-"
+STALE_UPLOAD_SECONDS = 3600.0
+"""An upload's temporary file unwritten for this long belongs to a dead worker."""
 
 
 class ImageError(Exception):
@@ -231,13 +234,16 @@ class ImageCatalog:
 
         return self.update(image_id, saving)
 
-    def receive(self, chunks: Iterable[bytes], limit: int, expected: int | None) -> Received:
+    def receive(
+        self, image_id: str, chunks: Iterable[bytes], limit: int, expected: int | None
+    ) -> Received:
         """Stream ``chunks`` into a hidden temporary file of the directory, hashing as
         they come; at most ``limit`` bytes (:class:`ImageTooLarge`), exactly
         ``expected`` if given (:class:`UploadIncomplete`). On any failure the
         temporary file is gone."""
         root = self._root()
-        path = root / f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
+        self.remove_stale_uploads()
+        path = root / f"{UPLOAD_PREFIX}{image_id}.{uuid.uuid4().hex[:8]}"
         md5, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
         size = 0
         try:
@@ -260,6 +266,21 @@ class ImageCatalog:
                 path.unlink()
             raise
         return Received(path, size, md5.hexdigest(), sha512.hexdigest())
+
+    def remove_stale_uploads(self, max_age: float = STALE_UPLOAD_SECONDS) -> list[Path]:
+        """Remove the temporary files of uploads whose worker died mid-body (no
+        write for ``max_age`` seconds: a running upload touches its file with every
+        chunk); returns them."""
+        if self.directory is None or not self.directory.is_dir():
+            return []
+        removed = []
+        now = time.time()
+        for path in self.directory.glob(f"{UPLOAD_PREFIX}*"):
+            with suppress(FileNotFoundError):
+                if now - path.stat().st_mtime > max_age:
+                    path.unlink()
+                    removed.append(path)
+        return removed
 
     def finish_upload(self, image_id: str, received: Received, virtual_size: int | None) -> Image:
         """Move the received data in and mark the image ``active`` (the image may have

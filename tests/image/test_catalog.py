@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import threading
+import uuid
 
 import pytest
 
@@ -116,7 +118,7 @@ def test_an_upload_goes_queued_saving_active(tmp_path):
     assert catalog.get(image.id).status == "saving"
     with pytest.raises(ImageConflict):
         catalog.start_upload(image.id)
-    received = catalog.receive(iter([b"ab", b"cd"]), limit=10, expected=4)
+    received = catalog.receive(image.id, iter([b"ab", b"cd"]), limit=10, expected=4)
     done = catalog.finish_upload(image.id, received, virtual_size=4)
     assert done.status == "active" and done.size == 4 and done.virtual_size == 4
     assert done.checksum == hashlib.md5(b"abcd").hexdigest()
@@ -131,7 +133,7 @@ def test_an_upload_goes_queued_saving_active(tmp_path):
 def test_a_refused_body_leaves_no_file(tmp_path, chunks, expected, error):
     catalog = ImageCatalog(tmp_path / "images")
     with pytest.raises(error):
-        catalog.receive(iter(chunks), limit=10, expected=expected)
+        catalog.receive(str(uuid.uuid4()), iter(chunks), limit=10, expected=expected)
     assert [p.name for p in catalog.directory.iterdir()] == []
 
 
@@ -139,9 +141,20 @@ def test_an_image_deleted_during_its_upload_drops_the_data(tmp_path):
     catalog = ImageCatalog(tmp_path / "images")
     image = catalog.create(new_image(name="gone", disk_format="raw", container_format="bare"))
     catalog.start_upload(image.id)
-    received = catalog.receive(iter([b"data"]), limit=10, expected=None)
+    received = catalog.receive(image.id, iter([b"data"]), limit=10, expected=None)
     catalog.delete(image.id)
     with pytest.raises(ImageNotFound):
         catalog.finish_upload(image.id, received, None)
     assert not received.path.exists() and catalog.images() == []
     catalog.abandon_upload(image.id, "killed")  # nothing to do: no error
+
+
+def test_stale_upload_files_are_removed(tmp_path):
+    catalog = ImageCatalog(tmp_path / "images")
+    catalog.directory.mkdir()
+    stale, fresh = catalog.directory / ".upload-a.1", catalog.directory / ".upload-b.2"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (0, 0))
+    assert catalog.remove_stale_uploads() == [stale]
+    assert fresh.exists() and not stale.exists()

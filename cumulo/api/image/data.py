@@ -89,7 +89,7 @@ class ImageFile:
         saving = images.start_upload(image_id)  # 409 unless queued
         disk_format = saving.disk_format or image.disk_format
         try:
-            received = images.receive(_body(req), limit, declared)
+            received = images.receive(image_id, _body(req), limit, declared)
             try:
                 info = inspect_disk(received.path, disk_format)
             except BaseException:

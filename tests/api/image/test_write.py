@@ -479,3 +479,12 @@ def test_server_create_refuses_bad_property_values_and_unusable_images(
     hidden = boot(compute_cloud, flavor, private["id"])
     assert hidden.status_code == 400
     assert hidden.json["badRequest"]["message"] == "Can not find requested image"
+
+
+def test_the_size_limit_is_a_cumulo_api_option():
+    from cumulo.api.config import DEFAULT_IMAGE_SIZE_LIMIT
+    from cumulo.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["api"]).image_size_limit == DEFAULT_IMAGE_SIZE_LIMIT == 10 << 30
+    assert parser.parse_args(["api", "--image-size-limit", "4096"]).image_size_limit == 4096
