@@ -137,7 +137,7 @@ class CallContext:
         if target.fanout:
             raise InvalidTarget(f"call() cannot be used with a fanout target: {target}")
         timeout = self.timeout
-        body = encode_request(
+        body = self._encode(
             self._request(ctx, method, kwargs, None if timeout is None else timeout / 2)
         )
         state = self._state
@@ -156,9 +156,17 @@ class CallContext:
 
     def cast(self, ctx: Any, method: str, /, **kwargs: Any) -> None:
         """Invoke ``method(ctx, **kwargs)`` without waiting (on every server if fanout)."""
-        body = encode_request(self._request(ctx, method, kwargs, None))
+        body = self._encode(self._request(ctx, method, kwargs, None))
         self._state.transport.cast(self.target, body, self.timeout)
         self._state.metrics.incr("rpc.casts")
+
+    def _encode(self, request: Request) -> bytes:
+        """``request`` on the wire, refused here (nothing sent) when it is over the
+        transport's limits, with :class:`~cumulo.rpc.MessageTooLarge` or
+        :class:`~cumulo.rpc.MessageTooDeep`."""
+        body = encode_request(request)
+        self._state.transport.limits.check(body, f"request {request.method}() to {self.target}")
+        return body
 
     def _request(
         self, ctx: Any, method: str, kwargs: dict[str, Any], heartbeat: float | None

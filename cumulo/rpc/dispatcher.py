@@ -13,6 +13,9 @@ from .target import Target, parse_version, version_is_compatible
 DEFAULT_VERSION = "1.0"
 """The version of an endpoint without a target, and of a message without one."""
 
+MAX_CACHED = 1024
+"""Most ``(namespace, version, method)`` lookups remembered ("1.0" and "1.00" differ)."""
+
 
 class Dispatcher:
     """Finds the endpoint method for ``(namespace, version, method)``.
@@ -35,6 +38,14 @@ class Dispatcher:
                 )
             self._endpoints.append((target.namespace, target.version or DEFAULT_VERSION, endpoint))
         self._cache: dict[tuple[str | None, str, str], Callable[..., Any]] = {}
+        self._signatures: dict[Callable[..., Any], inspect.Signature] = {}
+
+    def signature(self, method: Callable[..., Any]) -> inspect.Signature:
+        """``method``'s signature (to check a request's arguments before the call)."""
+        found = self._signatures.get(method)
+        if found is None:
+            found = self._signatures[method] = inspect.signature(method)
+        return found
 
     def describe(self) -> str:
         return ", ".join(
@@ -60,7 +71,8 @@ class Dispatcher:
             if candidate is not None and (
                 inspect.ismethod(candidate) or inspect.isfunction(candidate)
             ):
-                self._cache[key] = candidate
+                if len(self._cache) < MAX_CACHED:  # keys come off the wire: bounded
+                    self._cache[key] = candidate
                 return candidate
         if compatible:
             names = sorted(
