@@ -152,7 +152,7 @@ def test_a_server_refuses_an_oversized_request_at_once(ctx):
     with RPCServer(server_side, TARGET, [Endpoint()]):
         client = RPCClient(sender, TARGET, timeout=30)
         with pytest.raises(
-            MessageTooLarge, match="request of 5[0-9]{3} bytes is over the limit of 2048 bytes"
+            MessageTooLarge, match=r"request of 5[0-9]{3} bytes is over the limit of 2048 bytes"
         ):
             client.call(ctx, "echo", value="y" * 5000)
         assert client.call(ctx, "echo", value="small") == "small"
