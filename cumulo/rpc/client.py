@@ -7,7 +7,7 @@ import enum
 import threading
 from typing import Any, Literal
 
-from .exceptions import InvalidTarget, MessagingTimeout, RPCVersionCapError
+from .exceptions import InvalidTarget, MessageTooLarge, MessagingTimeout, RPCVersionCapError
 from .metrics import METRICS, Counters
 from .remote_errors import ALLOWED_EXCEPTIONS, ExceptionAllowList, exception_from_failure
 from .serializer import PlainSerializer, Serializer
@@ -161,11 +161,13 @@ class CallContext:
         self._state.metrics.incr("rpc.casts")
 
     def _encode(self, request: Request) -> bytes:
-        """``request`` on the wire, refused here (nothing sent) when it is over the
-        transport's limits, with :class:`~cumulo.rpc.MessageTooLarge` or
-        :class:`~cumulo.rpc.MessageTooDeep`."""
+        """``request`` on the wire, refused here (nothing sent) with
+        :class:`~cumulo.rpc.MessageTooLarge` when it is over the transport's
+        ``max_message_size``."""
         body = encode_request(request)
-        self._state.transport.limits.check(body, f"request {request.method}() to {self.target}")
+        limit = self._state.transport.limits.max_message_size
+        if len(body) > limit:
+            raise MessageTooLarge(f"request {request.method}() to {self.target}", len(body), limit)
         return body
 
     def _request(

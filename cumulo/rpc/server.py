@@ -19,7 +19,7 @@ import msgspec
 from cumulo.objects import DeserializationError
 
 from .dispatcher import Dispatcher
-from .exceptions import InvalidArguments, InvalidMessage, InvalidTarget
+from .exceptions import InvalidArguments, InvalidMessage, InvalidTarget, MessageTooLarge
 from .heartbeat import MIN_HEARTBEAT_INTERVAL
 from .limits import MessageLimits, printable
 from .metrics import METRICS, Counters
@@ -200,12 +200,11 @@ class RPCServer:
                 # The object's path, under the argument that carried it.
                 path = f"$.args.{printable(name, 40)}{exc.path[1:]}"
                 raise type(exc)(exc.reason, path) from None
-        try:
-            self.dispatcher.signature(method).bind(ctx, **kwargs)
-        except TypeError as exc:
+        problem = self.dispatcher.arguments(method).problem(kwargs)
+        if problem is not None:
             raise InvalidArguments(
-                f"bad arguments for {request.method}(): {exc} - at $.args", path="$.args"
-            ) from None
+                f"bad arguments for {request.method}(): {problem} - at $.args", path="$.args"
+            )
 
         def run() -> Any:
             return serializer.serialize_entity(ctx, method(ctx, **kwargs))
@@ -243,13 +242,13 @@ class RPCServer:
     def _fit(self, body: bytes, request: Request | None) -> bytes:
         """``body``, or a failure saying why it cannot be sent when it is over the
         transport's limits."""
+        limit = self.limits.max_message_size
+        if len(body) <= limit:
+            return body
         what = f"the reply to {request.method}()" if request is not None else "the reply"
-        try:
-            self.limits.check(body, what)
-        except InvalidMessage as exc:
-            LOG.warning("RPC server for %s cannot send %s: %s", self.target, what, exc)
-            return encode_reply(failure_from_exception(exc))
-        return body
+        exc = MessageTooLarge(what, len(body), limit)
+        LOG.warning("RPC server for %s cannot send %s: %s", self.target, what, exc)
+        return encode_reply(failure_from_exception(exc))
 
     def _log_failure(self, request: Request, exc: Exception, replied: bool) -> None:
         request_id = request.context.get("request_id")

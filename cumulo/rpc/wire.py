@@ -119,7 +119,7 @@ def decode_request(body: bytes | str, limits: MessageLimits = DEFAULT_LIMITS) ->
     naming what is wrong and, when it can, where (``- at $.args``).
     """
     body = as_bytes(body)
-    if not body.strip():
+    if not body or body.isspace():
         raise InvalidMessage("empty request: expected a JSON request envelope", path="$")
     limits.check(body, "request")
     try:
@@ -150,8 +150,7 @@ def encode_reply(reply: Result | Failure) -> bytes:
 def decode_reply(
     body: bytes | str, limits: MessageLimits = DEFAULT_LIMITS
 ) -> Result | Failure | Heartbeat:
-    body = as_bytes(body)
-    limits.check(body, "reply")
+    limits.check_size(body, "reply")
     try:
         return _reply_decoder.decode(body)
     except msgspec.ValidationError as exc:

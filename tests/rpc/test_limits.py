@@ -15,7 +15,7 @@ from cumulo.rpc import (
     TransportURLError,
     get_transport,
 )
-from cumulo.rpc.limits import deep_path, nesting_depth, parse_size, printable
+from cumulo.rpc.limits import deep_path, deeper_than, nesting_depth, parse_size, printable
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,15 @@ def test_inproc_urls_take_the_limits():
         get_transport("inproc://limits?max_message_size=big")
     with pytest.raises(TransportURLError, match="max_depth must be at least 2"):
         get_transport("inproc://limits?max_depth=0")
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.integers(2, 12))
+def test_deeper_than_agrees_with_the_exact_depth(value, limit):
+    body = json.dumps(value).encode()
+    assert deeper_than(body, limit) == (_depth(value) > limit)
+
+
+@pytest.mark.parametrize("body", [b"][" * 50, b"[}" * 50, b"[[[" + b"]" * 100, b"}{" * 80])
+def test_deeper_than_on_brackets_that_do_not_pair(body):
+    assert deeper_than(body, 8) == (nesting_depth(body) > 8)
