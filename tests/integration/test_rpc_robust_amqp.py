@@ -23,6 +23,7 @@ from cumulo.conductor.rpcapi import ConductorAPI
 from cumulo.conductor.service import ConductorService
 from cumulo.db import create_engine, sync
 from cumulo.rpc import (
+    MessageDeliveryFailure,
     MessageTooLarge,
     RequestContext,
     Transport,
@@ -89,6 +90,20 @@ def test_the_topic_queues_are_quorum_and_a_call_round_trips(deployment):
     others = {name: kind for name, kind in queues.items() if name.startswith(("conductor_", "r"))}
     assert any(name.startswith("conductor_fanout_") for name in others)
     assert set(others.values()) == {"classic"}
+
+
+def test_a_service_with_another_queue_type_is_told_at_once(deployment):
+    classic = get_transport(deployment.url.replace("queue_type=quorum", "queue_type=classic"))
+    api = ConductorAPI(classic, timeout=30)
+    started = time.monotonic()
+    try:
+        with pytest.raises(MessageDeliveryFailure, match="inequivalent arg 'x-queue-type'") as exc:
+            api.ping(RequestContext(), 1)
+    finally:
+        api.close()
+        classic.cleanup()
+    assert "every service on a virtual host must use the same ?queue_type=" in str(exc.value)
+    assert time.monotonic() - started < 20  # not retried until the call's deadline
 
 
 def test_the_prefetch_is_the_urls_not_one_per_thread(deployment):

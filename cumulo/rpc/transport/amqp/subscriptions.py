@@ -29,6 +29,7 @@ from .connections import (
     PublisherPool,
     Stopped,
     close_quietly,
+    mismatch_hint,
     set_socket_timeout,
 )
 
@@ -65,6 +66,7 @@ class Subscription:
         self.stopping = threading.Event()
         self._subscribe = subscribe
         self._conn: Any = None
+        self.last_error: Exception | None = None
         self.epoch = -1
         self._current = threading.Condition(threading.Lock())
         self._last_check = 0.0
@@ -162,6 +164,7 @@ class Subscription:
         return True
 
     def _lost(self, exc: Exception, backoff: bool = True) -> None:
+        self.last_error = exc
         self.ready.clear()
         self.broker.lost()
         if self._conn is not None:
@@ -171,6 +174,21 @@ class Subscription:
             return
         METRICS.incr("rpc.reconnects")
         delay = next(self._delays) if backoff else 0.0
+        hint = mismatch_hint(exc)
+        if hint is not None:
+            # A configuration error: say so, and keep trying slowly (an operator
+            # may fix the queues while this service waits).
+            delay = max(delay, self.broker.options.retry_max)
+            LOG.error(
+                "%s cannot subscribe on %s: %s (%s); trying again in %.2f s",
+                self.name,
+                self.broker.where,
+                exc,
+                hint,
+                delay,
+            )
+            self.stopping.wait(delay)
+            return
         LOG.warning(
             "%s lost %s (%s: %s); reconnecting in %.2f s",
             self.name,
@@ -320,10 +338,12 @@ class ServerListener(Listener):
         self._timer.start()
         self._spawn()
         if not self.subscription.ready.wait(ready_timeout):
+            error = self.subscription.last_error
             LOG.warning(
-                "RPC server for %s is not consuming yet (%s unreachable); it keeps trying",
+                "RPC server for %s is not consuming yet (%s: %s); it keeps trying",
                 self.target,
                 self.subscription.broker.where,
+                "unreachable" if error is None else f"{type(error).__name__}: {error}",
             )
 
     def stop(self) -> None:
