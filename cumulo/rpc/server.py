@@ -142,25 +142,30 @@ class RPCServer:
         except InvalidMessage as exc:
             self._refuse(incoming, None, exc)
             return
-        try:
-            call = self._prepare(request)
-        except Exception as exc:
-            self._refuse(incoming, request, exc)
-            return
         beat = None
         if request.heartbeat and incoming.expects_reply and incoming.sends_heartbeats:
+            # From before the arguments load: loading may ask the conductor for a backport.
             beat = self._heartbeats.call_every(
                 max(request.heartbeat, MIN_HEARTBEAT_INTERVAL), lambda: self._beat(incoming)
             )
+        refused: Exception | None = None
         try:
-            body = encode_reply(Result(call()))
-        except Exception as exc:
-            body = encode_reply(failure_from_exception(exc))
-            self._log_failure(request, exc, incoming.expects_reply)
+            try:
+                call = self._prepare(request)
+            except Exception as exc:
+                refused = exc
+            else:
+                try:
+                    body = encode_reply(Result(call()))
+                except Exception as exc:
+                    body = encode_reply(failure_from_exception(exc))
+                    self._log_failure(request, exc, incoming.expects_reply)
         finally:
             if beat is not None:
                 self._heartbeats.cancel(beat)
-        if incoming.expects_reply:
+        if refused is not None:
+            self._refuse(incoming, request, refused)
+        elif incoming.expects_reply:
             incoming.reply(self._fit(body, request))
 
     @property
