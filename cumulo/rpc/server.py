@@ -170,9 +170,10 @@ class RPCServer:
 
     @property
     def limits(self) -> MessageLimits:
+        """What requests and replies are held to: the transport's limits."""
         return self.transport.limits
 
-        # --- internals ----------------------------------------------------------------------
+    # --- internals ----------------------------------------------------------------------
 
     def _beat(self, incoming: Incoming) -> None:
         try:
