@@ -10,9 +10,12 @@ X.0 to X.Y; a client enforces its ``version_cap`` before sending.
 from .client import RPCClient
 from .context import RequestContext
 from .exceptions import (
+    InvalidArguments,
     InvalidMessage,
     InvalidTarget,
     MessageDeliveryFailure,
+    MessageTooDeep,
+    MessageTooLarge,
     MessagingTimeout,
     NoSuchMethod,
     RemoteError,
@@ -21,6 +24,7 @@ from .exceptions import (
     TransportURLError,
     UnsupportedVersion,
 )
+from .limits import MessageLimits
 from .metrics import METRICS, Counters
 from .remote_errors import ALLOWED_EXCEPTIONS, ExceptionAllowList, allow_remote_exception
 from .serializer import BacklevelSerializer, ObjectSerializer, PlainSerializer, Serializer
@@ -34,9 +38,13 @@ __all__ = [
     "BacklevelSerializer",
     "Counters",
     "ExceptionAllowList",
+    "InvalidArguments",
     "InvalidMessage",
     "InvalidTarget",
     "MessageDeliveryFailure",
+    "MessageLimits",
+    "MessageTooDeep",
+    "MessageTooLarge",
     "MessagingTimeout",
     "NoSuchMethod",
     "ObjectSerializer",

@@ -7,7 +7,7 @@ import enum
 import threading
 from typing import Any, Literal
 
-from .exceptions import InvalidTarget, MessagingTimeout, RPCVersionCapError
+from .exceptions import InvalidTarget, MessageTooLarge, MessagingTimeout, RPCVersionCapError
 from .metrics import METRICS, Counters
 from .remote_errors import ALLOWED_EXCEPTIONS, ExceptionAllowList, exception_from_failure
 from .serializer import PlainSerializer, Serializer
@@ -137,7 +137,7 @@ class CallContext:
         if target.fanout:
             raise InvalidTarget(f"call() cannot be used with a fanout target: {target}")
         timeout = self.timeout
-        body = encode_request(
+        body = self._encode(
             self._request(ctx, method, kwargs, None if timeout is None else timeout / 2)
         )
         state = self._state
@@ -156,9 +156,19 @@ class CallContext:
 
     def cast(self, ctx: Any, method: str, /, **kwargs: Any) -> None:
         """Invoke ``method(ctx, **kwargs)`` without waiting (on every server if fanout)."""
-        body = encode_request(self._request(ctx, method, kwargs, None))
+        body = self._encode(self._request(ctx, method, kwargs, None))
         self._state.transport.cast(self.target, body, self.timeout)
         self._state.metrics.incr("rpc.casts")
+
+    def _encode(self, request: Request) -> bytes:
+        """``request`` on the wire, refused here (nothing sent) with
+        :class:`~cumulo.rpc.MessageTooLarge` when it is over the transport's
+        ``max_message_size``."""
+        body = encode_request(request)
+        limit = self._state.transport.limits.max_message_size
+        if len(body) > limit:
+            raise MessageTooLarge(f"request {request.method}() to {self.target}", len(body), limit)
+        return body
 
     def _request(
         self, ctx: Any, method: str, kwargs: dict[str, Any], heartbeat: float | None

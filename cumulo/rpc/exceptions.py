@@ -58,7 +58,47 @@ class NoSuchMethod(RPCError, AttributeError):
 
 
 class InvalidMessage(RPCError, ValueError):
-    """A message could not be encoded or decoded (bad argument, garbage bytes...)."""
+    """A message could not be encoded or decoded (bad argument, garbage bytes...).
+
+    ``path`` points at the bad value in the request when known (``$.args.value``).
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class InvalidArguments(InvalidMessage, TypeError):
+    """A request's arguments do not fit the endpoint method's signature (missing,
+    unexpected); a ``TypeError`` too, as calling the method would have raised."""
+
+
+class MessageTooLarge(InvalidMessage):
+    """A message is over its transport's ``max_message_size``.
+
+    Raised before sending by the sender, and sent back by a server that got one.
+    """
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{what} of {size} bytes is over the limit of {limit} bytes "
+            "(the transport URL's max_message_size)",
+            path="$",
+        )
+        self.size = size
+        self.limit = limit
+
+
+class MessageTooDeep(InvalidMessage):
+    """A message nests arrays and objects more than its transport's ``max_depth``."""
+
+    def __init__(self, what: str, limit: int, path: str) -> None:
+        super().__init__(
+            f"{what} is nested more than {limit} levels deep "
+            f"(the transport URL's max_depth) - at {path}",
+            path=path,
+        )
+        self.limit = limit
 
 
 class MessagingTimeout(RPCError):

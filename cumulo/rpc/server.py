@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
 import msgspec
 
+from cumulo.objects import DeserializationError
+
 from .dispatcher import Dispatcher
-from .exceptions import InvalidMessage, InvalidTarget
+from .exceptions import InvalidArguments, InvalidMessage, InvalidTarget, MessageTooLarge
 from .heartbeat import MIN_HEARTBEAT_INTERVAL
+from .limits import MessageLimits, printable
 from .metrics import METRICS, Counters
 from .remote_errors import failure_from_exception
 from .serializer import PlainSerializer, Serializer
 from .target import Target
 from .timer import Timer
 from .transport.base import Incoming, Listener, Transport
-from .wire import Request, Result, decode_request, describe_error, encode_reply
+from .wire import Request, Result, decode_request, describe_error, encode_reply, path_of
 
 LOG = logging.getLogger(__name__)
 
@@ -125,29 +128,50 @@ class RPCServer:
             LOG.warning("RPC server for %s is stopping; dropping a message", self.target)
 
     def process(self, incoming: Incoming, /) -> None:
-        """Decode, dispatch and (for a call) reply; never raises."""
+        """Decode, dispatch and (for a call) reply; never raises.
+
+        Every call gets a reply: a request that cannot be served as sent (not
+        JSON, not an envelope, over a limit, no such method or version, arguments
+        that do not fit) is answered with a typed failure saying what is wrong
+        and where, and logged once at warning (its body is never logged). A bad
+        cast has no one to answer: it is logged and dropped.
+        """
+        limits = self.limits
         try:
-            request = decode_request(incoming.body)
+            request = decode_request(incoming.body, limits)
         except InvalidMessage as exc:
-            LOG.warning("RPC server for %s got a bad message: %s", self.target, exc)
-            if incoming.expects_reply:
-                incoming.reply(encode_reply(failure_from_exception(exc)))
+            self._refuse(incoming, None, exc)
             return
         beat = None
         if request.heartbeat and incoming.expects_reply and incoming.sends_heartbeats:
+            # From before the arguments load: loading may ask the conductor for a backport.
             beat = self._heartbeats.call_every(
                 max(request.heartbeat, MIN_HEARTBEAT_INTERVAL), lambda: self._beat(incoming)
             )
+        refused: Exception | None = None
         try:
-            body = encode_reply(Result(self._dispatch(request)))
-        except Exception as exc:
-            body = encode_reply(failure_from_exception(exc))
-            self._log_failure(request, exc, incoming.expects_reply)
+            try:
+                call = self._prepare(request)
+            except Exception as exc:
+                refused = exc
+            else:
+                try:
+                    body = encode_reply(Result(call()))
+                except Exception as exc:
+                    body = encode_reply(failure_from_exception(exc))
+                    self._log_failure(request, exc, incoming.expects_reply)
         finally:
             if beat is not None:
                 self._heartbeats.cancel(beat)
-        if incoming.expects_reply:
-            incoming.reply(body)
+        if refused is not None:
+            self._refuse(incoming, request, refused)
+        elif incoming.expects_reply:
+            incoming.reply(self._fit(body, request))
+
+    @property
+    def limits(self) -> MessageLimits:
+        """What requests and replies are held to: the transport's limits."""
+        return self.transport.limits
 
     # --- internals ----------------------------------------------------------------------
 
@@ -159,17 +183,78 @@ class RPCServer:
             return
         self.metrics.incr("rpc.heartbeats_sent")
 
-    def _dispatch(self, request: Request) -> Any:
+    def _prepare(self, request: Request) -> Callable[[], Any]:
+        """The endpoint call ``request`` asks for, ready to run.
+
+        Whatever goes wrong here is the sender's doing (no such method or version,
+        a bad context or argument) and raises a typed error naming it.
+        """
         method = self.dispatcher.find(request.namespace, request.version, request.method)
         serializer = self.serializer
         try:
             ctx = serializer.deserialize_context(request.context)
         except msgspec.ValidationError as exc:
             raise InvalidMessage(
-                f"malformed request context: {describe_error(exc, '$.context')}"
+                f"malformed request context: {describe_error(exc, '$.context')}",
+                path=path_of(exc, "$.context"),
             ) from None
-        kwargs = {k: serializer.deserialize_entity(ctx, v) for k, v in request.args.items()}
-        return serializer.serialize_entity(ctx, method(ctx, **kwargs))
+        kwargs = {}
+        for name, value in request.args.items():
+            try:
+                kwargs[name] = serializer.deserialize_entity(ctx, value)
+            except DeserializationError as exc:
+                # The object's path, under the argument that carried it.
+                path = f"$.args.{printable(name, 40)}{exc.path[1:]}"
+                raise type(exc)(exc.reason, path) from None
+        problem = self.dispatcher.arguments(method).problem(kwargs)
+        if problem is not None:
+            raise InvalidArguments(
+                f"bad arguments for {request.method}(): {problem} - at $.args", path="$.args"
+            )
+
+        def run() -> Any:
+            return serializer.serialize_entity(ctx, method(ctx, **kwargs))
+
+        return run
+
+    def _refuse(self, incoming: Incoming, request: Request | None, exc: Exception) -> None:
+        """Answer (or, for a cast, drop) a request that cannot be served as sent."""
+        self.metrics.incr("rpc.bad_messages")
+        where = f"from {incoming.sender}"
+        if request is not None:
+            request_id = request.context.get("request_id")
+            if isinstance(request_id, str):
+                where += f", request {printable(request_id, 80)}"
+        if incoming.expects_reply:
+            LOG.warning(
+                "RPC server for %s refused a request %s: %s: %s",
+                self.target,
+                where,
+                type(exc).__name__,
+                printable(str(exc)),
+            )
+            # The caller needs what was wrong, not this server's stack.
+            exc.__traceback__ = None
+            incoming.reply(self._fit(encode_reply(failure_from_exception(exc)), request))
+        else:
+            LOG.warning(
+                "RPC server for %s dropped a bad message with no reply address %s: %s: %s",
+                self.target,
+                where,
+                type(exc).__name__,
+                printable(str(exc)),
+            )
+
+    def _fit(self, body: bytes, request: Request | None) -> bytes:
+        """``body``, or a failure saying why it cannot be sent when it is over the
+        transport's limits."""
+        limit = self.limits.max_message_size
+        if len(body) <= limit:
+            return body
+        what = f"the reply to {request.method}()" if request is not None else "the reply"
+        exc = MessageTooLarge(what, len(body), limit)
+        LOG.warning("RPC server for %s cannot send %s: %s", self.target, what, exc)
+        return encode_reply(failure_from_exception(exc))
 
     def _log_failure(self, request: Request, exc: Exception, replied: bool) -> None:
         request_id = request.context.get("request_id")

@@ -16,7 +16,7 @@ Version = tuple[int, int, int]
 def parse_version(version: str) -> Version:
     """``"X.Y"`` or ``"X.Y.Z"`` as ``(X, Y, Z)``; a missing ``Z`` is 0."""
     parts = version.split(".") if isinstance(version, str) else []
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+    if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() for p in parts):
         raise InvalidTarget(f"invalid RPC version {version!r}: expected 'X.Y' or 'X.Y.Z'")
     major, minor, *rest = (int(p) for p in parts)
     return major, minor, rest[0] if rest else 0

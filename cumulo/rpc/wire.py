@@ -10,11 +10,17 @@ peer may add some.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from .exceptions import InvalidMessage
+from .limits import MessageLimits
+
+DEFAULT_LIMITS = MessageLimits()
+
+NAME_LENGTH = 255
+"""Longest method name or namespace a request may carry (they go into replies and logs)."""
 
 
 class Request(msgspec.Struct, omit_defaults=True):
@@ -24,12 +30,12 @@ class Request(msgspec.Struct, omit_defaults=True):
     working" replies the caller asks for while the endpoint runs.
     """
 
-    method: str
+    method: Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_LENGTH)]
     args: dict[str, Any]
     context: dict[str, Any]
-    version: str | None = None
-    namespace: str | None = None
-    heartbeat: float | None = None
+    version: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    namespace: Annotated[str, msgspec.Meta(max_length=NAME_LENGTH)] | None = None
+    heartbeat: Annotated[float, msgspec.Meta(gt=0)] | None = None
 
 
 class Result(msgspec.Struct, tag="result", tag_field="kind"):
@@ -69,6 +75,12 @@ HEARTBEAT_TEXT = HEARTBEAT_BODY.decode()
 _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.S)
 
 
+def path_of(exc: msgspec.ValidationError, root: str = "$") -> str:
+    """The path of the bad value msgspec names, under ``root``: ``$.context.roles``."""
+    match = _AT.match(str(exc))
+    return root if match is None else root + match.group(2)
+
+
 def describe_error(exc: msgspec.ValidationError, root: str = "$") -> str:
     """msgspec's message with the path of the bad value under ``root``:
     ``Expected `str`, got `int` - at $.context.user_id``."""
@@ -95,13 +107,31 @@ def encode_request(request: Request) -> bytes:
         raise InvalidMessage(f"{request.method}() cannot be sent: {exc}") from None
 
 
-def decode_request(body: bytes | str) -> Request:
+def as_bytes(body: bytes | str) -> bytes:
+    """A body as bytes (py-amqp hands over UTF-8 bodies decoded to ``str``)."""
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+
+
+def decode_request(body: bytes | str, limits: MessageLimits = DEFAULT_LIMITS) -> Request:
+    """The request in ``body``, held to ``limits`` first.
+
+    Raises :class:`InvalidMessage` (:class:`MessageTooLarge`, :class:`MessageTooDeep`)
+    naming what is wrong and, when it can, where (``- at $.args``).
+    """
+    body = as_bytes(body)
+    if not body or body.isspace():
+        raise InvalidMessage("empty request: expected a JSON request envelope", path="$")
+    limits.check(body, "request")
     try:
         return _request_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidMessage(f"malformed request envelope: {describe_error(exc)}") from None
+        raise InvalidMessage(
+            f"malformed request envelope: {describe_error(exc)}", path=path_of(exc)
+        ) from None
     except msgspec.DecodeError as exc:
-        raise InvalidMessage(f"request is not valid JSON: {exc}") from None
+        raise InvalidMessage(f"request is not valid JSON: {exc}", path="$") from None
+    except RecursionError:  # only with a max_depth above what the interpreter allows
+        raise InvalidMessage("request is nested too deeply to decode", path="$") from None
 
 
 def encode_reply(reply: Result | Failure) -> bytes:
@@ -117,10 +147,15 @@ def encode_reply(reply: Result | Failure) -> bytes:
         )
 
 
-def decode_reply(body: bytes | str) -> Result | Failure | Heartbeat:
+def decode_reply(
+    body: bytes | str, limits: MessageLimits = DEFAULT_LIMITS
+) -> Result | Failure | Heartbeat:
+    limits.check_size(body, "reply")
     try:
         return _reply_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise InvalidMessage(f"malformed reply envelope: {describe_error(exc)}") from None
     except msgspec.DecodeError as exc:
         raise InvalidMessage(f"reply is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidMessage("reply is nested too deeply to decode") from None

@@ -73,3 +73,10 @@ def rabbitmq_fresh_vhost_url(rabbitmq_url: str) -> Iterator[str]:
     """A RabbitMQ virtual host of this test alone (nothing left by an earlier test)."""
     with _vhost(rabbitmq_url, f"cumulo_test_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_module_vhost_url(rabbitmq_url: str) -> Iterator[str]:
+    """A RabbitMQ virtual host of this test module alone (for a module-scoped service)."""
+    with _vhost(rabbitmq_url, f"cumulo_test_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
+        yield url

@@ -124,3 +124,56 @@ def test_a_malformed_message_version_is_refused():
     dispatcher = Dispatcher([ComputeV1()])
     with pytest.raises(InvalidTarget, match="invalid RPC version 'one'"):
         dispatcher.find(None, "one", "ping")
+
+
+class Shapes:
+    def fixed(self, ctx, a, b=2, *, c):
+        return a
+
+    def open_ended(self, context, a, **extra):
+        return extra
+
+    def raises_type_error(self, ctx):
+        raise TypeError("from inside the method")
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "problem"),
+    [
+        ("fixed", {"a": 1, "c": 3}, None),
+        ("fixed", {"a": 1, "b": 1, "c": 3}, None),
+        ("fixed", {"a": 1}, "missing a required argument: 'c'"),
+        ("fixed", {"a": 1, "c": 3, "d": 4}, "got an unexpected keyword argument 'd'"),
+        (
+            "fixed",
+            {"a": 1, "c": 3, "ctx": 4},
+            "got multiple values for argument 'ctx' (the context)",
+        ),
+        ("open_ended", {"a": 1, "anything": 2}, None),
+        (
+            "open_ended",
+            {"a": 1, "context": 2},
+            "got multiple values for argument 'context' (the context)",
+        ),
+    ],
+)
+def test_arguments_are_checked_against_the_signature(method, kwargs, problem):
+    dispatcher = Dispatcher([Shapes()])
+    found = dispatcher.find(None, "1.0", method)
+    assert dispatcher.arguments(found).problem(kwargs) == problem
+
+
+def test_a_type_error_inside_a_method_stays_the_methods(transport, serve, ctx):
+    serve(transport, Target("shapes"), [Shapes()])
+    client = RPCClient(transport, Target("shapes"), timeout=5)
+    with pytest.raises(TypeError, match="from inside the method") as raised:
+        client.call(ctx, "raises_type_error")
+    assert type(raised.value) is TypeError  # not InvalidArguments: the sender did nothing wrong
+
+
+def test_the_lookup_cache_is_bounded():
+    dispatcher = Dispatcher([Shapes()])
+    # "1.0", "1.00", "1.000"... all name version 1.0: a peer could send any number of them.
+    for n in range(1, 1100):
+        dispatcher.find(None, "1." + "0" * n, "fixed")
+    assert len(dispatcher._cache) <= 1024

@@ -11,8 +11,9 @@ import abc
 from collections.abc import Callable
 from typing import Protocol
 
+from ..limits import MessageLimits
 from ..target import Target
-from ..wire import Failure, Result
+from ..wire import DEFAULT_LIMITS, Failure, Result
 
 
 class Incoming(abc.ABC):
@@ -22,6 +23,11 @@ class Incoming(abc.ABC):
 
     sends_heartbeats = True
     """False when the caller cannot be waiting separately (a call run in its thread)."""
+
+    @property
+    def sender(self) -> str:
+        """Who sent it, as far as the transport knows (for the server's logs)."""
+        return "a client in this process"
 
     def __init__(self, body: bytes | str) -> None:
         self.body = body
@@ -88,6 +94,9 @@ class Transport(abc.ABC):
     """A connection to a message bus, shared by the clients and servers of a process."""
 
     url: str
+
+    limits: MessageLimits = DEFAULT_LIMITS
+    """What every message sent or received through this transport is held to."""
 
     @abc.abstractmethod
     def cast(self, target: Target, body: bytes, timeout: float | None) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..exceptions import InvalidTarget, MessagingTimeout, TransportURLError
 from ..heartbeat import PendingCall
+from ..limits import MessageLimits, limits_from_query
 from ..metrics import METRICS
 from ..target import Target
 from ..wire import Failure, Heartbeat, Result, decode_reply
@@ -189,9 +190,10 @@ class _PooledIncoming(Incoming):
 
 
 class _InprocReplyChannel(ReplyChannel):
-    def __init__(self, bus: _Bus, pooled: bool) -> None:
+    def __init__(self, bus: _Bus, pooled: bool, limits: MessageLimits) -> None:
         self._bus = bus
         self._pooled = pooled
+        self._limits = limits
 
     def call(
         self,
@@ -221,7 +223,7 @@ class _InprocReplyChannel(ReplyChannel):
             if incoming.reply_body is None:
                 raise MessagingTimeout(f"the server sent no reply to {describe()}")
             reply_body = incoming.reply_body
-        reply = decode_reply(reply_body)
+        reply = decode_reply(reply_body, self._limits)
         assert not isinstance(reply, Heartbeat)
         return reply
 
@@ -246,7 +248,7 @@ class InprocTransport(Transport):
         if parts.scheme != "inproc":
             raise TransportURLError(f"not an inproc:// URL: {url!r}")
         query = parse_qs(parts.query)
-        unknown = set(query) - {"calls"}
+        unknown = set(query) - {"calls", "max_message_size", "max_depth"}
         if unknown:
             raise TransportURLError(f"unknown option(s) {sorted(unknown)} in {url!r}")
         calls = query.get("calls", ["direct"])[-1]
@@ -254,13 +256,14 @@ class InprocTransport(Transport):
             raise TransportURLError(f"calls={calls!r} in {url!r}: expected 'direct' or 'pool'")
         self.url = url
         self.pooled = calls == "pool"
+        self.limits = limits_from_query(query, url)
         self._bus = _bus(parts.netloc + parts.path)
 
     def cast(self, target: Target, body: bytes, timeout: float | None) -> None:
         self._bus.cast(_route_for_request(target), body)
 
     def reply_channel(self) -> ReplyChannel:
-        return _InprocReplyChannel(self._bus, self.pooled)
+        return _InprocReplyChannel(self._bus, self.pooled, self.limits)
 
     def listen(self, target: Target, sink: MessageSink, *, threads: int = 64) -> Listener:
         if target.topic is None:

@@ -67,3 +67,45 @@ def test_jitter_shortens_each_delay_by_up_to_its_fraction():
 def test_a_huge_attempt_count_does_not_overflow():
     delays = backoff_delays(0.1, 10.0, 5.0, 0.0)
     assert list(itertools.islice(delays, 400))[-1] == 5.0
+
+
+def test_limits_prefetch_and_queue_type_have_small_safe_defaults():
+    options = parse_url("amqp://h//").options
+    assert options.prefetch == 8
+    assert options.max_message_size == 4 * 1024 * 1024 and options.max_depth == 64
+    assert options.queue_type == "classic" and options.queue_arguments() == {}
+    transport = get_transport("amqp://h//")
+    assert transport.limits.max_message_size == 4 * 1024 * 1024
+
+
+def test_quorum_queues_limits_and_prefetch_from_the_url():
+    options = parse_url(
+        "amqp://h//?queue_type=quorum&prefetch=2&max_message_size=512KiB&max_depth=32"
+    ).options
+    assert options.queue_type == "quorum"
+    assert options.queue_arguments() == {"x-queue-type": "quorum"}
+    assert options.prefetch == 2
+    assert options.limits().max_message_size == 512 * 1024
+    assert options.limits().max_depth == 32
+    transport = get_transport("amqp://h//?queue_type=quorum")
+    assert isinstance(transport, AmqpTransport)
+    queue = transport.topic_queue("conductor")
+    assert queue.queue_arguments == {"x-queue-type": "quorum"} and queue.durable
+    # Fanout and reply queues are exclusive to a connection: they stay classic.
+    assert transport.fanout_exchange("conductor").durable
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("amqp://h/?queue_type=stream", "queue_type='stream': expected one of classic, quorum"),
+        ("amqp://h/?queue_type=quorum&durable=false", "quorum needs durable=true"),
+        ("amqp://h/?prefetch=0", "prefetch=0: expected at least 1"),
+        ("amqp://h/?max_message_size=lots", "max_message_size='lots'.*KiB, MiB, GiB"),
+        ("amqp://h/?max_message_size=0", "max_message_size must be at least 1 byte"),
+        ("amqp://h/?max_depth=1", "max_depth must be at least 2"),
+    ],
+)
+def test_bad_robustness_options_are_refused(url, message):
+    with pytest.raises(TransportURLError, match=message):
+        parse_url(url)

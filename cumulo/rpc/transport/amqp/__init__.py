@@ -4,7 +4,8 @@ Layout on the broker (oslo.messaging's):
 
 - one durable topic exchange per control exchange (``?exchange=``, default
   ``cumulo``); durable queues ``topic`` (any server) and ``topic.server`` (one
-  server) bound to it with their own names as routing keys;
+  server) bound to it with their own names as routing keys, classic or (with
+  ``?queue_type=quorum``) quorum queues;
 - a durable fanout exchange ``topic_fanout``, with one exclusive auto-delete
   queue per server;
 - one exclusive auto-delete ``reply_<uuid>`` queue per client, read by the
@@ -21,7 +22,10 @@ consumers re-subscribe on their own after a broker restart.
 Delivery is at most once for a request that reached a server (it is
 acknowledged on receipt, as in oslo.messaging) and at least once for a publish
 whose confirm was lost with its connection (it is sent again). A reply to a
-reply queue that is gone (its client died) is dropped.
+reply queue that is gone (its client died) is dropped. A server's consumer
+prefetches ``?prefetch=`` requests (default 8); requests over ``?max_message_size=``
+(default 4 MiB) or ``?max_depth=`` are refused by the sender before publishing,
+and answered with an error by a server that gets one anyway.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class AmqpTransport(Transport):
         self.address: BrokerAddress = parse_url(url)
         self.url = self.address.safe_url
         self.options: AmqpOptions = self.address.options
+        self.limits = self.options.limits()
         self.broker = Broker(self.address)
         self.publishers = PublisherPool(self.broker, self.options.publishers)
         self.control_exchange = kombu.Exchange(
@@ -65,6 +70,7 @@ class AmqpTransport(Transport):
             routing_key=name,
             durable=self.options.durable,
             auto_delete=False,
+            queue_arguments=self.options.queue_arguments(),
         )
 
     @staticmethod
@@ -188,7 +194,7 @@ class _AmqpReplyChannel(ReplyChannel):
             )
             # Silence is counted from when the broker has the request.
             pending.last_seen = time.monotonic()
-            reply = decode_reply(consumer.wait(pending, timeout))
+            reply = decode_reply(consumer.wait(pending, timeout), transport.limits)
         finally:
             consumer.pending.pop(correlation_id, None)
         if isinstance(reply, Heartbeat):

@@ -33,6 +33,23 @@ def set_socket_timeout(conn: Any, timeout: float) -> None:
         sock.settimeout(timeout)
 
 
+PRECONDITION_FAILED = 406
+"""The AMQP reply code of a declare whose arguments differ from the existing entity's."""
+
+
+def mismatch_hint(exc: BaseException) -> str | None:
+    """What to do when ``exc`` says a queue or exchange exists with other arguments
+    (a retry cannot help: it is the configuration), else None."""
+    if getattr(exc, "reply_code", None) != PRECONDITION_FAILED:
+        return None
+    return (
+        "an existing queue or exchange was declared with other arguments: every "
+        "service on a virtual host must use the same ?queue_type= and ?durable=; "
+        "to change them, delete the old queues (rabbitmqctl delete_queue) or use a "
+        "new virtual host"
+    )
+
+
 class Stopped(Exception):
     """A consumer was stopped while it was (re)connecting."""
 
@@ -183,6 +200,12 @@ class _Publisher:
                 self.reset()
                 raise
             except Exception as exc:
+                hint = mismatch_hint(exc)
+                if hint is not None:
+                    self.reset()
+                    raise MessageDeliveryFailure(
+                        f"could not publish {purpose} to {broker.where}: {exc} ({hint})"
+                    ) from exc
                 # The connection is in an unknown state (broker gone, confirm lost):
                 # start over on a new one. The first retry is immediate, since a
                 # stale connection is the usual cause; later ones back off.

@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ...exceptions import TransportURLError
+from ...limits import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_SIZE, MessageLimits, parse_size
+
+QUEUE_TYPES = ("classic", "quorum")
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,43 @@ class AmqpOptions:
     """How long a server keeps trying to send a reply through a broker outage."""
     durable: bool = True
     """Topic queues survive broker restarts and casts are persistent."""
+    prefetch: int = 8
+    """Most requests the broker sends a server's connection before they are drained
+    (RabbitMQ's consumer prefetch). Requests are acknowledged when drained, so
+    what a server holds in memory is at most ``prefetch`` plus one per thread."""
+    queue_type: str = "classic"
+    """``classic`` or ``quorum``: the type of the durable topic queues (``topic``
+    and ``topic.server``). Quorum queues are replicated and always durable; every
+    service on a virtual host must use the same type. Fanout and reply queues are
+    exclusive to one connection and stay classic."""
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    """Largest request or reply in bytes (``4194304``, ``4MiB``...): refused before
+    sending, and answered with an error on receipt."""
+    max_depth: int = DEFAULT_MAX_DEPTH
+    """Deepest nesting of arrays and objects in a message."""
     handoff_ms: float = 20.0
     """A server thread runs the request it received itself; if it takes longer
     than this, another thread takes over receiving (see ``ServerListener``).
     Shorter means less waiting behind a slow request, and more timer wake-ups."""
+
+    def __post_init__(self) -> None:
+        if self.queue_type not in QUEUE_TYPES:
+            raise ValueError(
+                f"queue_type={self.queue_type!r}: expected one of {', '.join(QUEUE_TYPES)}"
+            )
+        if self.queue_type == "quorum" and not self.durable:
+            raise ValueError("queue_type=quorum needs durable=true (quorum queues are durable)")
+        if self.prefetch < 1:
+            raise ValueError(f"prefetch={self.prefetch}: expected at least 1")
+        # Checks the limits (a bad one raises ValueError).
+        self.limits()
+
+    def limits(self) -> MessageLimits:
+        return MessageLimits(self.max_message_size, self.max_depth)
+
+    def queue_arguments(self) -> dict[str, str]:
+        """The ``x-`` arguments the durable topic queues are declared with."""
+        return {"x-queue-type": "quorum"} if self.queue_type == "quorum" else {}
 
     def delays(self) -> Iterator[float]:
         return backoff_delays(self.retry_interval, self.retry_backoff, self.retry_max, self.jitter)
@@ -75,6 +111,9 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     ],
 }
 
+_FIELD_CONVERTERS: dict[str, Callable[[str], Any]] = {"max_message_size": parse_size}
+_EXPECTED = {"max_message_size": "a size in bytes, or with KiB, MiB, GiB (4MiB)"}
+
 
 def parse_url(url: str) -> BrokerAddress:
     """``amqp://user:password@host:port/vhost?option=value...`` (``//`` is vhost ``/``)."""
@@ -93,12 +132,18 @@ def parse_url(url: str) -> BrokerAddress:
             raise TransportURLError(
                 f"unknown option {name!r} in {url!r}; known: {', '.join(sorted(known))}"
             )
+        convert = _FIELD_CONVERTERS.get(name) or _CONVERTERS[str(spec.type)]
         try:
-            values[name] = _CONVERTERS[str(spec.type)](raw[-1])
+            values[name] = convert(raw[-1])
         except (KeyError, ValueError):
+            expected = _EXPECTED.get(name, spec.type)
             raise TransportURLError(
-                f"option {name}={raw[-1]!r} in {url!r}: expected {spec.type}"
+                f"option {name}={raw[-1]!r} in {url!r}: expected {expected}"
             ) from None
+    try:
+        options = AmqpOptions(**values)
+    except ValueError as exc:
+        raise TransportURLError(f"{exc} in {url!r}") from None
     return BrokerAddress(
         scheme=parts.scheme,
         host=parts.hostname or "localhost",
@@ -106,7 +151,7 @@ def parse_url(url: str) -> BrokerAddress:
         userid=unquote(parts.username or "guest"),
         password=unquote(parts.password or "guest"),
         virtual_host=unquote(parts.path[1:]) if len(parts.path) > 1 else "/",
-        options=AmqpOptions(**values),
+        options=options,
     )
 
 

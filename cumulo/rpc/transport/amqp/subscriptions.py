@@ -16,6 +16,7 @@ from typing import Any
 
 from ...exceptions import MessageDeliveryFailure
 from ...heartbeat import PendingCall
+from ...limits import printable
 from ...metrics import METRICS
 from ...target import Target
 from ...timer import Timer
@@ -28,6 +29,7 @@ from .connections import (
     PublisherPool,
     Stopped,
     close_quietly,
+    mismatch_hint,
     set_socket_timeout,
 )
 
@@ -64,6 +66,7 @@ class Subscription:
         self.stopping = threading.Event()
         self._subscribe = subscribe
         self._conn: Any = None
+        self.last_error: Exception | None = None
         self.epoch = -1
         self._current = threading.Condition(threading.Lock())
         self._last_check = 0.0
@@ -161,6 +164,7 @@ class Subscription:
         return True
 
     def _lost(self, exc: Exception, backoff: bool = True) -> None:
+        self.last_error = exc
         self.ready.clear()
         self.broker.lost()
         if self._conn is not None:
@@ -170,6 +174,21 @@ class Subscription:
             return
         METRICS.incr("rpc.reconnects")
         delay = next(self._delays) if backoff else 0.0
+        hint = mismatch_hint(exc)
+        if hint is not None:
+            # A configuration error: say so, and keep trying slowly (an operator
+            # may fix the queues while this service waits).
+            delay = max(delay, self.broker.options.retry_max)
+            LOG.error(
+                "%s cannot subscribe on %s: %s (%s); trying again in %.2f s",
+                self.name,
+                self.broker.where,
+                exc,
+                hint,
+                delay,
+            )
+            self.stopping.wait(delay)
+            return
         LOG.warning(
             "%s lost %s (%s: %s); reconnecting in %.2f s",
             self.name,
@@ -221,7 +240,7 @@ class Subscription:
 class AmqpIncoming(Incoming):
     """A request taken from a queue; replies go to its ``reply_to`` queue."""
 
-    __slots__ = ("correlation_id", "publishers", "reply_timeout", "reply_to")
+    __slots__ = ("correlation_id", "publishers", "queue", "reply_timeout", "reply_to")
 
     def __init__(
         self,
@@ -230,16 +249,28 @@ class AmqpIncoming(Incoming):
         reply_timeout: float,
         reply_to: str | None,
         correlation_id: str | None,
+        queue: str = "",
     ) -> None:
         super().__init__(body)
         self.publishers = publishers
         self.reply_timeout = reply_timeout
-        self.reply_to = reply_to
+        self.reply_to = reply_to or None
         self.correlation_id = correlation_id
+        self.queue = queue
 
     @property
     def expects_reply(self) -> bool:
         return self.reply_to is not None
+
+    @property
+    def sender(self) -> str:
+        via = f" via {printable(self.queue, 120)}" if self.queue else ""
+        if self.reply_to is None:
+            return f"a cast{via}"
+        return (
+            f"reply queue {printable(self.reply_to, 120)} (correlation id "
+            f"{printable(str(self.correlation_id), 40)}){via}"
+        )
 
     def _send(self, body: bytes, within: float, what: str) -> None:
         assert self.reply_to is not None
@@ -289,6 +320,7 @@ class ServerListener(Listener):
         self.queues = queues
         self.publishers = publishers
         self.reply_timeout = broker.options.reply_timeout
+        self.prefetch = broker.options.prefetch
         self.handoff_after = broker.options.handoff_ms / 1000.0
         self.subscription = Subscription(
             broker, publishers, f"rpc-server-{target.topic}", queues[-1].name, self._subscribe
@@ -306,10 +338,12 @@ class ServerListener(Listener):
         self._timer.start()
         self._spawn()
         if not self.subscription.ready.wait(ready_timeout):
+            error = self.subscription.last_error
             LOG.warning(
-                "RPC server for %s is not consuming yet (%s unreachable); it keeps trying",
+                "RPC server for %s is not consuming yet (%s: %s); it keeps trying",
                 self.target,
                 self.subscription.broker.where,
+                "unreachable" if error is None else f"{type(error).__name__}: {error}",
             )
 
     def stop(self) -> None:
@@ -338,29 +372,39 @@ class ServerListener(Listener):
 
     def _subscribe(self, channel: Any) -> None:
         # Requests are acknowledged as soon as they are drained, so the prefetch
-        # only bounds what waits in this server's socket while all its threads
-        # are busy; the rest stays in the queue for the topic's other servers.
+        # bounds what waits in this server's socket while all its threads are
+        # busy (at most ``prefetch`` requests of at most max_message_size each);
+        # the rest stays in the queue for the topic's other servers.
         kombu.Consumer(
             channel,
             queues=self.queues,
             on_message=self._on_message,
-            prefetch_count=self._max_threads,
+            prefetch_count=self.prefetch,
         ).consume()
 
     def _on_message(self, message: Any) -> None:
         # Acknowledged on receipt, as oslo.messaging does: a request runs at most
-        # once, never twice after a redelivery.
+        # once, never twice after a redelivery; a bad one is acked too (answered
+        # or dropped by the server), so it cannot come back in a loop.
         message.ack()
-        if not message.body:
-            return  # the stop signal
         props = message.properties
+        reply_to = props.get("reply_to")
+        if not message.body and not reply_to:
+            # The stop signal, or an empty cast: nothing to run, no one to answer.
+            if not self.subscription.stopping.is_set():
+                LOG.warning(
+                    "RPC server for %s dropped an empty message with no reply address",
+                    self.target,
+                )
+            return
         self._inbox.append(
             AmqpIncoming(
                 message.body,
                 self.publishers,
                 self.reply_timeout,
-                props.get("reply_to"),
+                reply_to,
                 props.get("correlation_id"),
+                message.delivery_info.get("routing_key", ""),
             )
         )
 
