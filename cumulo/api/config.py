@@ -35,6 +35,9 @@ class ApiConfig:
     """The volume store's directory (``os-volume_attachments``); ``None``: none."""
     images_dir: Path | None = None
     """The image catalog's directory (``/image``); ``None``: no images."""
+    service_down_time: float = 60.0
+    """Seconds after its last heartbeat a service reads ``down`` (os-services,
+    hypervisors, zones, ``host_status``); the conductors' placement uses the same rule."""
     install_storage: bool = True
     """Install this worker's own database storage for the model objects. An
     all-in-one process says no: its conductor installed one on the same database."""
