@@ -217,14 +217,19 @@ def test_online_migrations_without_max_count_do_everything(capsys, deployment):
 def test_online_migration_registry_api(deployment):
     _add_compute(deployment, "host-x", 1, manifest=False)
     migrations = online_migrations(SERVICE_VERSION_HISTORY)
-    assert [m.name for m in migrations] == ["fill_compute_service_manifests"]
+    assert [m.name for m in migrations] == [
+        "fill_compute_service_manifests",
+        "fill_instance_allocations",
+    ]
     assert pending_online_migrations(deployment.engine, migrations) == {
-        "fill_compute_service_manifests": 1
+        "fill_compute_service_manifests": 1,
+        "fill_instance_allocations": 0,
     }
-    (result,) = run_online_migrations(deployment.engine, migrations, 10)
+    result, _ = run_online_migrations(deployment.engine, migrations, 10)
     assert (result.found, result.done) == (1, 1)
     assert pending_online_migrations(deployment.engine, migrations) == {
-        "fill_compute_service_manifests": 0
+        "fill_compute_service_manifests": 0,
+        "fill_instance_allocations": 0,
     }
     with pytest.raises(ValueError):
         run_online_migrations(deployment.engine, migrations, 0)
