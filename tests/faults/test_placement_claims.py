@@ -65,14 +65,10 @@ def _tolerated(name: str, line: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def fleet(rabbitmq_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    from tests.integration.conftest import _vhost
-
+def fleet(rabbitmq_vhost_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     work: Path = tmp_path_factory.mktemp("faults")
-    with (
-        _vhost(rabbitmq_url, f"cumulo_faults_{uuid.uuid4().hex[:8]}") as broker,
-        server_database("postgresql", "_faults") as database,
-    ):
+    broker = rabbitmq_vhost_url
+    with server_database("postgresql", "_faults") as database:
         url = database.render_as_string(hide_password=False)
         sync(url)
         processes = Processes()
@@ -88,10 +84,20 @@ def fleet(rabbitmq_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         )
         with storage_on(database):
             try:
-                fleet.start_conductor()
-                fleet.start_conductor(name_base="conductor-2")
-                for host in HOSTS:
-                    fleet.start_compute(host)
+                # All four at once (the hosts wait for a conductor themselves).
+                starts = [
+                    threading.Thread(target=fleet.start_conductor),
+                    threading.Thread(
+                        target=fleet.start_conductor, kwargs={"name_base": "conductor-2"}
+                    ),
+                    *(threading.Thread(target=fleet.start_compute, args=(h,)) for h in HOSTS),
+                ]
+                for start in starts:
+                    start.start()
+                for start in starts:
+                    start.join(120)
+                assert sorted(processes.running) == ["conductor", "conductor-2", *HOSTS]
+                assert all(p.poll() is None for p in processes.running.values())
                 probe = ConductorAPI(fleet.transport, timeout=20)
                 try:
                     probe.wait_until_ready(_ctx(), timeout=60)
@@ -222,7 +228,8 @@ def test_a_host_whose_heartbeat_is_stale_gets_no_new_builds(
             "--service-down-time",
             str(DOWN_TIME),
         )
-        assert "cumulo-compute  level" in check and "down (last heartbeat" in check
+        (line,) = [line for line in check.splitlines() if line.startswith("  host-b ")]
+        assert "cumulo-compute" in line and "down (last heartbeat" in line
         built = [
             tasks.build_instances(_ctx(), [_template(flavor, f"late-{i}")])[0] for i in range(3)
         ]
