@@ -183,6 +183,8 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     from cumulo.model import ServiceList
 
     pending: dict[str, int] | None = None
+    if args.service_down_time <= 0:
+        raise UsageError("--service-down-time must be more than 0 seconds")
     if args.transport_url is not None and args.database_url is not None:
         raise UsageError("give --transport-url or --database-url, not both")
     if args.transport_url is not None:
@@ -195,8 +197,6 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
         with database_objects(database_url(args)) as (ctx, engine):
             services = list(ServiceList.get_all(ctx).objects)
             pending = pending_online_migrations(engine, online_migrations(SERVICE_VERSION_HISTORY))
-    if args.service_down_time <= 0:
-        raise UsageError("--service-down-time must be more than 0 seconds")
     found = assess(services, pending, args.service_down_time)
     out = list(found.lines)
     for message in found.warnings:
