@@ -31,7 +31,7 @@ from cumulo.model import (
     TaskState,
     VmState,
 )
-from cumulo.model.allocation import release
+from cumulo.model.allocation import allocations_of, release
 from cumulo.model.service import DEFAULT_SERVICE_DOWN_TIME
 from cumulo.rpc import RemoteError
 
@@ -90,6 +90,8 @@ class LiveMigrationTask:
         self.destination = destination
         self.block_migration = block_migration
         self.disk_over_commit = disk_over_commit
+        self._took_instance = False
+        self._dest_claimed_before = False
 
     def execute(self) -> Migration:
         """Run the migration; returns its record (``completed``).
@@ -126,6 +128,7 @@ class LiveMigrationTask:
         ctx = self.context
         instance.task_state = TaskState.MIGRATING
         instance.save(expected_task_state=None, expected_vm_state=MIGRATABLE)
+        self._took_instance = True
         try:
             migration = self._create_migration(instance, source, dest, dest_node)
         except BaseException:
@@ -149,6 +152,7 @@ class LiveMigrationTask:
         if instance.obj_attr_is_set("flavor"):
             need = Need.of_flavor(instance.flavor)
         placement = Placement(self.context, service_down_time=self.service_down_time)
+        held = {a.host for a in allocations_of(self.context, instance.uuid)}
         dest = self.destination
         if dest is None:
             dest = placement.claim(instance.uuid, need, exclude=[source]).host
@@ -163,6 +167,7 @@ class LiveMigrationTask:
                 ) from None
             placement.check_host(dest, "destination")
             placement.claim(instance.uuid, need, requested_host=dest, what="destination")
+        self._dest_claimed_before = dest in held
         try:
             return dest, ComputeNode.get_by_host(self.context, dest)
         except BaseException:
@@ -174,8 +179,13 @@ class LiveMigrationTask:
         host it runs on (the destination's on success, the source's after a failure
         or a rollback) and drops the other. An instance still in a task (no host
         settled this one, or another task took the instance first) keeps both until
-        whoever settles it decides."""
+        whoever settles it decides. A task that never took the instance (another
+        task had it) drops only the claim it made itself."""
         try:
+            if not self._took_instance:
+                if not self._dest_claimed_before:
+                    release(self.context, instance_uuid, host=dest)
+                return
             current = Instance.get_by_uuid(self.context, instance_uuid)
             if current.task_state is not None:
                 LOG.warning(
