@@ -220,16 +220,6 @@ def test_a_host_whose_heartbeat_is_stale_gets_no_new_builds(
             "host-b's heartbeat to go stale",
             DOWN_TIME * 4,
         )
-        check = fleet.run_current(
-            "upgrade",
-            "check",
-            "--database-url",
-            fleet.database_url,
-            "--service-down-time",
-            str(DOWN_TIME),
-        )
-        (line,) = [line for line in check.splitlines() if line.startswith("  host-b ")]
-        assert "cumulo-compute" in line and "down (last heartbeat" in line
         built = [
             tasks.build_instances(_ctx(), [_template(flavor, f"late-{i}")])[0] for i in range(3)
         ]
