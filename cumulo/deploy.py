@@ -90,6 +90,11 @@ class CloudOptions:
     """Seconds between the conductor's heartbeats (``None``: none)."""
     periodic_interval: float | None = None
     """Seconds between each host's periodic tasks (``None``: none run)."""
+    report_interval: float | None = 10.0
+    """Seconds between each host's heartbeats (``None``: only with the periodic tasks)."""
+    service_down_time: float = 60.0
+    """Seconds after its last heartbeat a service is down: placement skips such a
+    host, and a host's process may take over a host whose heartbeat is this old."""
     compute_timeout: float | None = 60.0
     """Timeout of a call of the compute client (``EmbeddedCloud.compute``)."""
     task_timeout: float | None = 120.0
@@ -224,7 +229,11 @@ class EmbeddedCloud:
         if options.driver_factory is None and driver_entry(options.driver).takes_fake_network:
             self.network = FakeHypervisorNetwork()
 
-        self.task_manager = ComputeTaskManager(self.transport, host=options.conductor_host)
+        self.task_manager = ComputeTaskManager(
+            self.transport,
+            host=options.conductor_host,
+            service_down_time=options.service_down_time,
+        )
         self._on_stop(
             "close the task manager's compute client", self.task_manager.compute_rpc.close
         )
@@ -275,7 +284,11 @@ class EmbeddedCloud:
             )
             undo.append((f"close the peer client of {host}", manager.compute_rpc.close))
             service = ComputeService(
-                self.transport, manager, periodic_interval=self.options.periodic_interval
+                self.transport,
+                manager,
+                periodic_interval=self.options.periodic_interval,
+                report_interval=self.options.report_interval,
+                service_down_time=self.options.service_down_time,
             )
             # A service that failed half way through its start is stopped too.
             undo.append((f"stop compute {host}", service.stop))

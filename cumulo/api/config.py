@@ -39,6 +39,9 @@ class ApiConfig:
     """The image catalog's directory (``/image``); ``None``: no images."""
     image_size_limit: int = DEFAULT_IMAGE_SIZE_LIMIT
     """Bytes an image upload may have (``PUT /image/v2/images/{id}/file``); more: 413."""
+    service_down_time: float = 60.0
+    """Seconds after its last heartbeat a service reads ``down`` (os-services,
+    hypervisors, zones, ``host_status``); the conductors' placement uses the same rule."""
     install_storage: bool = True
     """Install this worker's own database storage for the model objects. An
     all-in-one process says no: its conductor installed one on the same database."""

@@ -115,6 +115,7 @@ def api_config(options: Any, state_dir: Path, keys_dir: Path) -> Any:
         volume_dir=options.volume_dir,
         images_dir=state_dir / IMAGES_DIR,
         install_storage=False,
+        service_down_time=options.service_down_time,
     )
 
 

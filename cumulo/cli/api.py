@@ -30,6 +30,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         raise UsageError("--token-expiration must be at least 1 second")
     if args.rpc_timeout <= 0:
         raise UsageError("--rpc-timeout must be more than 0 seconds")
+    if args.service_down_time <= 0:
+        raise UsageError("--service-down-time must be more than 0 seconds")
     if args.policy_file is not None and not Path(args.policy_file).is_file():
         raise UsageError(f"--policy-file {args.policy_file}: no such file")
     url = database_url(args)
@@ -53,6 +55,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         volume_dir=Path(args.volume_dir) if args.volume_dir else None,
         images_dir=Path(args.images_dir) if args.images_dir else None,
         image_size_limit=args.image_size_limit,
+        service_down_time=args.service_down_time,
     )
     options = ServerOptions(
         bind=args.bind, workers=args.workers, threads=args.threads, log_level=args.log_level
@@ -148,6 +151,14 @@ def add_api_command(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_IMAGE_SIZE_LIMIT,
         metavar="BYTES",
         help=f"largest image upload accepted (default: {DEFAULT_IMAGE_SIZE_LIMIT}); larger: 413",
+    )
+    parser.add_argument(
+        "--service-down-time",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds after its last heartbeat a service reads down in os-services, "
+        "os-hypervisors, zones and host_status (default: 60)",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(handler=cmd_api)

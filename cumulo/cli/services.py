@@ -55,6 +55,24 @@ def _add_pin_refresh_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_service_down_time_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--service-down-time",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help=f"seconds after its last heartbeat a service is down; {what} (default: 60)",
+    )
+
+
+def _positive(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} must be more than 0 seconds, got {value:g}")
+
+
 def _add_transport_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--transport-url",
@@ -75,6 +93,7 @@ def cmd_conductor(args: argparse.Namespace) -> int:
     from cumulo.db.exceptions import DatabaseError
     from cumulo.rpc import RPCError, get_transport
 
+    _positive(args, "service_down_time")
     logs.configure("conductor", args.log_level)
     try:
         transport = get_transport(args.transport_url)
@@ -82,6 +101,7 @@ def cmd_conductor(args: argparse.Namespace) -> int:
             transport,
             host=args.host,
             compute_rpc=ComputeAPI(transport, version_cap="auto", cap_ttl=args.pin_refresh),
+            service_down_time=args.service_down_time,
         )
         service = ConductorService(
             transport, database_url(args), host=args.host, extra_endpoints=(tasks,)
@@ -109,6 +129,7 @@ def add_conductor_command(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--host", default="conductor", help="this conductor's server name")
     _add_pin_refresh_option(parser)
+    _add_service_down_time_option(parser, "placement skips such compute hosts")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(handler=cmd_conductor)
 
@@ -117,6 +138,7 @@ def add_conductor_command(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
+    from cumulo.compute.exceptions import ComputeHostInUse
     from cumulo.compute.manager import ComputeManager, peer_client
     from cumulo.compute.service import ComputeService
     from cumulo.compute.version import UnsupportedServiceVersion
@@ -129,6 +151,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         raise UsageError("--migration-channel: only the fake driver takes one")
     if args.driver != "qemu" and args.accel:
         raise UsageError("--accel: only the qemu driver takes one")
+    _positive(args, "service_down_time", "report_interval")
     options = _driver_options(args)
     image_fetch = _image_fetch(args)
     logs.configure(f"compute-{args.host}", args.log_level)
@@ -155,11 +178,16 @@ def cmd_compute(args: argparse.Namespace) -> int:
         images=images,
     )
     service = ComputeService(
-        transport, manager, indirection=conductor, periodic_interval=args.periodic_interval
+        transport,
+        manager,
+        indirection=conductor,
+        periodic_interval=args.periodic_interval,
+        report_interval=args.report_interval,
+        service_down_time=args.service_down_time,
     )
     try:
         service.start(ctx)
-    except (RPCError, UnsupportedServiceVersion) as exc:
+    except (RPCError, UnsupportedServiceVersion, ComputeHostInUse) as exc:
         manager.compute_rpc.close()
         conductor.close()
         raise UsageError(str(exc)) from None
@@ -405,6 +433,18 @@ def add_compute_command(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds between periodic tasks: heartbeat, resources, power sync, cleanup of "
         "cached images (default: 60)",
+    )
+    parser.add_argument(
+        "--report-interval",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between heartbeats, besides the periodic tasks' (default: 10)",
+    )
+    _add_service_down_time_option(
+        parser,
+        "a host whose process died (heartbeat older, or nothing answering on its queue) "
+        "is taken over; one whose process lives is refused",
     )
     parser.add_argument(
         "--conductor-wait",

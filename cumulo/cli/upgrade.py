@@ -1,6 +1,8 @@
 """``cumulo upgrade check``: is the fleet ready for (or in the middle of) a rolling
 upgrade? It prints each service's level, the minimum compute level and the compute
 RPC pin it implies, what blocks and why, and the pending online data migrations.
+Each service reads ``up`` or ``down`` by the rule placement and the API use (a
+heartbeat younger than ``--service-down-time``, not forced down).
 
 It reads the services through the conductor (``--transport-url``, as a compute does)
 or straight from the database (``--database-url``); online data migrations can only
@@ -30,9 +32,14 @@ class Assessment:
     warnings: list[str] = field(default_factory=list)
 
 
-def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assessment:
+def assess(
+    services: Sequence[Any],
+    pending: Mapping[str, int] | None,
+    service_down_time: float = 60.0,
+) -> Assessment:
     """Judge ``services`` (``Service`` objects) and ``pending`` online migrations
-    (``None``: not counted) against this code's service levels and skew policy."""
+    (``None``: not counted) against this code's service levels and skew policy; a
+    service is up while its heartbeat is younger than ``service_down_time`` s."""
     from cumulo.compute.version import (
         OLDEST_SUPPORTED_SERVICE_VERSION,
         SERVICE_VERSION,
@@ -43,6 +50,7 @@ def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assess
         support_status,
     )
     from cumulo.model import ServiceBinary
+    from cumulo.model.service import heartbeat_age, service_is_up
 
     found = Assessment()
     current = SERVICE_VERSION_HISTORY[SERVICE_VERSION]
@@ -63,9 +71,18 @@ def assess(services: Sequence[Any], pending: Mapping[str, int] | None) -> Assess
     width = max((len(s.host) for s in services), default=4)
     for service in sorted(services, key=lambda s: (str(s.binary), s.host)):
         flags = " disabled" if service.disabled else ""
+        if service.binary == ServiceBinary.API:
+            state = ""  # API workers do not heartbeat
+        elif service_is_up(service, service_down_time):
+            state = "  up"
+        else:
+            age = heartbeat_age(service)
+            seen = "never seen" if age is None else f"last heartbeat {age:.0f} s ago"
+            forced = "forced down, " if service.forced_down else ""
+            state = f"  down ({forced}{seen})"
         found.lines.append(
             f"  {service.host:<{width}}  {service.binary!s:<16}  level {service.version}  "
-            f"rpc {service.rpc_api_version}{flags}"
+            f"rpc {service.rpc_api_version}{flags}{state}"
         )
     computes = [s for s in services if s.binary == ServiceBinary.COMPUTE]
     if not computes:
@@ -166,6 +183,8 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     from cumulo.model import ServiceList
 
     pending: dict[str, int] | None = None
+    if args.service_down_time <= 0:
+        raise UsageError("--service-down-time must be more than 0 seconds")
     if args.transport_url is not None and args.database_url is not None:
         raise UsageError("give --transport-url or --database-url, not both")
     if args.transport_url is not None:
@@ -178,7 +197,7 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
         with database_objects(database_url(args)) as (ctx, engine):
             services = list(ServiceList.get_all(ctx).objects)
             pending = pending_online_migrations(engine, online_migrations(SERVICE_VERSION_HISTORY))
-    found = assess(services, pending)
+    found = assess(services, pending, args.service_down_time)
     out = list(found.lines)
     for message in found.warnings:
         out.append(f"warning: {message}")
@@ -216,5 +235,12 @@ def add_upgrade_commands(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         metavar="S",
         help="seconds to wait for the conductor (default: 5)",
+    )
+    check.add_argument(
+        "--service-down-time",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds after its last heartbeat a service reads down (default: 60)",
     )
     check.set_defaults(handler=cmd_upgrade_check)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 __all__ = [
     "COMPUTE_EXCEPTIONS",
     "ComputeError",
+    "ComputeHostInUse",
     "ComputeResourcesUnavailable",
     "ComputeTooOld",
     "ImageFetchFailed",
@@ -135,8 +136,27 @@ class ComputeTooOld(ComputeError):
         )
 
 
+class ComputeHostInUse(ComputeError):
+    """Another process serves this compute host: its service row's heartbeat is fresh
+    and it answers on the bus. Two processes on one host's queue would each take
+    the other's messages."""
+
+    def __init__(self, host: str, heartbeat_age: float, service_down_time: float) -> None:
+        self.host = host
+        self.heartbeat_age = heartbeat_age
+        self.service_down_time = service_down_time
+        super().__init__(
+            f"compute host {host!r} is already served by another process: its last "
+            f"heartbeat is {heartbeat_age:.1f} s old (service_down_time "
+            f"{service_down_time:g} s) and it answers on the bus; stop that process "
+            f"first (a host whose process died is taken over once it no longer answers "
+            f"or its heartbeat is older than {service_down_time:g} s)"
+        )
+
+
 COMPUTE_EXCEPTIONS: tuple[type[ComputeError], ...] = (
     ComputeError,
+    ComputeHostInUse,
     ComputeTooOld,
     InstanceInvalidState,
     InstanceNotOnHost,

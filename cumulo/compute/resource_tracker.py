@@ -66,6 +66,7 @@ class ResourceTracker:
         self.host = host
         self.driver = driver
         self._lock = threading.Lock()
+        self._service_lock = threading.Lock()
         self._claims: dict[uuid.UUID, Claim] = {}
         self.node: ComputeNode | None = None
         self.service: Service | None = None
@@ -82,9 +83,11 @@ class ResourceTracker:
 
     def report_state(self, context: Any) -> Service:
         """Heartbeat: count a report and move ``last_seen_up`` to now."""
-        if self.service is None:
-            return self.register_service(context)
-        return report_service(context, self.service, SERVICE_VERSION, API_VERSION)
+        # The heartbeat timer and the periodic tasks may both report.
+        with self._service_lock:
+            if self.service is None:
+                return self.register_service(context)
+            return report_service(context, self.service, SERVICE_VERSION, API_VERSION)
 
     # --- the node row ---------------------------------------------------------------------
 

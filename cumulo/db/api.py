@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .queries.allocation import AllocationQueries
 from .queries.block_device import BlockDeviceQueries
 from .queries.compute_node import ComputeNodeQueries
 from .queries.flavor import FlavorQueries
@@ -42,6 +43,7 @@ class SqlStorage(
     InstanceFaultQueries,
     InstanceActionQueries,
     VolumeQueries,
+    AllocationQueries,
 ):
     """The objects' storage on SQLite, PostgreSQL or MariaDB (see the module docstring).
 

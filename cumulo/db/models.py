@@ -435,6 +435,25 @@ class ComputeNodeRow(Timestamps, SoftDelete, Base):
     disk_allocation_ratio: Mapped[float] = mapped_column(Double)
 
 
+class AllocationRow(Timestamps, Base):
+    """What one instance holds on one compute node (placement's claim); deleted for
+    real when released."""
+
+    __tablename__ = "allocations"
+    __table_args__ = _args(
+        UniqueConstraint("consumer_uuid", "host", "node"),
+        Index("ix_allocations_host_node", "host", "node"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consumer_uuid: Mapped[UUID] = mapped_column(UUIDString())
+    host: Mapped[str] = mapped_column(String(NAME))
+    node: Mapped[str] = mapped_column(String(NAME))
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    disk_gb: Mapped[int] = mapped_column(Integer)
+
+
 # --- security groups ------------------------------------------------------------------------
 
 

@@ -15,15 +15,21 @@ passes ``cumulo.compute.version.SERVICE_VERSION_HISTORY``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, exists, select, update
+from sqlalchemy.orm import Session, undefer
 
+from cumulo.model.block_device import DestinationType
 from cumulo.model.service import ServiceBinary
+from cumulo.model.states import VmState
 
-from .models import ServiceRow
+from .engine import writer
+from .models import AllocationRow, BlockDeviceMappingRow, InstanceRow, ServiceRow
+from .queries.base import utcnow
 
 MigrationFunction = Callable[[Engine, int], tuple[int, int]]
 
@@ -107,9 +113,76 @@ def fill_compute_service_manifests(levels: ServiceLevels) -> OnlineMigration:
     )
 
 
+_PLACED_STATES = (VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED)
+"""Instances that hold their host's resources between tasks. Building ones are
+claimed by the conductor that places them; failed builds and deleted ones hold none."""
+
+
+def _unallocated_instances() -> Any:
+    return (
+        select(InstanceRow)
+        .where(
+            InstanceRow.deleted == 0,
+            InstanceRow.host.is_not(None),
+            InstanceRow.node.is_not(None),
+            InstanceRow.vm_state.in_(_PLACED_STATES),
+            ~exists().where(AllocationRow.consumer_uuid == InstanceRow.uuid),
+        )
+        .order_by(InstanceRow.id)
+    )
+
+
+def _fill_allocations(engine: Engine, max_count: int) -> tuple[int, int]:
+    with Session(writer(engine)) as session, session.begin():
+        rows = list(session.scalars(_unallocated_instances().options(undefer(InstanceRow.flavor))))[
+            :max_count
+        ]
+        volume_roots = set(
+            session.scalars(
+                select(BlockDeviceMappingRow.instance_uuid).where(
+                    BlockDeviceMappingRow.instance_uuid.in_([r.uuid for r in rows]),
+                    BlockDeviceMappingRow.boot_index == 0,
+                    BlockDeviceMappingRow.destination_type == DestinationType.VOLUME,
+                    BlockDeviceMappingRow.deleted == 0,
+                )
+            )
+        )
+        now = utcnow()
+        for row in rows:
+            assert row.host is not None and row.node is not None
+            swap = row.flavor.swap if row.flavor is not None else 0
+            root = 0 if row.uuid in volume_roots else row.root_gb
+            session.add(
+                AllocationRow(
+                    consumer_uuid=row.uuid,
+                    host=row.host,
+                    node=row.node,
+                    memory_mb=row.memory_mb,
+                    vcpus=row.vcpus,
+                    disk_gb=root + row.ephemeral_gb + math.ceil(swap / 1024),
+                    created_at=now,
+                )
+            )
+    return len(rows), len(rows)
+
+
+def _count_unallocated(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(list(session.scalars(_unallocated_instances())))
+
+
+FILL_INSTANCE_ALLOCATIONS = OnlineMigration(
+    "fill_instance_allocations",
+    "instances placed before allocations existed (schema 0009) get the allocation "
+    "of what they hold on their host",
+    _fill_allocations,
+    _count_unallocated,
+)
+
+
 def online_migrations(levels: ServiceLevels) -> tuple[OnlineMigration, ...]:
     """The registry: every online data migration of this release, in running order."""
-    return (fill_compute_service_manifests(levels),)
+    return (fill_compute_service_manifests(levels), FILL_INSTANCE_ALLOCATIONS)
 
 
 def run_online_migrations(

@@ -156,3 +156,60 @@ def report_service(context: Any, service: Service, version: int, rpc_api_version
     service.last_seen_up = datetime.now(UTC)
     service.save()
     return service
+
+
+# --- liveness -------------------------------------------------------------------------------
+
+DEFAULT_SERVICE_DOWN_TIME = 60.0
+"""Seconds: a service whose last heartbeat is older is down (``--service-down-time``).
+Compute hosts heartbeat with their periodic tasks and conductors every 30 s, so
+keep it above the longest of those intervals."""
+
+
+def last_heartbeat(service: Service) -> datetime | None:
+    """When the service last reported (its row's last change, else its creation)."""
+    seen = service.last_seen_up or service.updated_at or service.created_at
+    if seen is not None and seen.tzinfo is None:
+        seen = seen.replace(tzinfo=UTC)
+    return seen
+
+
+def heartbeat_age(service: Service, now: datetime | None = None) -> float | None:
+    """Seconds since the last heartbeat (``None``: it never reported)."""
+    seen = last_heartbeat(service)
+    if seen is None:
+        return None
+    return ((now or datetime.now(UTC)) - seen).total_seconds()
+
+
+def service_is_up(
+    service: Service,
+    down_time: float = DEFAULT_SERVICE_DOWN_TIME,
+    now: datetime | None = None,
+) -> bool:
+    """The one liveness rule: not forced down, and a heartbeat younger than
+    ``down_time`` seconds (a clock a little behind the writer's counts as fresh)."""
+    if service.forced_down:
+        return False
+    age = heartbeat_age(service, now)
+    return age is not None and abs(age) < down_time
+
+
+def why_not_schedulable(
+    service: Service | None,
+    down_time: float = DEFAULT_SERVICE_DOWN_TIME,
+    now: datetime | None = None,
+) -> str | None:
+    """Why placement must skip the host of ``service`` (``None``: it may use it)."""
+    if service is None:
+        return "no compute service row"
+    if service.disabled:
+        reason = f" ({service.disabled_reason})" if service.disabled_reason else ""
+        return f"disabled{reason}"
+    if service.forced_down:
+        return "forced down"
+    if not service_is_up(service, down_time, now):
+        age = heartbeat_age(service, now)
+        seen = "never reported" if age is None else f"last heartbeat {age:.0f} s ago"
+        return f"down ({seen}; service_down_time {down_time:g} s)"
+    return None

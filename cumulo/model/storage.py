@@ -32,6 +32,7 @@ from .exceptions import NoStorageError
 from .states import TaskState, VmState
 
 if TYPE_CHECKING:
+    from .allocation import Allocation, NodeUsage, Resources
     from .block_device import BlockDeviceMapping
     from .compute_node import ComputeNode
     from .flavor import Flavor
@@ -117,7 +118,9 @@ class Storage(Protocol):
         task_state is one of ``expected_task_state`` and its vm_state one of
         ``expected_vm_state`` (``None``: not checked). ``changes`` may hold
         ``flavor``, ``security_groups`` (a ``SecurityGroupList``: the new set of
-        groups) and ``tags`` besides columns. Sets ``updated_at``. Returns the row
+        groups) and ``tags`` besides columns. Sets ``updated_at``. A building
+        instance saved into ERROR (its build failed) loses its allocations in the
+        same transaction, whatever release the saving host runs. Returns the row
         after the write, with the lazy fields that ``changes`` touched loaded.
         Raises ``UnexpectedTaskStateError`` / ``UnexpectedVmStateError`` (nothing
         written) or ``InstanceNotFound``."""
@@ -125,7 +128,8 @@ class Storage(Protocol):
 
     def instance_destroy(self, context: Context, instance_uuid: uuid.UUID) -> Instance:
         """Soft-delete: mark the instance, its info cache and block device mappings
-        deleted (``deleted_at`` set; rows kept). Returns the deleted row."""
+        deleted (``deleted_at`` set; rows kept) and drop its allocations. Returns
+        the deleted row."""
         ...
 
     def instance_load_attr(self, context: Context, instance_uuid: uuid.UUID, name: str) -> Any:
@@ -291,6 +295,40 @@ class Storage(Protocol):
 
     def compute_node_get_all(self, context: Context) -> list[ComputeNode]:
         """Every compute node that is not deleted, by host."""
+        ...
+
+    # --- allocations (placement's claims) -----------------------------------------------
+
+    def allocation_usage(self, context: Context, hosts: tuple[str, ...] | None) -> list[NodeUsage]:
+        """Capacity, allocated sum and reported use of every live compute node (of
+        ``hosts`` when given), by host."""
+        ...
+
+    def allocation_claim(
+        self, context: Context, consumer_uuid: uuid.UUID, host: str, need: Resources
+    ) -> Allocation:
+        """In one transaction: lock the host's node row, re-check its room against
+        its totals times ratios minus its allocations (or its reported use, when
+        more), and insert (or replace) the consumer's allocation there. Safe against
+        concurrent claims on every backend. Raises ``NoRoom`` (nothing written) or
+        ``ComputeHostNotFound``."""
+        ...
+
+    def allocation_get_all(
+        self, context: Context, consumer_uuid: uuid.UUID | None
+    ) -> list[Allocation]:
+        """The allocations of a consumer (every one when ``None``), by host."""
+        ...
+
+    def allocation_release(
+        self,
+        context: Context,
+        consumer_uuid: uuid.UUID,
+        host: str | None,
+        keep: str | None,
+    ) -> int:
+        """Delete the consumer's allocations (only on ``host``; or all but the one on
+        ``keep``); returns how many."""
         ...
 
     # --- security groups ----------------------------------------------------------------

@@ -259,3 +259,17 @@ def test_compute_refuses_a_migration_channel_for_qemu(capsys):
 
 def test_the_database_url_help_matches_the_database_layer():
     assert f"${DATABASE_URL_ENV}, else {DEFAULT_DATABASE_URL}" == DATABASE_URL_DEFAULT_HELP
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (("conductor", "--service-down-time", "0"), "--service-down-time"),
+        (("compute", "--host", "h", "--service-down-time", "-1"), "--service-down-time"),
+        (("compute", "--host", "h", "--report-interval", "0"), "--report-interval"),
+        (("upgrade", "check", "--service-down-time", "0"), "--service-down-time"),
+    ],
+)
+def test_liveness_intervals_must_be_positive(capsys, argv, flag):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and f"{flag} must be more than 0 seconds" in err

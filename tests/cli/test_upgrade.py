@@ -217,14 +217,19 @@ def test_online_migrations_without_max_count_do_everything(capsys, deployment):
 def test_online_migration_registry_api(deployment):
     _add_compute(deployment, "host-x", 1, manifest=False)
     migrations = online_migrations(SERVICE_VERSION_HISTORY)
-    assert [m.name for m in migrations] == ["fill_compute_service_manifests"]
+    assert [m.name for m in migrations] == [
+        "fill_compute_service_manifests",
+        "fill_instance_allocations",
+    ]
     assert pending_online_migrations(deployment.engine, migrations) == {
-        "fill_compute_service_manifests": 1
+        "fill_compute_service_manifests": 1,
+        "fill_instance_allocations": 0,
     }
-    (result,) = run_online_migrations(deployment.engine, migrations, 10)
+    result, _ = run_online_migrations(deployment.engine, migrations, 10)
     assert (result.found, result.done) == (1, 1)
     assert pending_online_migrations(deployment.engine, migrations) == {
-        "fill_compute_service_manifests": 0
+        "fill_compute_service_manifests": 0,
+        "fill_instance_allocations": 0,
     }
     with pytest.raises(ValueError):
         run_online_migrations(deployment.engine, migrations, 0)
@@ -246,3 +251,36 @@ def test_the_manifest_written_is_json(deployment):
             "SELECT object_manifest FROM services WHERE host = 'host-x'"
         ).one()
     assert json.loads(raw)["Instance"] == "1.0"
+
+
+def test_each_service_reads_up_or_down_by_the_service_down_time():
+    from datetime import UTC, datetime, timedelta
+
+    from cumulo.cli.upgrade import assess
+
+    def row(host: str, binary: ServiceBinary, seconds_ago: float, **fields) -> Service:
+        seen = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+        return Service(
+            uuid=uuid.uuid4(),
+            host=host,
+            binary=binary,
+            topic="t",
+            version=SERVICE_VERSION,
+            last_seen_up=seen,
+            **fields,
+        )
+
+    services = [
+        row("host-a", ServiceBinary.COMPUTE, 1),
+        row("host-b", ServiceBinary.COMPUTE, 90),
+        row("host-c", ServiceBinary.COMPUTE, 1, forced_down=True),
+        row("api-1", ServiceBinary.API, 900),
+    ]
+    lines = {
+        line.split()[0]: line for line in assess(services, None, 60).lines if "  level " in line
+    }
+    assert lines["host-a"].endswith("  up")
+    assert lines["host-b"].endswith("  down (last heartbeat 90 s ago)")
+    assert lines["host-c"].endswith("  down (forced down, last heartbeat 1 s ago)")
+    assert lines["api-1"].endswith("rpc 1.0")  # API workers do not heartbeat
+    assert assess(services, None, 120).lines != assess(services, None, 60).lines

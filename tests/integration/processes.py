@@ -113,6 +113,12 @@ class Fleet:
     store: VolumeStore
     trees: Mapping[str, Path] = field(default_factory=dict)
     """Each previous release's extracted tree (``upgrade.releases.materialize``)."""
+    service_down_time: float = 3600.0
+    """The current conductors' ``--service-down-time``. The fleet's computes run their
+    periodic tasks every 600 s, and hosts of releases 0.1 and 0.2 heartbeat only with
+    them, so by default a host counts as down only after an hour."""
+    compute_args: tuple[str, ...] = ()
+    """More arguments for each current compute (``--report-interval 1``...)."""
 
     def _run_as(self, name: str, args: list[str], *, release: str | None, ready: str) -> None:
         if release is None:
@@ -137,7 +143,9 @@ class Fleet:
         # Release 0.1 has no --pin-refresh (its peers are never older than itself).
         return [] if release == "0.1" else ["--pin-refresh", "0.5"]
 
-    def start_conductor(self, *, release: str | None = None) -> str:
+    def start_conductor(self, *, release: str | None = None, name_base: str = "conductor") -> str:
+        """Start a conductor; a second one needs a ``name_base`` of its own (its
+        process name and its ``--host``)."""
         args = [
             "-m",
             "cumulo",
@@ -148,7 +156,11 @@ class Fleet:
             self.database_url,
             *self._pin_refresh(release),
         ]
-        name = self._name("conductor", release)
+        if release is None:
+            args += ["--service-down-time", str(self.service_down_time)]
+        if name_base != "conductor":
+            args += ["--host", name_base]
+        name = self._name(name_base, release)
         self._run_as(name, args, release=release, ready="conductor started")
         return name
 
@@ -176,6 +188,8 @@ class Fleet:
             args += ["--vcpus", "4", "--memory-mb", "2048", "--disk-gb", "20"]
         name = self._name(host, release)
         args += self._pin_refresh(release)
+        if release is None:
+            args += self.compute_args
         self._run_as(name, args, release=release, ready="compute started")
         return name
 

@@ -1,10 +1,12 @@
 """Tests of cumulo/model/service.py."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cumulo.model import ObjectActionError, Service, ServiceBinary, ServiceList, ServiceNotFound
+from cumulo.model.service import service_is_up, why_not_schedulable
 from cumulo.objects import FieldValueError
 
 
@@ -64,3 +66,34 @@ def test_create(storage, ctx):
     storage.raises["service_get_by_host_and_binary"] = ServiceNotFound(host="x", binary="y")
     with pytest.raises(ServiceNotFound, match="service not found: host=x, binary=y"):
         Service.get_by_host_and_binary(ctx, "x", ServiceBinary.API)
+
+
+# --- liveness -------------------------------------------------------------------------------
+
+
+def _seen(seconds_ago: float | None, **fields) -> Service:
+    """A compute service whose last heartbeat was ``seconds_ago`` (``None``: never)."""
+    if seconds_ago is not None:
+        fields["last_seen_up"] = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return Service(uuid=uuid.uuid4(), host="h", binary="cumulo-compute", topic="compute", **fields)
+
+
+def test_a_service_is_up_while_its_heartbeat_is_younger_than_the_down_time():
+    assert service_is_up(_seen(59), 60)
+    assert not service_is_up(_seen(61), 60)
+    assert service_is_up(_seen(61), 120)
+    assert not service_is_up(_seen(1, forced_down=True), 60)
+    assert not service_is_up(_seen(None), 60)  # never reported
+
+
+def test_why_placement_skips_a_host():
+    assert why_not_schedulable(_seen(1), 60) is None
+    assert why_not_schedulable(None) == "no compute service row"
+    assert why_not_schedulable(_seen(1, disabled=True, disabled_reason="rack 4")) == (
+        "disabled (rack 4)"
+    )
+    assert why_not_schedulable(_seen(1, forced_down=True)) == "forced down"
+    assert why_not_schedulable(_seen(90), 60) == (
+        "down (last heartbeat 90 s ago; service_down_time 60 s)"
+    )
+    assert why_not_schedulable(_seen(None), 60) == ("down (never reported; service_down_time 60 s)")

@@ -21,7 +21,7 @@ def _timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") if moment else None
 
 
-def _zones(services: list[Service], detailed: bool) -> list[dict[str, Any]]:
+def _zones(services: list[Service], detailed: bool, down_time: float) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
     zones: dict[str, dict[str, Any]] = {}
     for service in sorted(services, key=lambda s: (zone_of(s), s.host, str(s.binary))):
@@ -36,7 +36,7 @@ def _zones(services: list[Service], detailed: bool) -> list[dict[str, Any]]:
                 "hosts": {} if detailed else None,
             },
         )
-        alive = is_up(service, now)
+        alive = is_up(service, down_time, now)
         if not service.disabled and (alive or zone == INTERNAL_ZONE):
             entry["zoneState"]["available"] = True
         if detailed:
@@ -59,7 +59,11 @@ class _Zones:
         action = "detail" if self.detailed else "list"
         self.state.policy.authorize(f"os_compute_api:os-availability-zone:{action}", token)
         services = ServiceList.get_all(context_of(req, token)).objects
-        resp.media = {"availabilityZoneInfo": _zones(services, self.detailed)}
+        resp.media = {
+            "availabilityZoneInfo": _zones(
+                services, self.detailed, self.state.config.service_down_time
+            )
+        }
 
 
 class AvailabilityZones(_Zones):

@@ -101,12 +101,13 @@ def render_hypervisor(
     service: Service,
     *,
     detail: bool,
+    down_time: float,
     servers: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": hypervisor_id(version, node),
         "hypervisor_hostname": node.hypervisor_hostname,
-        "state": "up" if is_up(service) else "down",
+        "state": "up" if is_up(service, down_time) else "down",
         "status": "disabled" if service.disabled else "enabled",
     }
     if detail:
@@ -202,6 +203,7 @@ class Hypervisors(_Admin):
                 node,
                 service,
                 detail=self.detail,
+                down_time=self.state.config.service_down_time,
                 servers=servers_on(context, node) if with_servers else None,
             )
             for node, service in pairs
@@ -248,7 +250,14 @@ class HypervisorResource(_Admin):
         node, service = find_node(context, version, hypervisor_id)
         servers = servers_on(context, node) if flag_of(query, "with_servers") else None
         resp.media = {
-            "hypervisor": render_hypervisor(version, node, service, detail=True, servers=servers)
+            "hypervisor": render_hypervisor(
+                version,
+                node,
+                service,
+                detail=True,
+                down_time=self.state.config.service_down_time,
+                servers=servers,
+            )
         }
 
 
@@ -283,6 +292,7 @@ class HypervisorSearch(_Admin):
                     node,
                     service,
                     detail=False,
+                    down_time=self.state.config.service_down_time,
                     servers=servers_on(context, node) if self.with_servers else None,
                 )
                 for node, service in found

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from cumulo.model import (
@@ -18,6 +18,7 @@ from cumulo.model import (
     TaskState,
     VmState,
 )
+from cumulo.model.service import DEFAULT_SERVICE_DOWN_TIME
 
 from .microversions import (
     FLAVOR_IN_SERVER,
@@ -90,6 +91,8 @@ class ViewContext:
     """Compute services by host, for ``host_status`` (admins, 2.16)."""
     volumes: Mapping[str, list[BlockDeviceMapping]] = field(default_factory=dict)
     """Volume mappings by instance uuid, for ``volumes_attached``."""
+    service_down_time: float = DEFAULT_SERVICE_DOWN_TIME
+    """Seconds after its last heartbeat a host's ``host_status`` reads DOWN."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def links(self, kind: str, ident: str) -> list[dict[str, str]]:
@@ -99,15 +102,13 @@ class ViewContext:
         ]
 
 
-SERVICE_DOWN_AFTER: Final = timedelta(seconds=60)
-"""A compute service not heard from for this long is down (Nova's service_down_time)."""
-
-
-def host_status(service: Service | None, now: datetime) -> str:
+def host_status(
+    service: Service | None, now: datetime, down_time: float = DEFAULT_SERVICE_DOWN_TIME
+) -> str:
     """UP, DOWN, MAINTENANCE (disabled) or UNKNOWN (no such service)."""
     if service is None:
         return "UNKNOWN"
-    if not is_up(service, now, SERVICE_DOWN_AFTER):
+    if not is_up(service, down_time, now):
         return "DOWN"
     if service.disabled:
         return "MAINTENANCE"
@@ -280,7 +281,9 @@ def detail(view: ViewContext, instance: Instance) -> dict[str, Any]:
         body["locked"] = instance.locked
     if since(version, SERVER_HOST_STATUS) and view.admin:
         body["host_status"] = (
-            host_status(view.services.get(instance.host), view.now) if instance.host else ""
+            host_status(view.services.get(instance.host), view.now, view.service_down_time)
+            if instance.host
+            else ""
         )
     if since(version, SERVER_DESCRIPTION):
         body["description"] = instance.description

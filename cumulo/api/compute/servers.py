@@ -90,6 +90,7 @@ def view_context(
         admin=admin,
         services=services,
         volumes=volumes,
+        service_down_time=state.config.service_down_time,
     )
 
 

@@ -14,12 +14,13 @@ do not heartbeat, so they would always read ``down``.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import falcon
 
 from cumulo.model import Service, ServiceBinary, ServiceList
+from cumulo.model.service import service_is_up
 
 from ..errors import BadRequest, NotFound
 from ..media import read_json
@@ -28,11 +29,6 @@ from ..validation import Schema
 from .common import context_of, microversion, project_token
 from .listing import MULTI_TEXT, nova_time, query_schema, read_query, truthy, values_of
 from .microversions import HYPERVISOR_AND_SERVICE_UUIDS, SERVICE_FORCED_DOWN, Microversion, since
-
-DOWN_AFTER = timedelta(seconds=180)
-"""A service whose last heartbeat is older is ``down``: compute hosts heartbeat with
-their periodic tasks (every 60 s by default) and conductors every 30 s, so this is
-three missed beats of a host."""
 
 COMPUTE_ZONE = "nova"
 """Nova's ``default_availability_zone``: compute hosts are in it (no aggregates)."""
@@ -44,21 +40,11 @@ LIST_QUERY = query_schema({"host": MULTI_TEXT, "binary": MULTI_TEXT}, strict=Fal
 Nova reads the last)."""
 
 
-def last_heartbeat(service: Service) -> datetime | None:
-    """When the service last reported (its row's last change, else its creation)."""
-    return service.last_seen_up or service.updated_at or service.created_at
-
-
-def is_up(
-    service: Service, now: datetime | None = None, down_after: timedelta = DOWN_AFTER
-) -> bool:
-    """Nova's ``service_is_up``: a heartbeat within ``down_after`` and not forced down."""
-    seen = last_heartbeat(service)
-    if service.forced_down or seen is None:
-        return False
-    if seen.tzinfo is None:
-        seen = seen.replace(tzinfo=UTC)
-    return abs((now or datetime.now(UTC)) - seen) <= down_after
+def is_up(service: Service, down_time: float, now: datetime | None = None) -> bool:
+    """Nova's ``service_is_up``, the one rule of :func:`cumulo.model.service.service_is_up`:
+    not forced down, and a heartbeat younger than ``down_time`` seconds (the API's
+    ``service_down_time``)."""
+    return service_is_up(service, down_time, now)
 
 
 def service_id(version: Microversion, service: Service) -> int | str:
@@ -77,14 +63,14 @@ def updated_time(service: Service) -> datetime | None:
     return max(times) if times else None
 
 
-def render_service(version: Microversion, service: Service) -> dict[str, Any]:
+def render_service(version: Microversion, service: Service, down_time: float) -> dict[str, Any]:
     body: dict[str, Any] = {
         "binary": str(service.binary),
         "host": service.host,
         "id": service_id(version, service),
         "zone": zone_of(service),
         "status": "disabled" if service.disabled else "enabled",
-        "state": "up" if is_up(service) else "down",
+        "state": "up" if is_up(service, down_time) else "down",
         "updated_at": nova_time(updated_time(service)),
         "disabled_reason": service.disabled_reason,
     }
@@ -120,7 +106,8 @@ class Services:
             for s in rpc_services(context_of(req, token))
             if (not host or s.host == host) and (not binary or s.binary == binary)
         ]
-        resp.media = {"services": [render_service(version, s) for s in chosen]}
+        down_time = self.state.config.service_down_time
+        resp.media = {"services": [render_service(version, s, down_time) for s in chosen]}
 
 
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
@@ -216,7 +203,7 @@ class ServiceResource:
         if "forced_down" in body:
             service.forced_down = _flag(body["forced_down"])
         service.save()
-        return {"service": render_service(version, service)}
+        return {"service": render_service(version, service, self.state.config.service_down_time)}
 
     def _action(self, req: falcon.Request, version: Microversion, action: str) -> Any:
         forced_down_known = since(version, SERVICE_FORCED_DOWN)

@@ -30,6 +30,8 @@ from cumulo.model import (
     TaskState,
     VmState,
 )
+from cumulo.model.allocation import release
+from cumulo.model.service import DEFAULT_SERVICE_DOWN_TIME
 
 from .actions import task_event
 from .exceptions import NoValidHost
@@ -109,6 +111,7 @@ class BuildTask:
         injected_files: list[InjectedFile],
         admin_password: str | None,
         requested_host: str | None,
+        service_down_time: float = DEFAULT_SERVICE_DOWN_TIME,
     ) -> None:
         self.context = context
         self.compute_rpc = compute_rpc
@@ -118,6 +121,7 @@ class BuildTask:
         self.injected_files = injected_files
         self.admin_password = admin_password
         self.requested_host = requested_host
+        self.service_down_time = service_down_time
 
     def execute(self, instances: list[Instance]) -> list[Instance]:
         """Record, place and build ``instances`` (templates: not yet created, with
@@ -128,7 +132,7 @@ class BuildTask:
                 fault; the others are being built).
             ValueError: a template is incomplete (no flavor, no root disk).
         """
-        placement = Placement(self.context)
+        placement = Placement(self.context, service_down_time=self.service_down_time)
         built: list[Instance] = []
         unplaced: list[str] = []
         # One reservation for the request (an API may have chosen it already).
@@ -191,16 +195,22 @@ class BuildTask:
                 instance.flavor, volume_backed=root is not None and root.is_volume
             )
             try:
-                host = placement.select(need, requested_host=self.requested_host)
+                allocation = placement.claim(
+                    instance.uuid, need, requested_host=self.requested_host
+                )
             except NoValidHost:
                 instance.vm_state = VmState.ERROR
                 instance.task_state = None
                 instance.save(expected_task_state=TaskState.SCHEDULING)
                 raise
-            placement.consume(host, need)
+            host = allocation.host
             instance.host = host
-            instance.node = placement.node_of(host)
-            instance.save(expected_task_state=TaskState.SCHEDULING)
+            instance.node = allocation.node
+            try:
+                instance.save(expected_task_state=TaskState.SCHEDULING)
+            except BaseException:  # deleted meanwhile, or the database failed: unclaim
+                release(self.context, instance.uuid, host=host)
+                raise
         image_meta = self.image_meta
         if image_meta is None:
             image_meta = ImageMeta(id=_image_uuid(instance.image_ref))

@@ -31,6 +31,8 @@ from cumulo.model import (
     TaskState,
     VmState,
 )
+from cumulo.model.allocation import allocations_of, release
+from cumulo.model.service import DEFAULT_SERVICE_DOWN_TIME
 from cumulo.rpc import RemoteError
 
 from .actions import task_event
@@ -64,6 +66,8 @@ class LiveMigrationTask:
             when the source and the destination do not share instance storage,
             as Nova's ``"auto"``).
         disk_over_commit: let a block migration exceed the destination's free disk.
+        service_down_time: seconds after its last heartbeat a host counts as down
+            (and is no destination).
     """
 
     def __init__(
@@ -76,14 +80,18 @@ class LiveMigrationTask:
         *,
         block_migration: bool | None = False,
         disk_over_commit: bool = False,
+        service_down_time: float = DEFAULT_SERVICE_DOWN_TIME,
     ) -> None:
         self.context = context
+        self.service_down_time = service_down_time
         self.compute_rpc = compute_rpc
         self.host = host
         self.instance_uuid = instance_uuid
         self.destination = destination
         self.block_migration = block_migration
         self.disk_over_commit = disk_over_commit
+        self._took_instance = False
+        self._dest_claimed_before = False
 
     def execute(self) -> Migration:
         """Run the migration; returns its record (``completed``).
@@ -108,33 +116,89 @@ class LiveMigrationTask:
             refusals=REFUSALS,
         ):
             source = self._validate(instance)
-            dest = self.destination or self._pick_destination(instance, source)
+            dest, dest_node = self._claim_destination(instance, source)
+            try:
+                return self._migrate(instance, source, dest, dest_node)
+            finally:
+                self._move_claims(instance.uuid, dest)
+
+    def _migrate(
+        self, instance: Instance, source: str, dest: str, dest_node: ComputeNode
+    ) -> Migration:
+        ctx = self.context
+        instance.task_state = TaskState.MIGRATING
+        instance.save(expected_task_state=None, expected_vm_state=MIGRATABLE)
+        self._took_instance = True
+        try:
+            migration = self._create_migration(instance, source, dest, dest_node)
+        except BaseException:
+            instance.task_state = None
+            instance.save(expected_task_state=TaskState.MIGRATING)
+            raise
+        try:
+            block_migration, data = self._check(instance, source, dest, migration)
+            data.migration = migration
+            self.compute_rpc.live_migration(ctx, instance, dest, block_migration, migration, data)
+        except BaseException:
+            self._settle(instance, migration)
+            raise
+        return Migration.get_by_id(ctx, migration.id)
+
+    def _claim_destination(self, instance: Instance, source: str) -> tuple[str, ComputeNode]:
+        """The destination (given, or placement's choice) with the instance's claim on
+        it recorded; a down, disabled or forced-down host, or one without room, is
+        refused (``NoValidHost``), nothing changed."""
+        need = Need.of_instance(instance)
+        if instance.obj_attr_is_set("flavor"):
+            need = Need.of_flavor(instance.flavor)
+        placement = Placement(self.context, service_down_time=self.service_down_time)
+        held = {a.host for a in allocations_of(self.context, instance.uuid)}
+        dest = self.destination
+        if dest is None:
+            dest = placement.claim(instance.uuid, need, exclude=[source]).host
+        else:
             if dest == source:
                 raise InvalidLiveMigration(str(instance.uuid), f"it already runs on {dest!r}")
             try:
-                dest_node = ComputeNode.get_by_host(ctx, dest)
+                ComputeNode.get_by_host(self.context, dest)
             except ComputeHostNotFound:
                 raise InvalidLiveMigration(
                     str(instance.uuid), f"{dest!r} is not a compute host"
                 ) from None
-            instance.task_state = TaskState.MIGRATING
-            instance.save(expected_task_state=None, expected_vm_state=MIGRATABLE)
-            try:
-                migration = self._create_migration(instance, source, dest, dest_node)
-            except BaseException:
-                instance.task_state = None
-                instance.save(expected_task_state=TaskState.MIGRATING)
-                raise
-            try:
-                block_migration, data = self._check(instance, source, dest, migration)
-                data.migration = migration
-                self.compute_rpc.live_migration(
-                    ctx, instance, dest, block_migration, migration, data
+            placement.check_host(dest, "destination")
+            placement.claim(instance.uuid, need, requested_host=dest, what="destination")
+        self._dest_claimed_before = dest in held
+        try:
+            return dest, ComputeNode.get_by_host(self.context, dest)
+        except BaseException:
+            release(self.context, instance.uuid, host=dest)
+            raise
+
+    def _move_claims(self, instance_uuid: uuid.UUID, dest: str) -> None:
+        """After the migration, whatever its end: the instance keeps the claim of the
+        host it runs on (the destination's on success, the source's after a failure
+        or a rollback) and drops the other. An instance still in a task (no host
+        settled this one, or another task took the instance first) keeps both until
+        whoever settles it decides. A task that never took the instance (another
+        task had it) drops only the claim it made itself."""
+        try:
+            if not self._took_instance:
+                if not self._dest_claimed_before:
+                    release(self.context, instance_uuid, host=dest)
+                return
+            current = Instance.get_by_uuid(self.context, instance_uuid)
+            if current.task_state is not None:
+                LOG.warning(
+                    "live migration of %s: task %s in flight, claims kept",
+                    instance_uuid,
+                    current.task_state,
                 )
-            except BaseException:
-                self._settle(instance, migration)
-                raise
-            return Migration.get_by_id(ctx, migration.id)
+            elif current.host:
+                release(self.context, instance_uuid, keep=current.host)
+            else:
+                release(self.context, instance_uuid, host=dest)
+        except Exception:
+            LOG.exception("live migration of %s: could not move its claims", instance_uuid)
 
     def _validate(self, instance: Instance) -> str:
         uuid_ = str(instance.uuid)
@@ -147,12 +211,6 @@ class LiveMigrationTask:
         if instance.task_state is not None:
             raise InvalidLiveMigration(uuid_, f"task {instance.task_state} is in progress")
         return instance.host
-
-    def _pick_destination(self, instance: Instance, source: str) -> str:
-        need = Need.of_instance(instance)
-        if instance.obj_attr_is_set("flavor"):
-            need = Need.of_flavor(instance.flavor)
-        return Placement(self.context).select(need, exclude=[source])
 
     def _create_migration(
         self, instance: Instance, source: str, dest: str, dest_node: ComputeNode

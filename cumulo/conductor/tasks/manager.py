@@ -9,6 +9,7 @@ from typing import Any
 
 from cumulo.compute.rpcapi import ComputeAPI
 from cumulo.model import BlockDeviceMapping, ImageMeta, InjectedFile, Instance, Migration
+from cumulo.model.service import DEFAULT_SERVICE_DOWN_TIME
 from cumulo.rpc import Target, Transport
 
 from ..tasks_api import API_VERSION, NAMESPACE
@@ -24,6 +25,8 @@ class ComputeTaskManager:
         transport: the message bus (to reach the compute hosts).
         host: the conductor's name, recorded on the tasks' action events.
         compute_rpc: the client for the compute hosts (default: one on ``transport``).
+        service_down_time: seconds after its last heartbeat placement counts a host
+            as down (and skips it).
     """
 
     target = Target(namespace=NAMESPACE, version=API_VERSION)
@@ -34,8 +37,10 @@ class ComputeTaskManager:
         *,
         host: str = "conductor",
         compute_rpc: ComputeAPI | None = None,
+        service_down_time: float = DEFAULT_SERVICE_DOWN_TIME,
     ) -> None:
         self.host = host
+        self.service_down_time = service_down_time
         # Capped per target host at what its service level understands.
         self.compute_rpc = compute_rpc or ComputeAPI(transport, version_cap="auto")
 
@@ -59,6 +64,7 @@ class ComputeTaskManager:
             injected_files=list(injected_files or []),
             admin_password=admin_password,
             requested_host=requested_host,
+            service_down_time=self.service_down_time,
         )
         return task.execute(list(instances))
 
@@ -79,6 +85,7 @@ class ComputeTaskManager:
             destination,
             block_migration=block_migration,
             disk_over_commit=disk_over_commit,
+            service_down_time=self.service_down_time,
         )
         return task.execute()
 

@@ -1,26 +1,33 @@
-"""``Placement``: which compute host a new instance (or a migrating one) goes to —
-the requested host, or the enabled host with the most free memory that fits,
-from the ``ComputeNode`` rows the hosts' resource trackers keep."""
+"""``Placement``: which compute host a new instance (or a migrating one) goes to,
+claimed in the database in the transaction that picks it.
+
+Candidates are the compute hosts whose service is enabled, not forced down and up
+(a heartbeat younger than ``service_down_time``). Among them the weigher prefers the
+most free memory (then the name); the claim (:func:`cumulo.model.allocation.claim`)
+locks the chosen node, re-checks its room against every allocation committed so far
+and records the instance's allocation. A claim that lost a race to another conductor
+finds no room and the next-best host is tried, so any number of conductors placing
+at once never overcommit a node, and they spread as the weigher says.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from cumulo.model import ComputeNodeList, Flavor, Instance, ServiceBinary, ServiceList
+from cumulo.model import Flavor, Instance, ServiceBinary, ServiceList
+from cumulo.model.allocation import Allocation, NodeUsage, NoRoom, Resources, claim, node_usage
+from cumulo.model.service import DEFAULT_SERVICE_DOWN_TIME, why_not_schedulable
 
 from .exceptions import NoValidHost
 
 
 @dataclasses.dataclass(frozen=True)
-class Need:
+class Need(Resources):
     """What an instance takes from a host."""
-
-    memory_mb: int
-    vcpus: int
-    disk_gb: int
 
     @classmethod
     def of_flavor(cls, flavor: Flavor, *, volume_backed: bool = False) -> Need:
@@ -35,93 +42,102 @@ class Need:
     def of_instance(cls, instance: Instance) -> Need:
         return cls(instance.memory_mb, instance.vcpus, instance.root_gb + instance.ephemeral_gb)
 
-    def __str__(self) -> str:
-        return f"{self.memory_mb} MiB, {self.vcpus} vCPUs, {self.disk_gb} GiB"
 
-
-@dataclasses.dataclass
-class HostCapacity:
-    """What a host has free, as its node row says (minus what this placement gave out)."""
-
-    host: str
-    node: str
-    free_ram_mb: int
-    free_vcpus: int
-    free_disk_gb: int
-
-    def fits(self, need: Need) -> bool:
-        return (
-            need.memory_mb <= self.free_ram_mb
-            and need.vcpus <= self.free_vcpus
-            and need.disk_gb <= self.free_disk_gb
-        )
-
-    def describe(self) -> str:
-        return (
-            f"{self.host} has {self.free_ram_mb} MiB, {self.free_vcpus} vCPUs, "
-            f"{self.free_disk_gb} GiB free"
-        )
+def _weight(usage: NodeUsage) -> tuple[int, str]:
+    """The weigher: most free memory first, then the host's name."""
+    return (-usage.free.memory_mb, usage.host)
 
 
 class Placement:
-    """The enabled compute hosts and their free resources, read once per request;
-    :meth:`consume` keeps the view right for the next instance of the same request."""
+    """The schedulable compute hosts, read once per request; each :meth:`claim`
+    reads their allocations afresh.
 
-    def __init__(self, context: Any) -> None:
+    Args:
+        context: the request context.
+        service_down_time: seconds after its last heartbeat a host counts as down.
+    """
+
+    def __init__(
+        self, context: Any, *, service_down_time: float = DEFAULT_SERVICE_DOWN_TIME
+    ) -> None:
+        self.context = context
+        self.service_down_time = service_down_time
         services = {
             service.host: service
             for service in ServiceList.get_all(context, ServiceBinary.COMPUTE).objects
         }
-        self.hosts: dict[str, HostCapacity] = {}
-        for node in ComputeNodeList.get_all(context).objects:
-            service = services.get(node.host)
-            if service is None or service.disabled or service.forced_down:
-                continue
-            self.hosts[node.host] = HostCapacity(
-                host=node.host,
-                node=node.hypervisor_hostname,
-                free_ram_mb=node.memory_mb - node.memory_mb_used,
-                free_vcpus=node.vcpus - node.vcpus_used,
-                free_disk_gb=node.local_gb - node.local_gb_used,
-            )
+        nodes = {usage.host for usage in node_usage(context)}
+        self.skipped: dict[str, str] = {}
+        """Hosts placement does not use, and why."""
+        self.hosts: list[str] = []
+        """The hosts it may use, by name."""
+        for host in sorted(nodes | set(services)):
+            reason = why_not_schedulable(services.get(host), service_down_time)
+            if reason is None and host not in nodes:
+                reason = "no compute node recorded yet"
+            if reason is None:
+                self.hosts.append(host)
+            else:
+                self.skipped[host] = reason
 
-    def node_of(self, host: str) -> str:
-        return self.hosts[host].node
+    def check_host(self, host: str, what: str = "requested host") -> None:
+        """Raises ``NoValidHost`` unless placement may use ``host``."""
+        if host in self.hosts:
+            return
+        if host in self.skipped:
+            raise NoValidHost(f"{what} {host!r} is {self.skipped[host]}")
+        raise NoValidHost(
+            f"{what} {host!r} is not an enabled compute host (enabled: {self.hosts or 'none'})"
+        )
 
-    def select(
-        self, need: Need, *, requested_host: str | None = None, exclude: Iterable[str] = ()
-    ) -> str:
-        """The host for an instance needing ``need``.
+    def claim(
+        self,
+        consumer_uuid: uuid.UUID,
+        need: Resources,
+        *,
+        requested_host: str | None = None,
+        exclude: Iterable[str] = (),
+        what: str = "requested host",
+    ) -> Allocation:
+        """Choose a host for ``consumer_uuid`` needing ``need`` and claim it there.
 
         Raises:
-            NoValidHost: the requested host is unknown, disabled or too small, or no
-                host fits; the reason lists what each host has free.
+            NoValidHost: the requested host is unknown, down, disabled or has no
+                room, or no host has room; the reason says what each host has free
+                or why it was skipped.
         """
         if requested_host is not None:
-            capacity = self.hosts.get(requested_host)
-            if capacity is None:
-                known = sorted(self.hosts) or "none"
+            self.check_host(requested_host, what)
+            try:
+                return claim(self.context, consumer_uuid, requested_host, need)
+            except NoRoom as full:
                 raise NoValidHost(
-                    f"requested host {requested_host!r} is not an enabled compute host "
-                    f"(enabled: {known})"
-                )
-            if not capacity.fits(need):
-                raise NoValidHost(
-                    f"requested host {requested_host!r} cannot fit {need}: {capacity.describe()}"
-                )
-            return requested_host
-        excluded = set(exclude)
-        candidates = [c for c in self.hosts.values() if c.host not in excluded]
-        fitting = [c for c in candidates if c.fits(need)]
-        if not fitting:
-            described = "; ".join(c.describe() for c in sorted(candidates, key=lambda c: c.host))
-            raise NoValidHost(f"no host fits {need}: {described or 'no enabled compute host'}")
-        best = min(fitting, key=lambda c: (-c.free_ram_mb, c.host))
-        return best.host
+                    f"{what} {requested_host!r} cannot fit {need}: {full.usage.describe()}"
+                ) from None
+        tried = set(exclude)
+        lost: dict[str, NodeUsage] = {}
+        while True:
+            candidates = [h for h in self.hosts if h not in tried]
+            usages = node_usage(self.context, candidates) if candidates else []
+            fitting = sorted((u for u in usages if need.fits_in(u.free)), key=_weight)
+            if not fitting:
+                raise NoValidHost(self._no_room(need, usages, lost, set(exclude)))
+            best = fitting[0]
+            try:
+                return claim(self.context, consumer_uuid, best.host, need)
+            except NoRoom as full:  # another claim took the room first: next-best host
+                tried.add(best.host)
+                lost[best.host] = full.usage
 
-    def consume(self, host: str, need: Need) -> None:
-        """Count ``need`` as taken on ``host`` for the rest of this request."""
-        capacity = self.hosts[host]
-        capacity.free_ram_mb -= need.memory_mb
-        capacity.free_vcpus -= need.vcpus
-        capacity.free_disk_gb -= need.disk_gb
+    def _no_room(
+        self,
+        need: Resources,
+        usages: list[NodeUsage],
+        lost: dict[str, NodeUsage],
+        excluded: set[str],
+    ) -> str:
+        described = {u.host: u.describe() for u in usages}
+        described.update({host: usage.describe() for host, usage in lost.items()})
+        described.update({host: f"{host} is {why}" for host, why in self.skipped.items()})
+        shown = [described[host] for host in sorted(described) if host not in excluded]
+        return f"no host has room for {need}: {'; '.join(shown) or 'no compute host'}"

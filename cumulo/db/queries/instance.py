@@ -41,6 +41,7 @@ from ..models import (
     SecurityGroupInstanceAssociationRow,
     SecurityGroupRow,
 )
+from .allocation import drop_allocations
 from .base import (
     CAS_ATTEMPTS,
     Queries,
@@ -183,6 +184,11 @@ class InstanceQueries(Queries):
         if expected_vm_state is not None:
             criteria.append(InstanceRow.vm_state.in_(expected_vm_state))
         with self._writing() as session:
+            before = select(InstanceRow.vm_state).where(InstanceRow.uuid == instance_uuid)
+            failed_build = (
+                changes.get("vm_state") is VmState.ERROR
+                and session.scalar(before) is VmState.BUILDING
+            )
             # The compare-and-swap: one UPDATE whose WHERE holds the expected states.
             for _ in range(CAS_ATTEMPTS):
                 statement = update(InstanceRow).where(*criteria).values(values)
@@ -213,6 +219,8 @@ class InstanceQueries(Queries):
                 self._set_tags(session, instance_uuid, changes["tags"])
             if "info_cache" in changes:
                 self._save_network_info(session, instance_uuid, changes["info_cache"].network_info)
+            if failed_build:  # nothing runs there: what placement claimed goes back
+                drop_allocations(session, instance_uuid)
             session.flush()
             touched = [name for name in LAZY_FIELDS if name in changes]
             return self._instance(session, instance_uuid, touched)
@@ -252,6 +260,7 @@ class InstanceQueries(Queries):
                     )
                     .values(deleted=BlockDeviceMappingRow.id, **marked),
                 )
+            drop_allocations(session, instance_uuid)  # a retried destroy drops leftovers too
             return self._instance(session, instance_uuid, ())
 
     def instance_load_attr(self, context: Context, instance_uuid: uuid.UUID, name: str) -> Any:

@@ -203,3 +203,31 @@ def test_put_actions_refused(compute_cloud, extra_rows, action, body, status, wo
     response = put(compute_cloud, action, body, "2.11")
     assert response.status_code == status, response.text
     assert words in response.text
+
+
+def test_state_follows_the_one_service_down_time_rule(compute_cloud):
+    """A heartbeat 90 s old is past the API's service_down_time (60 s by default)."""
+    context = RequestContext(
+        user_id="admin", project_id=compute_cloud.projects["admin"], roles=["admin"], is_admin=True
+    )
+    assert compute_cloud.config.service_down_time == 60
+    service = Service(
+        uuid=uuid.uuid4(),
+        host="host-late",
+        binary=ServiceBinary.COMPUTE,
+        topic="compute",
+        last_seen_up=datetime.now(UTC) - timedelta(seconds=90),
+    )
+    service.obj_set_context(context)
+    service.create()
+    try:
+        (late,) = services(compute_cloud, host="host-late")
+        assert late["state"] == "down"
+        service.last_seen_up = datetime.now(UTC) - timedelta(seconds=30)
+        service.save()
+        (late,) = services(compute_cloud, host="host-late")
+        assert late["state"] == "up"
+    finally:
+        service.forced_down = True  # out of the way of the module's other tests
+        service.disabled = True
+        service.save()

@@ -87,13 +87,13 @@ def test_no_host_fits(deployment):
     with pytest.raises(NoValidHost) as info:
         deployment.tasks.build_instances(deployment.ctx(), [template])
     message = str(info.value)
-    assert "no host fits 65536 MiB, 4 vCPUs, 0 GiB" in message
+    assert "no host has room for 65536 MiB, 4 vCPUs, 0 GiB" in message
     assert "host-b has 24576 MiB, 16 vCPUs, 400 GiB free" in message
 
     inst = Instance.get_by_uuid(deployment.ctx(), template.uuid)
     assert (inst.vm_state, inst.task_state, inst.host) == (VmState.ERROR, None, None)
     fault = deployment.fault(inst.uuid)
-    assert fault.message.startswith("no valid host: no host fits") and fault.code == 500
+    assert fault.message.startswith("no valid host: no host has room") and fault.code == 500
     ((action, failure, events),) = deployment.actions(inst.uuid)
     assert action == "create" and failure.startswith("NoValidHost")
     assert events == [("conductor_schedule_and_build_instances", "Error", "conductor-1")]

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from cumulo.conductor.tasks.exceptions import InvalidLiveMigration, MigrationPreCheckFailed
+from cumulo.conductor.tasks.exceptions import (
+    InvalidLiveMigration,
+    MigrationPreCheckFailed,
+    NoValidHost,
+)
 from cumulo.model import BlockDeviceMappingList, MigrationList, MigrationStatus, Protocol
+from cumulo.model.allocation import allocations_of
 from cumulo.virt.exceptions import MigrationPreCheckError
 from tests.support.live_migration import (
     DESIGN_ORDER,
@@ -73,19 +78,39 @@ def test_live_migration_runs_in_the_design_order_and_moves_everything(deployment
     assert deployment.fault(inst.uuid) is None
 
 
-def test_a_refused_check_changes_nothing(deployment, statuses):
+def test_a_destination_without_room_changes_nothing(deployment, statuses):
     large = deployment.flavor("m1.large", memory_mb=12288, vcpus=2)
     inst = deployment.boot(large, host="host-a")
+    # The conductor's claim on the destination refuses before any host is asked.
+    with pytest.raises(NoValidHost, match=r"destination 'host-c' cannot fit 12288 MiB"):
+        deployment.tasks.live_migrate_instance(deployment.ctx(), inst.uuid, "host-c")
+    assert statuses == []
+    assert_runs_only_on(deployment, inst, "host-a", "host-c")
+    assert deployment.drivers["host-c"].describe_host().probes == ()
+    assert deployment.drivers["host-a"].manager_calls["pre_live_migration"] == 0
+    assert deployment.fault(inst.uuid) is None  # a refusal is not a fault of the instance
+    action, failure, _ = deployment.actions(inst.uuid)[-1]
+    assert action == "live-migration" and "NoValidHost" in failure
+    assert [a.host for a in allocations_of(deployment.ctx(), inst.uuid)] == ["host-a"]
+
+
+def test_a_refused_check_changes_nothing(deployment, statuses):
+    inst = deployment.boot(deployment.flavor(), host="host-a")
+    deployment.drivers["host-c"].inject_failure(
+        "check_can_live_migrate_destination",
+        MigrationPreCheckError(str(inst.uuid), "host-c", "not enough room"),
+    )
     with pytest.raises(MigrationPreCheckFailed, match=r"MigrationPreCheckError: .*not enough room"):
         deployment.tasks.live_migrate_instance(deployment.ctx(), inst.uuid, "host-c")
     assert statuses == ["queued", "error"]
     assert_runs_only_on(deployment, inst, "host-a", "host-c")
-    assert deployment.drivers["host-c"].describe_host().probes == ()
     assert deployment.drivers["host-a"].manager_calls["pre_live_migration"] == 0
     assert deployment.fault(inst.uuid) is None  # a refusal is not a fault of the instance
     action, failure, events = deployment.actions(inst.uuid)[-1]
     assert action == "live-migration" and "MigrationPreCheckFailed" in failure
     assert ("compute_check_can_live_migrate_destination", "Error", "host-c") in events
+    # The destination's claim went back with the refusal.
+    assert [a.host for a in allocations_of(deployment.ctx(), inst.uuid)] == ["host-a"]
 
 
 def test_a_refused_source_check_removes_the_destination_probe(deployment, web, statuses):
