@@ -81,11 +81,13 @@ class GuestFlows(ManagerBase):
             bdm.create()
             try:
                 assert bdm.device_name is not None
-                info = self.volumes.reserve(instance, bdm)
+                # The store shows the volume attaching while the driver connects it.
+                info = self.volumes.reserve(instance, bdm, attaching=True)
                 try:
                     self.driver.attach_volume(
                         context, info, instance, bdm.device_name, bdm.disk_bus, bdm.device_type
                     )
+                    self.volumes.connected(instance, bdm)
                 except BaseException:
                     self.volumes.terminate(instance, bdm, self.volumes.connector(instance))
                     raise
@@ -107,8 +109,17 @@ class GuestFlows(ManagerBase):
         ):
             self._check_on_host(instance)
             bdm = BlockDeviceMapping.get_by_volume_id(context, volume_uuid, instance.uuid)
+            # The store shows the volume detaching while the driver disconnects it,
+            # and in-use again if the driver could not.
+            self.volumes.disconnecting(instance, bdm)
             if bdm.connection_info is not None and bdm.device_name:
-                self.driver.detach_volume(context, bdm.connection_info, instance, bdm.device_name)
+                try:
+                    self.driver.detach_volume(
+                        context, bdm.connection_info, instance, bdm.device_name
+                    )
+                except BaseException:
+                    self.volumes.connected(instance, bdm)
+                    raise
             self.volumes.terminate(instance, bdm, self.volumes.connector(instance))
             bdm.destroy()
 

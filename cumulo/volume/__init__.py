@@ -16,12 +16,14 @@ from .exceptions import (
     VolumeStoreError,
     VolumeStoreFull,
 )
-from .store import GIB, VolumeStore
+from .store import ERROR_KINDS, GIB, VolumeDetails, VolumeStore
 
 __all__ = [
+    "ERROR_KINDS",
     "GIB",
     "InvalidVolumeSize",
     "InvalidVolumeState",
+    "VolumeDetails",
     "VolumeInUse",
     "VolumeNotFound",
     "VolumeNotReachable",
