@@ -16,7 +16,7 @@ from .exceptions import (
     VolumeStoreError,
     VolumeStoreFull,
 )
-from .store import ERROR_KINDS, GIB, VolumeDetails, VolumeStore
+from .store import ERROR_KINDS, GIB, VolumeDetails, VolumeEntry, VolumeStore
 
 __all__ = [
     "ERROR_KINDS",
@@ -24,6 +24,7 @@ __all__ = [
     "InvalidVolumeSize",
     "InvalidVolumeState",
     "VolumeDetails",
+    "VolumeEntry",
     "VolumeInUse",
     "VolumeNotFound",
     "VolumeNotReachable",

@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 from uuid import UUID
@@ -58,7 +59,7 @@ from .exceptions import (
     VolumeStoreFull,
 )
 
-__all__ = ["ERROR_KINDS", "GIB", "VolumeDetails", "VolumeStore"]
+__all__ = ["ERROR_KINDS", "GIB", "VolumeDetails", "VolumeEntry", "VolumeStore"]
 
 GIB: Final = 1024**3
 _IMAGE = ".img"
@@ -88,6 +89,22 @@ class VolumeDetails:
     """One of :data:`ERROR_KINDS` while the volume is in ``error``."""
     error_message: str | None = None
     """What went wrong, worded for the volume's owner (no paths, no tracebacks)."""
+    attached_at: str | None = None
+    """When the current attachment began (ISO 8601, UTC); ``None`` when the record's
+    attachment is not the one it was noted for (an older release attached it)."""
+    attachment_id: str | None = None
+    """The attachment ``attached_at`` was noted for."""
+
+
+@dataclass(frozen=True)
+class VolumeEntry:
+    """A volume with its details and times, as the block-storage API shows it."""
+
+    volume: Volume
+    details: VolumeDetails
+    created_at: datetime
+    updated_at: datetime
+    """When its record or details last changed (their files' modification time)."""
 
 
 class VolumeStore:
@@ -224,6 +241,22 @@ class VolumeStore:
             _, current = self._read(_id_of(volume))
             return self._details_of(current)
 
+    def entry(self, volume: Volume | UUID | str) -> VolumeEntry:
+        """The volume with its details and times.
+
+        Raises:
+            VolumeNotFound: no such volume.
+        """
+        with self._locked(shared=True):
+            return self._entry(_id_of(volume))
+
+    def entries(self, *, project_id: str | None = None) -> builtins.list[VolumeEntry]:
+        """Every volume (of ``project_id`` when given) with its details, oldest first."""
+        with self._locked(shared=True):
+            found = [self._entry(volume_id) for volume_id in self._ids()]
+        found.sort(key=lambda e: (e.created_at, str(e.volume.id)))
+        return [e for e in found if project_id is None or e.volume.project_id == project_id]
+
     def update(
         self,
         volume: Volume | UUID | str,
@@ -287,22 +320,6 @@ class VolumeStore:
                 current.id, replace(details, error_kind=kind, error_message=message)
             )
             current.status = VolumeStatus.ERROR
-            return self._write(current, created_ns)
-
-    def reset_error(self, volume: Volume | UUID | str) -> Volume:
-        """An ``error`` volume back to ``available`` (the failed step undone).
-
-        Raises:
-            VolumeNotFound: no such volume.
-            InvalidVolumeState: it is not in ``error``, or it is attached.
-        """
-        with self._locked():
-            created_ns, current = self._read(_id_of(volume))
-            if current.status is not VolumeStatus.ERROR or current.is_attached:
-                raise InvalidVolumeState(str(current.id), "reset", current.status, ["error"])
-            details = self._details_of(current)
-            self._write_details(current.id, replace(details, error_kind=None, error_message=None))
-            current.status = VolumeStatus.AVAILABLE
             return self._write(current, created_ns)
 
     def resize(self, volume: Volume | UUID | str, size_gb: int) -> Volume:
@@ -378,6 +395,15 @@ class VolumeStore:
             current.attached_host = host
             current.mountpoint = mountpoint
             current.attachment_id = uuid.uuid4()
+            details = self._details_of(current)
+            self._write_details(
+                current.id,
+                replace(
+                    details,
+                    attachment_id=str(current.attachment_id),
+                    attached_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                ),
+            )
             return self._write(current, created_ns)
 
     def mark_in_use(self, volume: Volume | UUID | str, *, instance_uuid: UUID) -> Volume:
@@ -514,6 +540,18 @@ class VolumeStore:
     def _meta_path(self, volume_id: UUID) -> Path:
         return self._root / f"{volume_id}{_META}"
 
+    def _entry(self, volume_id: UUID) -> VolumeEntry:
+        created_ns, volume = self._read(volume_id)
+        changed_ns = self._meta_path(volume_id).stat().st_mtime_ns
+        with contextlib.suppress(OSError):
+            changed_ns = max(changed_ns, self._details_path(volume_id).stat().st_mtime_ns)
+        return VolumeEntry(
+            volume,
+            self._details_of(volume),
+            datetime.fromtimestamp(created_ns / 1e9, UTC),
+            datetime.fromtimestamp(changed_ns / 1e9, UTC),
+        )
+
     def _details_path(self, volume_id: UUID) -> Path:
         return self._root / f"{volume_id}{_DETAILS}"
 
@@ -529,11 +567,15 @@ class VolumeStore:
                 image_id=data.get("image_id"),
                 error_kind=data.get("error_kind"),
                 error_message=data.get("error_message"),
+                attached_at=data.get("attached_at"),
+                attachment_id=data.get("attachment_id"),
             )
         except (OSError, ValueError, TypeError, AttributeError):
             return VolumeDetails()
         if volume.status is not VolumeStatus.ERROR or details.error_kind not in ERROR_KINDS:
             details = replace(details, error_kind=None, error_message=None)
+        if volume.attachment_id is None or details.attachment_id != str(volume.attachment_id):
+            details = replace(details, attached_at=None, attachment_id=None)
         return details
 
     def _write_details(self, volume_id: UUID, details: VolumeDetails) -> None:
