@@ -126,7 +126,10 @@ class Volumes:
             raise BadRequest("Invalid input for field 'volume.size': is required")
         size = int(size)
         if image is not None:
-            needed = image_copy.virtual_size_gb(self._image_path(image), image)
+            try:
+                needed = image_copy.virtual_size_gb(self._image_path(image), image)
+            except image_copy.ImageCopyFailed as exc:
+                raise BadRequest(str(exc)) from None
             if needed > size:
                 raise BadRequest(
                     f"Invalid input received: Size of specified image {needed}GB is larger "
