@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Final
@@ -18,6 +17,7 @@ from cumulo.volume.store import GIB
 
 LOG = logging.getLogger(__name__)
 
+_CHUNK: Final = 1024 * 1024
 QEMU_IMG_TIMEOUT: Final = 600.0
 """Seconds one ``qemu-img`` run may take (a copy of a large image is slow, not stuck)."""
 
@@ -61,11 +61,21 @@ def copy_into(path: Path, image: Image, volume_path: Path) -> None:
             # -n: into the existing file, which keeps its (larger) size.
             _qemu_img(["convert", "-n", "-f", "qcow2", "-O", "raw", str(path), str(volume_path)])
         else:
-            with path.open("rb") as source, volume_path.open("r+b") as target:
-                shutil.copyfileobj(source, target, 1024 * 1024)
+            _copy_sparse(path, volume_path)
     except OSError as exc:
         LOG.warning("cannot copy image %s into %s: %s", image.id, volume_path, exc)
         raise ImageCopyFailed(f"Image {image.id} could not be copied into the volume.") from None
+
+
+def _copy_sparse(source_path: Path, target_path: Path) -> None:
+    """Copy ``source_path`` over the start of ``target_path``, skipping runs of zeros
+    (the target is a sparse file of zeros: its holes stay holes)."""
+    with source_path.open("rb") as source, target_path.open("r+b") as target:
+        while chunk := source.read(_CHUNK):
+            if chunk.count(0) == len(chunk):
+                target.seek(len(chunk), 1)
+            else:
+                target.write(chunk)
 
 
 def _qemu_img(args: list[str]) -> str:

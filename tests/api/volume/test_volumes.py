@@ -151,15 +151,21 @@ def test_a_qcow2_image_is_converted_to_raw(api, tmp_path):
         assert disk.read(65536) == raw.read_bytes()
 
 
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")
 def test_an_image_larger_than_the_volume_is_refused(api, tmp_path):
-    big = tmp_path / "big.raw"
-    with big.open("wb") as disk:
-        disk.truncate(1024**3 + 1)
+    big = tmp_path / "big.qcow2"  # 2 GiB virtual, a few KiB on disk
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(big), "1537M"], check=True)
     image = add_image(api.cloud.config.images_dir, "big", big)
     refused = api.post("/volumes", {"volume": {"size": 1, "imageRef": image.id}})
     assert refused.status_code == 400
     assert "Size of specified image 2GB is larger than volume size 1GB" in error_of(refused)[1]
     assert api.create(size=2, imageRef=image.id)["status"] == "available"
+    # min_disk counts too.
+    small = tmp_path / "small.raw"
+    small.write_bytes(b"\1" * 4096)
+    needy = add_image(api.cloud.config.images_dir, "needy", small, min_disk=3)
+    refused = api.post("/volumes", {"volume": {"size": 2, "imageRef": needy.id}})
+    assert "Size of specified image 3GB is larger than volume size 2GB" in error_of(refused)[1]
 
 
 def test_an_unreadable_image_is_refused(api, tmp_path):
