@@ -1,6 +1,7 @@
 """The block-storage service (a Cinder v3 subset) under ``/volume``: the versions
 document, volumes (list, detail, create — empty or from an image —, show, update,
-extend, delete) and the ``volumes``/``gigabytes`` quotas of a project, all under
+extend, delete), the ``volumes``/``gigabytes`` quotas and limits of a project and
+its one availability zone, all under
 ``/volume/v3/{project_id}``. The volumes are :mod:`cumulo.volume`'s store, the one
 the compute hosts attach from; see docs/volume-api.md."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import quotas, versions, volume_actions, volumes
+from . import availability_zones, limits, quotas, versions, volume_actions, volumes
 from .common import PREFIX, PROJECT, V3, Microversions, cinder_error_body
 from .policies import RULES
 
@@ -24,6 +25,8 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(f"{PROJECT}/volumes/{{volume_id}}/action", volume_actions.VolumeAction(state))
     app.add_route(f"{PROJECT}/os-quota-sets/{{target}}", quotas.QuotaSet(state))
     app.add_route(f"{PROJECT}/os-quota-sets/{{target}}/defaults", quotas.QuotaSetDefaults(state))
+    app.add_route(f"{PROJECT}/limits", limits.Limits(state))
+    app.add_route(f"{PROJECT}/os-availability-zone", availability_zones.AvailabilityZones(state))
 
 
 SERVICE = MountedService(

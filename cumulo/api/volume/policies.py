@@ -18,4 +18,5 @@ RULES: tuple[Rule, ...] = (
     Rule("volume:delete", MEMBER, "Delete a volume"),
     Rule("volume_extension:quotas:show", READER, "Show a project's volume quotas"),
     Rule("volume_extension:quotas:update", ADMIN, "Set a project's volume quotas"),
+    Rule("limits_extension:used_limits", READER, "Show a project's volume limits and usage"),
 )

@@ -38,6 +38,10 @@ def limits_of(state: ApiState, project_id: str) -> dict[str, int]:
 
 
 def usage_of(state: ApiState, project_id: str) -> dict[str, int]:
+    """What the project's volumes hold (nothing when the API has no volume store:
+    its quotas and limits still answer, for ``openstack quota show``)."""
+    if state.volumes is None:
+        return {"volumes": 0, "gigabytes": 0}
     entries = volume_store(state).entries(project_id=project_id)
     return {"volumes": len(entries), "gigabytes": sum(e.volume.size_gb for e in entries)}
 
@@ -122,8 +126,8 @@ class QuotaSet:
     def on_put(
         self, req: falcon.Request, resp: falcon.Response, project_id: str, target: str
     ) -> None:
-        values = read_json(req, UPDATE)["quota_set"]
         _authorized(req, self.state, project_id, target, "update")
+        values = read_json(req, UPDATE)["quota_set"]
         try:
             self.state.identity.store.get_project(target)
         except ProjectNotFound:

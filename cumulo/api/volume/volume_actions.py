@@ -30,8 +30,8 @@ class VolumeAction:
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, project_id: str, volume_id: str
     ) -> None:
-        body = read_json(req, schemas.ACTION)
         who = caller(req, self.state, project_id, "volume:extend")
+        body = read_json(req, schemas.ACTION)
         entry = find_volume(self.state, who, volume_id)
         volume = entry.volume
         new_size = int(body["os-extend"]["new_size"])

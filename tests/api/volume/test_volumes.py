@@ -298,3 +298,33 @@ def test_an_old_release_record_without_details_is_served(api):
     shown = api.show(str(old.id))
     assert shown["description"] is None and shown["bootable"] == "false"
     assert shown["status"] == "available"
+
+
+def test_bad_input_before_a_token_is_a_401_and_types_are_named(api):
+    anonymous = api.cloud.client.simulate_post(
+        api.url("/volumes", "member", None), json={"volume": {"size": "x"}}
+    )
+    assert anonymous.status_code == 401
+    refused = api.post("/volumes", {"volume": {"size": True}})
+    assert error_of(refused)[1] == (
+        "Invalid input for field 'volume.size': expected integer or string or null, got boolean"
+    )
+
+
+def test_an_api_without_a_volume_store_answers_503(api):
+    import dataclasses
+
+    import falcon.testing
+
+    from cumulo.api.app import create_app
+
+    config = dataclasses.replace(api.cloud.config, volume_dir=None)
+    client = falcon.testing.TestClient(create_app(config))
+    response = client.simulate_get(
+        api.url("/volumes", "member", None), headers=api.headers("member", None)
+    )
+    assert response.status_code == 503
+    assert error_of(response) == (
+        "serviceUnavailable",
+        "This API has no volume store configured.",
+    )
