@@ -101,6 +101,15 @@ def _page(
     return body
 
 
+def _given(body: dict[str, Any], *names: str) -> str | None:
+    """The first of ``names`` the body has (``null`` meaning empty); ``None`` when it
+    has none of them (unchanged)."""
+    for name in names:
+        if name in body:
+            return str(body[name] or "")
+    return None
+
+
 class Volumes:
     def __init__(self, state: ApiState) -> None:
         self.state = state
@@ -212,17 +221,11 @@ class VolumeResource:
         who = caller(req, self.state, project_id, "volume:update")
         body = read_json(req, schemas.UPDATE)["volume"]
         entry = find_volume(self.state, who, volume_id)
-        name = body.get("name", body.get("display_name"))
-        description = body.get("description", body.get("display_description"))
         store = volume_store(self.state)
         store.update(
             entry.volume.id,
-            name=None if "name" not in body and "display_name" not in body else (name or ""),
-            description=(
-                None
-                if "description" not in body and "display_description" not in body
-                else (description or "")
-            ),
+            name=_given(body, "name", "display_name"),
+            description=_given(body, "description", "display_description"),
         )
         resp.media = {"volume": detail(store.entry(entry.volume.id), self.state.base_url(req))}
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cumulo.db.quotas import QuotaStore
 from tests.api.compute.conftest import ComputeCloud, running_cloud
 
 WHO_PROJECT = {"admin": "admin", "member": "alpha", "reader": "alpha", "other": "beta"}
@@ -80,9 +81,17 @@ def error_of(response: Any) -> tuple[str, str]:
     return name, fault["message"]
 
 
+RAISED = {"volumes": 1000, "gigabytes": 100000}
+"""The volume quotas of projects alpha and beta: the package's tests make more than
+the default 10 volumes there (the admin project keeps the defaults)."""
+
+
 @pytest.fixture(scope="package")
 def volume_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComputeCloud]:
     with running_cloud(tmp_path_factory.mktemp("volume-api")) as cloud:
+        quotas = QuotaStore(cloud.cloud.engine)
+        for project in ("alpha", "beta"):
+            quotas.set_limits(cloud.projects[project], RAISED)
         yield cloud
 
 

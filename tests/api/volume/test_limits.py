@@ -9,6 +9,8 @@ import falcon.testing
 
 from cumulo.api.app import create_app
 
+from .conftest import RAISED
+
 
 def test_limits_show_the_quotas_and_the_usage(api):
     api.create(who="other", name="limited", size=3)
@@ -17,7 +19,8 @@ def test_limits_show_the_quotas_and_the_usage(api):
     limits = response.json["limits"]
     assert limits["rate"] == []
     absolute = limits["absolute"]
-    assert absolute["maxTotalVolumes"] == 10 and absolute["maxTotalVolumeGigabytes"] == 1000
+    assert absolute["maxTotalVolumes"] == RAISED["volumes"]
+    assert absolute["maxTotalVolumeGigabytes"] == RAISED["gigabytes"]
     assert absolute["totalVolumesUsed"] >= 1 and absolute["totalGigabytesUsed"] >= 3
     assert api.get("/limits", who="member", project=api.project("other")).status_code == 403
 

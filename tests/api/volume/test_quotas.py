@@ -3,7 +3,7 @@ and reset, and the create and extend checks (Cinder's 413 overLimit)."""
 
 from __future__ import annotations
 
-from .conftest import error_of
+from .conftest import RAISED, error_of
 
 
 def quota_path(api, who):
@@ -11,17 +11,18 @@ def quota_path(api, who):
 
 
 def test_defaults_and_usage(api):
-    shown = api.get(quota_path(api, "reader"), who="reader")
+    admin = api.project("admin")  # a project with no limits of its own
+    shown = api.get(f"/os-quota-sets/{admin}", who="admin")
     assert shown.status_code == 200, shown.text
-    assert shown.json["quota_set"]["volumes"] == 10
-    assert shown.json["quota_set"]["gigabytes"] == 1000
-    assert shown.json["quota_set"]["id"] == api.project("reader")
+    assert shown.json["quota_set"] == {"id": admin, "volumes": 10, "gigabytes": 1000}
+    own = api.get(quota_path(api, "reader"), who="reader").json["quota_set"]
+    assert (own["volumes"], own["gigabytes"]) == (RAISED["volumes"], RAISED["gigabytes"])
     before = api.get(quota_path(api, "member"), params={"usage": "True"}).json["quota_set"]
     api.create(name="counted", size=2)
     after = api.get(quota_path(api, "member"), params={"usage": "True"}).json["quota_set"]
     assert after["volumes"]["in_use"] == before["volumes"]["in_use"] + 1
     assert after["gigabytes"]["in_use"] == before["gigabytes"]["in_use"] + 2
-    assert after["volumes"] == {**after["volumes"], "limit": 10, "reserved": 0, "allocated": 0}
+    assert after["volumes"] == {**after["volumes"], "limit": 1000, "reserved": 0, "allocated": 0}
     defaults = api.get(f"{quota_path(api, 'member')}/defaults").json["quota_set"]
     assert (defaults["volumes"], defaults["gigabytes"]) == (10, 1000)
     bad = api.get(quota_path(api, "member"), params={"usage": "maybe"})
@@ -82,7 +83,9 @@ def test_create_and_extend_are_held_to_the_quotas(api):
     finally:
         reset = api.delete(path, who="admin", project=api.project("admin"))
         assert reset.status_code == 200
-    assert api.get(path, who="other").json["quota_set"]["volumes"] == 10
+        assert api.get(path, who="other").json["quota_set"]["volumes"] == 10
+        raised = api.put(path, {"quota_set": RAISED}, who="admin", project=api.project("admin"))
+        assert raised.status_code == 200
 
 
 def test_bad_quota_updates(api):
@@ -103,10 +106,6 @@ def test_bad_quota_updates(api):
 
 def test_compute_quota_reset_keeps_volume_limits(api):
     project = api.project("other")
-    admin = {"who": "admin", "project": api.project("admin")}
-    api.put(f"/os-quota-sets/{project}", {"quota_set": {"volumes": 40}}, **admin)
-    try:
-        assert api.cloud.delete(f"/os-quota-sets/{project}", who="admin").status_code == 202
-        assert api.get(f"/os-quota-sets/{project}", who="other").json["quota_set"]["volumes"] == 40
-    finally:
-        api.delete(f"/os-quota-sets/{project}", **admin)
+    assert api.cloud.delete(f"/os-quota-sets/{project}", who="admin").status_code == 202
+    shown = api.get(f"/os-quota-sets/{project}", who="other").json["quota_set"]
+    assert shown["volumes"] == RAISED["volumes"]
