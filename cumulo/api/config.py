@@ -34,7 +34,8 @@ class ApiConfig:
     rpc_timeout: float = 60.0
     """Seconds a call to the conductor or a host may take before the request fails."""
     volume_dir: Path | None = None
-    """The volume store's directory (``os-volume_attachments``); ``None``: none."""
+    """The volume store's directory (``/volume`` and ``os-volume_attachments``);
+    ``None``: none."""
     images_dir: Path | None = None
     """The image catalog's directory (``/image``); ``None``: no images."""
     image_size_limit: int = DEFAULT_IMAGE_SIZE_LIMIT

@@ -6,5 +6,6 @@ from .compute import SERVICE as COMPUTE
 from .identity import SERVICE as IDENTITY
 from .image import SERVICE as IMAGE
 from .registry import MountedService
+from .volume import SERVICE as VOLUME
 
-SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE, IMAGE)
+SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE, IMAGE, VOLUME)

@@ -47,19 +47,32 @@ class MountedService:
     middleware: tuple[Callable[[], object], ...] = ()
     """Falcon middleware the service needs on every request (each one checks that the
     path is its own): the compute microversion negotiation."""
+    aliases: tuple[str, ...] = ()
+    """Other catalog types the service is listed under too, for clients that look
+    for an older name (block-storage: ``volumev3``, ``volume``)."""
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
 
-    def catalog_entry(self, base_url: str, region: str, project_id: str) -> dict[str, Any]:
+    def catalog_entries(self, base_url: str, region: str, project_id: str) -> list[dict[str, Any]]:
+        """The service's catalog entry, then one per alias (same endpoints)."""
+        entry = self.catalog_entry(base_url, region, project_id)
+        return [entry] + [
+            self.catalog_entry(base_url, region, project_id, alias) for alias in self.aliases
+        ]
+
+    def catalog_entry(
+        self, base_url: str, region: str, project_id: str, type_: str | None = None
+    ) -> dict[str, Any]:
         url = base_url + self.prefix + self.catalog_path.format(project_id=project_id)
+        type_ = type_ or self.type
         return {
-            "type": self.type,
+            "type": type_,
             "name": self.name,
-            "id": uuid.uuid5(_IDS, self.type).hex,
+            "id": uuid.uuid5(_IDS, type_).hex,
             "endpoints": [
                 {
-                    "id": uuid.uuid5(_IDS, f"{self.type}:{interface}").hex,
+                    "id": uuid.uuid5(_IDS, f"{type_}:{interface}").hex,
                     "interface": interface,
                     "region": region,
                     "region_id": region,

@@ -1,6 +1,7 @@
 """``ApiState``: what every handler of one API worker shares: the configuration,
 the identity manager (its database engine and key repository), the policy, the
-mounted services, the image catalog, and the key pair and quota stores. Built once
+mounted services, the image catalog, the key pair and quota stores, and the volume
+store. Built once
 per worker process, after the fork."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cumulo.db.keypairs import KeyPairStore
 from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager
 from cumulo.image import ImageCatalog
+from cumulo.volume.store import VolumeStore
 
 from .backend import ComputeBackend, LazyBackend
 from .config import ApiConfig
@@ -31,6 +33,8 @@ class ApiState:
     images: ImageCatalog
     keypairs: KeyPairStore
     quotas: QuotaStore
+    volumes: VolumeStore | None = None
+    """The volume store (``/volume``); ``None``: the API has none configured."""
 
     @property
     def backend(self) -> ComputeBackend:
@@ -44,4 +48,5 @@ class ApiState:
     def catalog(self, req: falcon.Request, project_id: str) -> list[dict[str, Any]]:
         """The token catalog for a token scoped to ``project_id``."""
         base = self.base_url(req)
-        return [s.catalog_entry(base, self.config.region, project_id) for s in self.services]
+        region = self.config.region
+        return [e for s in self.services for e in s.catalog_entries(base, region, project_id)]

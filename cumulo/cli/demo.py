@@ -4,13 +4,12 @@ can follow, driven through the public HTTP API as a user's tools would drive it.
 The deployment is ``cumulo all-in-one``'s: a SQLite file under the state directory,
 an ``inproc://`` bus, a conductor, two compute hosts (``host-a``, ``host-b``) —
 fake hypervisors sharing one fake network and one instance storage pool, or QEMU
-hosts (``--driver qemu``) — and the API (``/identity``, ``/compute``, ``/image``) on
-a free localhost port. Every step is HTTP requests to that API (a token from
-``/identity``, then the Compute API at its newest microversion), and prints the
-``openstack`` command that does the same against ``cumulo all-in-one``. Two things
-have no API yet and are done as an operator would, said so where they happen: the
-volume is created in the volume store (the block storage API comes with images
-and networks), and the final check reads the hosts' usage records.
+hosts (``--driver qemu``) — and the API (``/identity``, ``/compute``, ``/image``,
+``/volume``) on a free localhost port. Every step is HTTP requests to that API (a
+token from ``/identity``, then the Compute API at its newest microversion and the
+Block Storage API), and prints the ``openstack`` command that does the same against
+``cumulo all-in-one``. Only the final check looks behind the API, as an operator
+would, and says so: it reads the hosts' usage records and the volume store.
 
 Each run starts from a fresh state directory (what an earlier run left there is
 removed first), so reruns work. The services' JSON logs go to ``demo.log`` in it.
@@ -378,11 +377,10 @@ class Demo:
             self.user.compute(
                 "DELETE", f"/servers/{server_id}/os-volume_attachments/{volume_id}", expect=(202,)
             )
+            volume_url = f"{self._volumes_url(first)}/volumes/{volume_id}"
             poll(
                 lambda: (
-                    True
-                    if str(self.store.get(uuid.UUID(volume_id)).status) == "available"
-                    else None
+                    True if self.user.get(volume_url)["volume"]["status"] == "available" else None
                 ),
                 "the volume to be detached",
             )
@@ -492,26 +490,33 @@ class Demo:
         return {name: self.server(name) for name in self.servers}
 
     def _attach(self, name: str) -> tuple[str, str]:
-        volume = self.store.create(
-            1, "demo-data", project_id=self.servers[name]["tenant_id"], user_id="demo"
-        )
+        self.command("volume", "create", "--size", "1", "demo-data", cloud=USER)
+        volume = self.user.post(
+            f"{self._volumes_url(name)}/volumes",
+            {"volume": {"size": 1, "name": "demo-data"}},
+            expect=(202,),
+        )["volume"]
         self.detail(
-            f"volume {volume.id} created in {self.store.root} ({volume.status}) — by the "
-            "operator: the block storage API comes with the next release"
+            f"volume {volume['id']} created through the block storage API ({volume['status']})"
         )
         self.command("server", "add", "volume", name, "demo-data", cloud=USER)
         attachment = self.user.compute(
             "POST",
             f"/servers/{self.servers[name]['id']}/os-volume_attachments",
-            {"volumeAttachment": {"volumeId": str(volume.id)}},
+            {"volumeAttachment": {"volumeId": volume["id"]}},
         )["volumeAttachment"]
-        stored = self.store.get(volume.id)
-        self.check(str(stored.status) == "in-use", f"volume is {stored.status}")
+        shown = self.user.get(f"{self._volumes_url(name)}/volumes/{volume['id']}")["volume"]
+        self.check(shown["status"] == "in-use", f"volume is {shown['status']}")
+        (held,) = shown["attachments"]
         self.detail(
-            f"attached at {attachment['device']} on {stored.attached_host}; volume "
-            f"{stored.status}, attachment {attachment['id']}"
+            f"attached at {attachment['device']} on {held['host_name']}; volume "
+            f"{shown['status']}, attachment {attachment['id']}"
         )
-        return str(volume.id), str(attachment["device"])
+        return str(volume["id"]), str(attachment["device"])
+
+    def _volumes_url(self, name: str) -> str:
+        """The user's project under ``/volume/v3`` (the server's project)."""
+        return f"/volume/v3/{self.servers[name]['tenant_id']}"
 
     def _diagnostics(self, name: str, device: str) -> None:
         self.command("server", "show", "--diagnostics", name)
@@ -643,7 +648,10 @@ class Demo:
             self.user.compute("DELETE", f"/servers/{server_id}", expect=(204,))
             poll(functools.partial(self._gone, server_id), f"{name} to be deleted")
             self.detail(f"{name}: deleted")
-        self.store.delete(uuid.UUID(volume_id))
+        self.command("volume", "delete", "demo-data", cloud=USER)
+        self.user.request(
+            "DELETE", f"{self._volumes_url(SERVERS[0])}/volumes/{volume_id}", expect=(202,)
+        )
         self.detail(f"volume {volume_id}: deleted")
         left = self.admin.compute("GET", "/servers/detail?all_tenants=1")["servers"]
         self.check(not left, f"servers left: {[s['name'] for s in left]}")

@@ -78,26 +78,34 @@ class GuestFlows(ManagerBase):
                 named = [b for b in self._bdms(context, instance).objects if b.device_name]
                 root = instance.root_device_name or "/dev/vda"
                 self.driver.default_device_names_for_instance(instance, root, named, [bdm])
-            bdm.create()
+            assert bdm.device_name is not None
+            # Store first, mapping second, and the reverse on the way out: whenever the
+            # compute API shows the attachment, the volume API shows the volume
+            # attaching, in-use or detaching (attaching while the driver connects it).
+            info = self.volumes.reserve(instance, bdm, attaching=True)
+            created = False
             try:
-                assert bdm.device_name is not None
-                info = self.volumes.reserve(instance, bdm)
-                try:
-                    self.driver.attach_volume(
-                        context, info, instance, bdm.device_name, bdm.disk_bus, bdm.device_type
-                    )
-                except BaseException:
-                    self.volumes.terminate(instance, bdm, self.volumes.connector(instance))
-                    raise
-                bdm.save()  # with the connection info, where the driver connected it
+                bdm.create()
+                created = True
+                self.driver.attach_volume(
+                    context, info, instance, bdm.device_name, bdm.disk_bus, bdm.device_type
+                )
+                self.volumes.connected(instance, bdm)
+                # With the connection info as the driver completed it (where it connected
+                # the volume): create() stored a copy of what reserve() set.
+                bdm.connection_info = info
+                bdm.save()
             except BaseException:
-                bdm.destroy()
+                if created:
+                    bdm.destroy()
+                self.volumes.terminate(instance, bdm, self.volumes.connector(instance))
                 raise
             return bdm
 
     def detach_volume(self, context: Any, instance: Instance, volume_id: str) -> None:
-        """Detach a volume: the driver's connection, the store's attachment (with
-        this host's volume connector), then the mapping."""
+        """Detach a volume: the driver's connection, the mapping, then the store's
+        attachment (with this host's volume connector); the store shows the volume
+        ``detaching`` meanwhile, and ``in-use`` again if the driver could not."""
         volume_uuid = uuid.UUID(volume_id)
         with (
             self._instance_lock(instance.uuid),
@@ -107,10 +115,17 @@ class GuestFlows(ManagerBase):
         ):
             self._check_on_host(instance)
             bdm = BlockDeviceMapping.get_by_volume_id(context, volume_uuid, instance.uuid)
+            self.volumes.disconnecting(instance, bdm)
             if bdm.connection_info is not None and bdm.device_name:
-                self.driver.detach_volume(context, bdm.connection_info, instance, bdm.device_name)
-            self.volumes.terminate(instance, bdm, self.volumes.connector(instance))
+                try:
+                    self.driver.detach_volume(
+                        context, bdm.connection_info, instance, bdm.device_name
+                    )
+                except BaseException:
+                    self.volumes.connected(instance, bdm)
+                    raise
             bdm.destroy()
+            self.volumes.terminate(instance, bdm, self.volumes.connector(instance))
 
     # --- diagnostics and injection --------------------------------------------------------
 

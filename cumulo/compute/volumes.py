@@ -52,13 +52,20 @@ class VolumeConnections:
         initiators can change)."""
         return self.driver.get_volume_connector(instance)
 
-    def reserve(self, instance: Instance, bdm: BlockDeviceMapping) -> VolumeConnectionInfo:
+    def reserve(
+        self, instance: Instance, bdm: BlockDeviceMapping, *, attaching: bool = False
+    ) -> VolumeConnectionInfo:
         """Record the volume of ``bdm`` as attached to the instance on this host and
-        return the connection info for this host (set on ``bdm``, not yet saved)."""
+        return the connection info for this host (set on ``bdm``, not yet saved).
+        ``attaching``: the store shows ``attaching`` until :meth:`connected`."""
         assert bdm.volume_id is not None and bdm.device_name is not None
         connector = self.connector(instance)
         self.store.attach(
-            bdm.volume_id, instance_uuid=instance.uuid, host=self.host, mountpoint=bdm.device_name
+            bdm.volume_id,
+            instance_uuid=instance.uuid,
+            host=self.host,
+            mountpoint=bdm.device_name,
+            attaching=attaching,
         )
         try:
             info = self.store.connection_info(bdm.volume_id, connector)
@@ -69,6 +76,23 @@ class VolumeConnections:
         bdm.connection_info = info
         bdm.attachment_id = info.attachment_id
         return info
+
+    def connected(self, instance: Instance, bdm: BlockDeviceMapping) -> None:
+        """The driver connected the volume of ``bdm`` (or kept it after a failed
+        disconnect): the store shows it ``in-use``."""
+        assert bdm.volume_id is not None
+        self.store.mark_in_use(bdm.volume_id, instance_uuid=instance.uuid)
+
+    def disconnecting(self, instance: Instance, bdm: BlockDeviceMapping) -> None:
+        """The driver is about to disconnect the volume of ``bdm``: the store shows
+        it ``detaching``. A record that is not this instance's ``in-use`` one is
+        left alone (:meth:`terminate` copes with it)."""
+        if bdm.volume_id is None:
+            return
+        try:
+            self.store.begin_detach(bdm.volume_id, instance_uuid=instance.uuid)
+        except (VolumeNotFound, InvalidVolumeState) as exc:
+            LOG.info("volume %s not marked detaching: %s", bdm.volume_id, exc)
 
     def connection_info_for(
         self, instance: Instance, bdm: BlockDeviceMapping

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, select
 
@@ -42,10 +42,11 @@ class QuotaStore(RecordStore):
                 elif row.hard_limit != limit:
                     row.hard_limit, row.updated_at = limit, now
 
-    def clear(self, project_id: str) -> None:
-        """Back to the defaults: forget every limit the project was given."""
+    def clear(self, project_id: str, resources: Iterable[str] | None = None) -> None:
+        """Back to the defaults: forget every limit the project was given (on
+        ``resources`` only, when given: the compute and volume APIs share the store)."""
+        statement = delete(QuotaRow).where(QuotaRow.project_id == project_id)
+        if resources is not None:
+            statement = statement.where(QuotaRow.resource.in_(list(resources)))
         with self.writing() as session:
-            session.execute(
-                delete(QuotaRow).where(QuotaRow.project_id == project_id),
-                execution_options={"synchronize_session": False},
-            )
+            session.execute(statement, execution_options={"synchronize_session": False})

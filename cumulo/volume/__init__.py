@@ -16,12 +16,15 @@ from .exceptions import (
     VolumeStoreError,
     VolumeStoreFull,
 )
-from .store import GIB, VolumeStore
+from .store import ERROR_KINDS, GIB, VolumeDetails, VolumeEntry, VolumeStore
 
 __all__ = [
+    "ERROR_KINDS",
     "GIB",
     "InvalidVolumeSize",
     "InvalidVolumeState",
+    "VolumeDetails",
+    "VolumeEntry",
     "VolumeInUse",
     "VolumeNotFound",
     "VolumeNotReachable",

@@ -8,8 +8,17 @@ directory — so threads and processes sharing a directory see each other's chan
 whole. The store keeps no state in memory; the directory is the truth.
 
 The store answers what the compute flows need: create, look up, list, resize and
-delete volumes; mark them attached/detached; and give a host the connection info
-(a ``VolumeConnectionInfo`` of type ``file``) to reach one.
+delete volumes; mark them attached/detached (with the transitional ``attaching``
+and ``detaching`` states in between, so the block-storage API shows an attachment
+under way); and give a host the connection info (a ``VolumeConnectionInfo`` of
+type ``file``) to reach one.
+
+What only the block-storage API needs (a description, the message of an error the
+user may read, the exact error kind, where the volume's bytes came from) lives in
+a third file, ``<id>.details`` (:class:`VolumeDetails`), not in the ``Volume``
+record: hosts of releases 0.1 and 0.2 share the directory, read ``<id>.json`` as a
+``Volume`` 1.0 and rewrite it whole on attach and detach, so the record keeps its
+1.0 shape and what they do not know survives their writes.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 from uuid import UUID
@@ -48,12 +59,52 @@ from .exceptions import (
     VolumeStoreFull,
 )
 
-__all__ = ["GIB", "VolumeStore"]
+__all__ = ["ERROR_KINDS", "GIB", "VolumeDetails", "VolumeEntry", "VolumeStore"]
 
 GIB: Final = 1024**3
 _IMAGE = ".img"
 _META = ".json"
+_DETAILS = ".details"
 _MAX_NAME = 255
+_MAX_DESCRIPTION = 255
+
+ERROR_KINDS: Final = ("error", "error_extending", "error_deleting")
+"""How a volume in ``error`` failed: at creation (``error``), growing or deleting
+(Cinder's status names)."""
+
+
+@dataclass(frozen=True)
+class VolumeDetails:
+    """What the block-storage API keeps about a volume beside its ``Volume`` record.
+
+    ``error_kind`` and ``error_message`` hold only while the record's status is
+    ``error`` (a host of an older release rewriting the record to another status
+    makes them stale; :meth:`VolumeStore.details` then drops them)."""
+
+    description: str = ""
+    bootable: bool = False
+    image_id: str | None = None
+    """The image the volume was created from."""
+    error_kind: str | None = None
+    """One of :data:`ERROR_KINDS` while the volume is in ``error``."""
+    error_message: str | None = None
+    """What went wrong, worded for the volume's owner (no paths, no tracebacks)."""
+    attached_at: str | None = None
+    """When the current attachment began (ISO 8601, UTC); ``None`` when the record's
+    attachment is not the one it was noted for (an older release attached it)."""
+    attachment_id: str | None = None
+    """The attachment ``attached_at`` was noted for."""
+
+
+@dataclass(frozen=True)
+class VolumeEntry:
+    """A volume with its details and times, as the block-storage API shows it."""
+
+    volume: Volume
+    details: VolumeDetails
+    created_at: datetime
+    updated_at: datetime
+    """When its record or details last changed (their files' modification time)."""
 
 
 class VolumeStore:
@@ -110,17 +161,21 @@ class VolumeStore:
         *,
         project_id: str | None = None,
         user_id: str | None = None,
+        description: str = "",
+        image_id: str | None = None,
     ) -> Volume:
-        """Make a new, empty volume of ``size_gb`` GiB (a sparse file), ``available``.
+        """Make a new, empty volume of ``size_gb`` GiB (a sparse file), ``available``
+        (``creating`` when ``image_id`` says its bytes are still to be copied in:
+        :meth:`finish_create` or :meth:`set_error` follows).
 
         Raises:
             InvalidVolumeSize: ``size_gb`` is not an integer >= 1.
             VolumeStoreFull: it would exceed ``capacity_gb``.
-            ValueError: ``name`` is longer than 255 characters.
+            ValueError: ``name`` or ``description`` is longer than 255 characters.
         """
         _check_size(size_gb)
-        if len(name) > _MAX_NAME:
-            raise ValueError(f"name: expected at most {_MAX_NAME} characters, got {len(name)}")
+        _check_text("name", name, _MAX_NAME)
+        _check_text("description", description, _MAX_DESCRIPTION)
         with self._locked():
             self._check_capacity(size_gb)
             volume_id = uuid.uuid4()
@@ -129,7 +184,7 @@ class VolumeStore:
                 id=volume_id,
                 name=name,
                 size_gb=size_gb,
-                status=VolumeStatus.AVAILABLE,
+                status=VolumeStatus.AVAILABLE if image_id is None else VolumeStatus.CREATING,
                 host=self._host,
                 path=str(image),
                 project_id=project_id,
@@ -138,9 +193,15 @@ class VolumeStore:
             with open(image, "xb") as disk:
                 disk.truncate(size_gb * GIB)
             try:
+                details = VolumeDetails(
+                    description=description, bootable=image_id is not None, image_id=image_id
+                )
+                if details != VolumeDetails():
+                    self._write_details(volume_id, details)
                 self._write(volume, created_ns=time.time_ns())
             except BaseException:
                 image.unlink(missing_ok=True)
+                self._details_path(volume_id).unlink(missing_ok=True)
                 raise
             volume.obj_reset_changes(recursive=True)
             return volume
@@ -168,6 +229,98 @@ class VolumeStore:
         """The GiB all volumes add up to (what ``capacity_gb`` is checked against)."""
         with self._locked(shared=True):
             return self._used_gb()
+
+    def details(self, volume: Volume | UUID | str) -> VolumeDetails:
+        """The volume's :class:`VolumeDetails` (defaults for a volume that has none,
+        such as one an older release made).
+
+        Raises:
+            VolumeNotFound: no such volume.
+        """
+        with self._locked(shared=True):
+            _, current = self._read(_id_of(volume))
+            return self._details_of(current)
+
+    def entry(self, volume: Volume | UUID | str) -> VolumeEntry:
+        """The volume with its details and times.
+
+        Raises:
+            VolumeNotFound: no such volume.
+        """
+        with self._locked(shared=True):
+            return self._entry(_id_of(volume))
+
+    def entries(self, *, project_id: str | None = None) -> builtins.list[VolumeEntry]:
+        """Every volume (of ``project_id`` when given) with its details, oldest first."""
+        with self._locked(shared=True):
+            found = [self._entry(volume_id) for volume_id in self._ids()]
+        found.sort(key=lambda e: (e.created_at, str(e.volume.id)))
+        return [e for e in found if project_id is None or e.volume.project_id == project_id]
+
+    def update(
+        self,
+        volume: Volume | UUID | str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Volume:
+        """Rename the volume and/or change its description (``None``: unchanged).
+
+        Raises:
+            VolumeNotFound: no such volume.
+            ValueError: a value longer than 255 characters.
+        """
+        if name is not None:
+            _check_text("name", name, _MAX_NAME)
+        if description is not None:
+            _check_text("description", description, _MAX_DESCRIPTION)
+        with self._locked():
+            created_ns, current = self._read(_id_of(volume))
+            if description is not None:
+                details = self._details_of(current)
+                self._write_details(current.id, replace(details, description=description))
+            if name is not None and name != current.name:
+                current.name = name
+                self._write(current, created_ns)
+            return current
+
+    def finish_create(self, volume: Volume | UUID | str) -> Volume:
+        """A ``creating`` volume whose bytes are in place becomes ``available``.
+
+        Raises:
+            VolumeNotFound: no such volume.
+            InvalidVolumeState: it is not ``creating``.
+        """
+        with self._locked():
+            created_ns, current = self._read(_id_of(volume))
+            if current.status is not VolumeStatus.CREATING:
+                raise InvalidVolumeState(
+                    str(current.id), "finish creating", current.status, ["creating"]
+                )
+            current.status = VolumeStatus.AVAILABLE
+            return self._write(current, created_ns)
+
+    def set_error(
+        self, volume: Volume | UUID | str, message: str, *, kind: str = "error"
+    ) -> Volume:
+        """Put the volume in ``error``: ``kind`` (one of :data:`ERROR_KINDS`) says
+        what failed, ``message`` what its owner reads. An attached volume keeps its
+        attachment record (a host still uses it).
+
+        Raises:
+            VolumeNotFound: no such volume.
+            ValueError: ``kind`` is not one of :data:`ERROR_KINDS`.
+        """
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"kind: expected one of {list(ERROR_KINDS)}, got {kind!r}")
+        with self._locked():
+            created_ns, current = self._read(_id_of(volume))
+            details = self._details_of(current)
+            self._write_details(
+                current.id, replace(details, error_kind=kind, error_message=message)
+            )
+            current.status = VolumeStatus.ERROR
+            return self._write(current, created_ns)
 
     def resize(self, volume: Volume | UUID | str, size_gb: int) -> Volume:
         """Grow a detached volume to ``size_gb`` GiB (the new space reads as zeros).
@@ -208,6 +361,7 @@ class VolumeStore:
             current.status = VolumeStatus.DELETING
             self._write(current, created_ns)
             self._image_path(current.id).unlink(missing_ok=True)
+            self._details_path(current.id).unlink(missing_ok=True)
             self._meta_path(current.id).unlink(missing_ok=True)
 
     # --- attachments ------------------------------------------------------------------------
@@ -219,9 +373,12 @@ class VolumeStore:
         instance_uuid: UUID,
         host: str,
         mountpoint: str,
+        attaching: bool = False,
     ) -> Volume:
         """Record that the volume is attached to ``instance_uuid`` on ``host`` at
-        ``mountpoint`` (``in-use``, with a new ``attachment_id``).
+        ``mountpoint`` (``in-use``, with a new ``attachment_id``; ``attaching``
+        when ``attaching`` says the host is still connecting it: :meth:`mark_in_use`
+        follows, or :meth:`detach` to give up).
 
         Raises:
             VolumeNotFound: no such volume.
@@ -233,12 +390,73 @@ class VolumeStore:
             created_ns, current = self._read(_id_of(volume))
             self._require_available(current, "attach")
             self._require_reachable(current, host)
-            current.status = VolumeStatus.IN_USE
+            current.status = VolumeStatus.ATTACHING if attaching else VolumeStatus.IN_USE
             current.attached_to = instance_uuid
             current.attached_host = host
             current.mountpoint = mountpoint
             current.attachment_id = uuid.uuid4()
+            details = self._details_of(current)
+            self._write_details(
+                current.id,
+                replace(
+                    details,
+                    attachment_id=str(current.attachment_id),
+                    attached_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                ),
+            )
             return self._write(current, created_ns)
+
+    def mark_in_use(self, volume: Volume | UUID | str, *, instance_uuid: UUID) -> Volume:
+        """An ``attaching`` volume is connected (or a ``detaching`` one stays
+        connected after a failed detach): ``in-use``.
+
+        Raises:
+            VolumeNotFound: no such volume.
+            InvalidVolumeState: it is not attached to ``instance_uuid``.
+        """
+        return self._transition(
+            volume,
+            instance_uuid,
+            "finish attaching",
+            VolumeStatus.IN_USE,
+            (VolumeStatus.ATTACHING, VolumeStatus.DETACHING, VolumeStatus.IN_USE),
+        )
+
+    def begin_detach(self, volume: Volume | UUID | str, *, instance_uuid: UUID) -> Volume:
+        """An ``in-use`` volume is being disconnected from ``instance_uuid``:
+        ``detaching`` (:meth:`detach` follows, or :meth:`mark_in_use` if it fails).
+
+        Raises:
+            VolumeNotFound: no such volume.
+            InvalidVolumeState: it is not ``in-use`` by ``instance_uuid``.
+        """
+        return self._transition(
+            volume, instance_uuid, "detach", VolumeStatus.DETACHING, (VolumeStatus.IN_USE,)
+        )
+
+    def _transition(
+        self,
+        volume: Volume | UUID | str,
+        instance_uuid: UUID,
+        action: str,
+        to: VolumeStatus,
+        expected: tuple[VolumeStatus, ...],
+    ) -> Volume:
+        with self._locked():
+            created_ns, current = self._read(_id_of(volume))
+            if current.status not in expected or current.attached_to != instance_uuid:
+                detail = (
+                    f"attached to instance {current.attached_to}, not {instance_uuid}"
+                    if current.attached_to not in (None, instance_uuid)
+                    else ""
+                )
+                raise InvalidVolumeState(
+                    str(current.id), action, current.status, [s.value for s in expected], detail
+                )
+            if current.status is not to:
+                current.status = to
+                self._write(current, created_ns)
+            return current
 
     def detach(self, volume: Volume | UUID | str, *, instance_uuid: UUID | None = None) -> Volume:
         """Record that the volume is no longer attached (``available``).
@@ -282,7 +500,13 @@ class VolumeStore:
         """
         with self._locked(shared=True):
             _, current = self._read(_id_of(volume))
-        usable = (VolumeStatus.AVAILABLE, VolumeStatus.IN_USE, VolumeStatus.RESERVED)
+        usable = (
+            VolumeStatus.AVAILABLE,
+            VolumeStatus.IN_USE,
+            VolumeStatus.RESERVED,
+            VolumeStatus.ATTACHING,
+            VolumeStatus.DETACHING,
+        )
         if current.status not in usable:
             raise InvalidVolumeState(
                 str(current.id), "connect", current.status, [s.value for s in usable]
@@ -315,6 +539,53 @@ class VolumeStore:
 
     def _meta_path(self, volume_id: UUID) -> Path:
         return self._root / f"{volume_id}{_META}"
+
+    def _entry(self, volume_id: UUID) -> VolumeEntry:
+        created_ns, volume = self._read(volume_id)
+        changed_ns = self._meta_path(volume_id).stat().st_mtime_ns
+        with contextlib.suppress(OSError):
+            changed_ns = max(changed_ns, self._details_path(volume_id).stat().st_mtime_ns)
+        return VolumeEntry(
+            volume,
+            self._details_of(volume),
+            datetime.fromtimestamp(created_ns / 1e9, UTC),
+            datetime.fromtimestamp(changed_ns / 1e9, UTC),
+        )
+
+    def _details_path(self, volume_id: UUID) -> Path:
+        return self._root / f"{volume_id}{_DETAILS}"
+
+    def _details_of(self, volume: Volume) -> VolumeDetails:
+        """The stored details; the error ones only while the record says ``error``
+        (an unreadable file is no details: they are the API's notes, not the truth
+        about the disk)."""
+        try:
+            data = json.loads(self._details_path(volume.id).read_bytes())
+            details = VolumeDetails(
+                description=str(data.get("description", "")),
+                bootable=bool(data.get("bootable", False)),
+                image_id=data.get("image_id"),
+                error_kind=data.get("error_kind"),
+                error_message=data.get("error_message"),
+                attached_at=data.get("attached_at"),
+                attachment_id=data.get("attachment_id"),
+            )
+        except (OSError, ValueError, TypeError, AttributeError):
+            return VolumeDetails()
+        if volume.status is not VolumeStatus.ERROR or details.error_kind not in ERROR_KINDS:
+            details = replace(details, error_kind=None, error_message=None)
+        if volume.attachment_id is None or details.attachment_id != str(volume.attachment_id):
+            details = replace(details, attached_at=None, attachment_id=None)
+        return details
+
+    def _write_details(self, volume_id: UUID, details: VolumeDetails) -> None:
+        path = self._details_path(volume_id)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            tmp.write_text(json.dumps(asdict(details)))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _ids(self) -> builtins.list[UUID]:
         ids = []
@@ -383,6 +654,11 @@ def _id_of(volume: Volume | UUID | str) -> UUID:
         raise ValueError(
             f"volume: expected a Volume, UUID or uuid string, got {volume!r}"
         ) from None
+
+
+def _check_text(what: str, value: str, most: int) -> None:
+    if len(value) > most:
+        raise ValueError(f"{what}: expected at most {most} characters, got {len(value)}")
 
 
 def _check_size(size_gb: object) -> None:

@@ -79,7 +79,7 @@ def check_scenario(out: str, driver: str) -> None:
         assert uuids["demo-vm-1"] in console or f"arrived from {vm1_host}" in console
 
     # The volume: attached through the API, moved with the migration, detached, deleted.
-    volume = re.search(rf"^\s+volume ({UUID}) created in .* \(available\)", out, re.M)
+    volume = re.search(rf"^\s+volume ({UUID}) created .*\(available\)", out, re.M)
     assert volume is not None
     assert re.search(rf"attached at /dev/[sv]db on {vm1_host}; volume in-use", out)
     assert f"volume {volume[1]} is available again" in out

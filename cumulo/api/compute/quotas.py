@@ -221,7 +221,7 @@ class QuotaSet:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         _authorized(req, self.state, "delete", project_id)
-        self.state.quotas.clear(project_id)
+        self.state.quotas.clear(project_id, resources=tuple(DEFAULTS))
         resp.status = falcon.HTTP_202
 
 

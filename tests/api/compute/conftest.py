@@ -6,6 +6,7 @@ with each role, logged in through ``/identity`` as a client would."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -131,7 +132,13 @@ def _login(client: falcon.testing.TestClient, user: str, password: str, project:
 
 @pytest.fixture(scope="module")
 def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComputeCloud]:
-    work: Path = tmp_path_factory.mktemp("compute-api")
+    with running_cloud(tmp_path_factory.mktemp("compute-api")) as cloud:
+        yield cloud
+
+
+@contextlib.contextmanager
+def running_cloud(work: Path) -> Iterator[ComputeCloud]:
+    """The cloud of :func:`compute_cloud` in ``work`` (the volume API's tests share it)."""
     options = CloudOptions.under(
         work,
         transport_url=f"inproc://compute-api-{uuid.uuid4().hex[:8]}",
