@@ -97,8 +97,8 @@ class SecurityGroup(CumuloObject):
     project_id: str
     user_id: str | None = None
     rules: list[SecurityGroupRule] = field(default_factory=list)
-    created_at: datetime | None = field(default=None, added="1.1", read_only=True)
-    updated_at: datetime | None = field(default=None, added="1.1", read_only=True)
+    created_at: datetime | None = field(default=None, added="1.1")
+    updated_at: datetime | None = field(default=None, added="1.1")
 
     @backport_hook("1.1")
     @classmethod

@@ -1,5 +1,5 @@
 """The network service (a Neutron v2.0 subset) under ``/network``: the versions
-document.
+document, the security groups and their rules.
 
 Placeholder skeleton written by the security-group branch so its routes can be
 served and tested; the network-api branch owns this package's skeleton.
@@ -13,6 +13,7 @@ from ..registry import App, MountedService
 from ..state import ApiState
 from .common import PREFIX, V2, neutron_error_body
 from .policies import RULES
+from .security_groups import add_security_group_routes
 
 
 class Versions:
@@ -49,6 +50,7 @@ class V2Resources:
 def add_routes(app: App, state: ApiState) -> None:
     app.add_route(PREFIX, Versions(state))
     app.add_route(V2, V2Resources(state))
+    add_security_group_routes(app, state)
 
 
 SERVICE = MountedService(
