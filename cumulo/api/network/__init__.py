@@ -13,6 +13,7 @@ from ..registry import App, MountedService
 from ..state import ApiState
 from .common import PREFIX, V2, neutron_error_body
 from .policies import RULES
+from .quotas import add_quota_routes
 from .security_groups import add_security_group_routes
 
 
@@ -51,6 +52,7 @@ def add_routes(app: App, state: ApiState) -> None:
     app.add_route(PREFIX, Versions(state))
     app.add_route(V2, V2Resources(state))
     add_security_group_routes(app, state)
+    add_quota_routes(app, state)
 
 
 SERVICE = MountedService(

@@ -22,4 +22,8 @@ SECURITY_GROUP_RULES: tuple[Rule, ...] = (
     Rule("delete_security_group_rule", PROJECT_MEMBER, "Remove a security group rule"),
 )
 
-RULES: tuple[Rule, ...] = (*SECURITY_GROUP_RULES,)
+QUOTA_RULES: tuple[Rule, ...] = (
+    Rule("get_quota", PROJECT_READER, "Show a project's network quotas"),
+)
+
+RULES: tuple[Rule, ...] = (*SECURITY_GROUP_RULES, *QUOTA_RULES)
