@@ -519,3 +519,16 @@ def test_network_quotas_are_unlimited_and_count_the_groups(compute_cloud):
         call(compute_cloud, "get", f"/network/v2.0/quotas/{alpha}", "other"), 403, "HTTPForbidden"
     )
     assert call(compute_cloud, "get", f"/network/v2.0/quotas/{alpha}", "admin").status_code == 200
+
+
+def test_the_placeholder_network_list_names_the_flat_network(compute_cloud):
+    """Until the network-api branch's networks land: OSC's `--network private` lookup."""
+    response = call(compute_cloud, "get", "/network/v2.0/networks", params={"name": "private"})
+    (network,) = response.json["networks"]
+    assert network["name"] == "private"
+    shown = call(compute_cloud, "get", f"/network/v2.0/networks/{network['id']}")
+    assert shown.json["network"] == network
+    error_of(call(compute_cloud, "get", "/network/v2.0/networks/nope"), 404, "NetworkNotFound")
+    assert call(compute_cloud, "get", "/network/v2.0/networks", params={"name": "x"}).json == {
+        "networks": []
+    }
