@@ -29,13 +29,17 @@ LOG = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """An HTTP error a handler raises on purpose; ``str(error)`` is what the client reads."""
+    """An HTTP error a handler raises on purpose; ``str(error)`` is what the client reads.
+    ``kind`` names the error for the services whose bodies say it (Neutron's ``type``)."""
 
     status = 500
 
-    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, headers: Mapping[str, str] | None = None, *, kind: str | None = None
+    ) -> None:
         super().__init__(message)
         self.headers = dict(headers or {})
+        self.kind = kind
 
 
 class BadRequest(ApiError):
@@ -118,6 +122,8 @@ class HttpError:
     status: int
     message: str
     headers: dict[str, str] = field(default_factory=dict)
+    type: str | None = None
+    """The error's name where a service's body carries one (Neutron's ``type``)."""
 
     @property
     def title(self) -> str:
@@ -169,7 +175,7 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
     """The HTTP error for ``exc`` (see the module docstring); logs what the client is
     not told."""
     if isinstance(exc, ApiError):
-        return HttpError(exc.status, str(exc), exc.headers)
+        return HttpError(exc.status, str(exc), exc.headers, exc.kind)
     if isinstance(exc, identity.Unauthorized):
         LOG.info("refused: %s", exc.reason, extra={"request_id": request_id})
         return HttpError(401, str(exc))
@@ -195,7 +201,9 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
     if isinstance(exc, model.FlavorNotFound):
         return HttpError(404, f"Flavor {_named(exc.key)} could not be found.")
     if isinstance(exc, model.NotFound):
-        return HttpError(404, f"The {exc.what} {_named(exc.key)} could not be found.")
+        return HttpError(
+            404, f"The {exc.what} {_named(exc.key)} could not be found.", type=type(exc).__name__
+        )
     if isinstance(exc, model.AlreadyExists):
         labels = {"flavorid": "ID", "name": "name"}
         named = " and ".join(f"{labels.get(k, k)} {v}" for k, v in exc.key.items())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .compute import SERVICE as COMPUTE
 from .identity import SERVICE as IDENTITY
 from .image import SERVICE as IMAGE
+from .network import SERVICE as NETWORK
 from .registry import MountedService
 from .volume import SERVICE as VOLUME
 
-SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE, IMAGE, VOLUME)
+SERVICES: tuple[MountedService, ...] = (IDENTITY, COMPUTE, IMAGE, VOLUME, NETWORK)

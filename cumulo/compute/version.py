@@ -40,7 +40,8 @@ BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them).
 3: release 0.3, in development (compute RPC 1.2: volume attach with a device tag and
 delete-on-termination; Instance 1.2: access addresses, reservation id and launch
 index; Flavor 1.1: remotable description and extra-spec writes; InstanceAction 1.1:
-the lock and unlock actions)."""
+the lock and unlock actions; SecurityGroupRule 1.1: protocol ``any``, and SecurityGroup
+1.1: timestamps and the Networking API's update and delete)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,9 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
                 "InstanceAction": "1.1",
                 "InstanceActionList": "1.1",
                 "InstanceList": "1.2",
+                "SecurityGroup": "1.1",
+                "SecurityGroupList": "1.1",
+                "SecurityGroupRule": "1.1",
             }
         ),
         release="0.3",

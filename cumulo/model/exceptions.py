@@ -67,6 +67,19 @@ class SecurityGroupNotFound(NotFound):
     what = "security group"
 
 
+class SecurityGroupRuleNotFound(NotFound):
+    what = "security group rule"
+
+
+class SecurityGroupInUse(ModelError):
+    """A group cannot be deleted while instances are in it (nothing was deleted)."""
+
+    def __init__(self, group_id: int, instances: int) -> None:
+        self.group_id = group_id
+        self.instances = instances
+        super().__init__(f"security group {group_id} is in use by {instances} instance(s)")
+
+
 class InstanceInfoCacheNotFound(NotFound):
     what = "instance info cache"
 

@@ -372,6 +372,23 @@ class Storage(Protocol):
         """Delete rules of a group; returns the group with the rules left."""
         ...
 
+    def security_group_get_by_rule(self, context: Context, rule_id: int) -> SecurityGroup:
+        """The group holding the rule, with its rules. Raises ``SecurityGroupRuleNotFound``."""
+        ...
+
+    def security_group_update(
+        self, context: Context, group_id: int, *, name: str | None, description: str | None
+    ) -> SecurityGroup:
+        """Set the name and/or description (``None``: unchanged) and ``updated_at``.
+        Raises ``AlreadyExists`` for a name the project uses, ``SecurityGroupNotFound``."""
+        ...
+
+    def security_group_destroy(self, context: Context, group_id: int) -> None:
+        """Delete the group, its rules and other groups' rules naming it as their
+        remote group, in one transaction. Raises ``SecurityGroupInUse`` (nothing
+        deleted) while an instance is associated, ``SecurityGroupNotFound``."""
+        ...
+
     # --- instance faults ----------------------------------------------------------------
 
     def instance_fault_create(self, context: Context, fault: InstanceFault) -> InstanceFault:

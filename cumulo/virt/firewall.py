@@ -31,7 +31,9 @@ def rule_matches(
     peer's address; ``remote_group_ids`` the security groups the peer belongs to
     (for rules that name a remote group instead of a CIDR).
     """
-    if rule.direction is not direction or rule.protocol is not protocol:
+    if rule.direction is not direction:
+        return False
+    if rule.protocol is not Protocol.ANY and rule.protocol is not protocol:
         return False
     version = EtherType.IPV4 if remote_ip.version == 4 else EtherType.IPV6
     if rule.ethertype is not version:
@@ -44,6 +46,8 @@ def rule_matches(
 
 
 def _port_matches(rule: SecurityGroupRule, protocol: Protocol, port: int | None) -> bool:
+    if rule.protocol is Protocol.ANY:
+        return True  # a rule for every protocol has no ports
     if protocol is Protocol.ICMP:
         # from_port holds the ICMP type (None: every type).
         return rule.from_port is None or rule.from_port == port

@@ -168,6 +168,7 @@ def test_a_mounted_service_joins_the_catalog(two_services):
         "block-storage",
         "volumev3",
         "volume",
+        "network",
         "boom",
     ]
     boom = token["catalog"][-1]

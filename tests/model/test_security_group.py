@@ -63,9 +63,9 @@ def test_primitives_match_their_json_schema():
     jsonschema.validate(groups.obj_to_primitive(), json_schema(SecurityGroupList))
     schema = json_schema(SecurityGroupList)
     assert sorted(schema["$defs"]) == [
-        "SecurityGroup-1.0",
-        "SecurityGroupList-1.0",
-        "SecurityGroupRule-1.0",
+        "SecurityGroup-1.1",
+        "SecurityGroupList-1.1",
+        "SecurityGroupRule-1.1",
     ]
 
 
@@ -105,3 +105,48 @@ def test_create_and_add_rules_take_what_storage_returns(storage, ctx):
 def test_remote_group_rule():
     rule = SecurityGroupRule(id=1, protocol="tcp", remote_group_id=4)
     assert (rule.remote_group_id, rule.cidr) == (4, None)
+
+
+def test_update_destroy_and_get_by_rule_go_to_storage(storage, ctx):
+    group = SecurityGroup(id=3, name="web", project_id="p1").obj_set_context(ctx)
+    storage.returns["security_group_update"] = SecurityGroup(id=3, name="www", project_id="p1")
+    group.update(name="www")
+    assert group.name == "www" and group.obj_what_changed() == set()
+    group.destroy()
+    storage.returns["security_group_get_by_rule"] = web_group()
+    assert SecurityGroup.get_by_rule(ctx, 2).name == "web"
+    assert [call[0] for call in storage.calls] == [
+        "security_group_update",
+        "security_group_destroy",
+        "security_group_get_by_rule",
+    ]
+    assert storage.calls[0][2] == {"name": "www", "description": None}
+
+
+def test_a_rule_for_any_protocol_reaches_a_1_0_peer_as_one_rule_per_protocol():
+    """Release 0.1/0.2 hosts know tcp, udp and icmp only: an ``any`` rule (Neutron's
+    default egress) becomes one rule for each, with no ports, the rest unchanged."""
+    from cumulo.compute.version import level
+    from tests.objects.strategies import assert_backports
+
+    group = SecurityGroup(
+        id=1,
+        name="default",
+        project_id="p1",
+        rules=[
+            SecurityGroupRule(id=1, protocol="any", direction="egress", ethertype="IPv6"),
+            SecurityGroupRule(id=2, protocol="tcp", from_port=80, to_port=80),
+        ],
+    )
+    manifest = dict(level(1).object_manifest)
+    assert_backports(group, "1.0", manifest)
+    primitive = group.obj_to_primitive(target_version="1.0", version_manifest=manifest)
+    rules = [r["cumulo_object.data"] for r in primitive["cumulo_object.data"]["rules"]]
+    assert [(r["protocol"], r["direction"], r["ethertype"]) for r in rules] == [
+        ("tcp", "egress", "IPv6"),
+        ("udp", "egress", "IPv6"),
+        ("icmp", "egress", "IPv6"),
+        ("tcp", "ingress", "IPv4"),
+    ]
+    assert rules[0]["from_port"] is None and rules[3]["from_port"] == 80
+    assert "created_at" not in primitive["cumulo_object.data"]

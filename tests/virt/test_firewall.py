@@ -65,3 +65,34 @@ def test_ingress_needs_a_rule_egress_is_open_until_restricted() -> None:
     assert traffic_allowed(
         egress_dns, protocol=Protocol.UDP, port=53, remote_ip=V4, direction=Direction.EGRESS
     )
+
+
+def test_any_protocol_matches_every_protocol_and_port() -> None:
+    """Neutron's rules without a protocol (the default group's egress rules)."""
+    r = rule(protocol=Protocol.ANY, direction=Direction.EGRESS, cidr="192.168.0.0/16")
+    for protocol, port in ((Protocol.TCP, 443), (Protocol.UDP, 53), (Protocol.ICMP, 8)):
+        assert rule_matches(
+            r, protocol=protocol, port=port, remote_ip=V4, direction=Direction.EGRESS
+        )
+    assert not rule_matches(
+        r, protocol=Protocol.TCP, port=1, remote_ip=V6, direction=Direction.EGRESS
+    )
+    assert not rule_matches(
+        r, protocol=Protocol.TCP, port=1, remote_ip=V4, direction=Direction.INGRESS
+    )
+
+
+def test_nftables_renders_any_protocol_without_a_protocol_match() -> None:
+    import uuid
+
+    from cumulo.virt.qemu.nftables import InstanceFilter, render_table
+
+    rules = [
+        rule(protocol=Protocol.ANY, direction=Direction.EGRESS, ethertype=EtherType.IPV6),
+        rule(protocol=Protocol.TCP, from_port=80, to_port=80),
+    ]
+    script = render_table(
+        "h1", [InstanceFilter(uuid.uuid4(), ["tap0"], rules, [1], [V4])], stateful=False
+    )
+    assert "    ether type ip6 accept\n" in script
+    assert "    ether type ip tcp dport 80 accept\n" in script

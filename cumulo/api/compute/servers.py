@@ -46,6 +46,9 @@ from cumulo.rpc.context import RequestContext
 from ..errors import BadRequest, Conflict
 from ..image import image_meta_of, image_of
 from ..media import read_json
+from ..network.default_group import DEFAULT as DEFAULT_GROUP
+from ..network.default_group import default_group
+from ..network.ids import group_id_of
 from ..state import ApiState
 from . import server_schemas, server_views
 from .common import bookmark_url, context_of, microversion, project_token, v21_url
@@ -192,15 +195,36 @@ def _networks(values: dict[str, Any]) -> bool:
 def _security_groups(
     context: RequestContext, project_id: str, values: dict[str, Any]
 ) -> SecurityGroupList:
-    groups = []
-    for name in sorted({g["name"] for g in values.get("security_groups", []) if "name" in g}):
+    """The groups a new server joins, named by name or by Neutron id (OSC sends the
+    id when the cloud has a network service); none named: the project's ``default``,
+    which is made on first use."""
+    wanted = {g["name"] for g in values.get("security_groups", []) if "name" in g}
+    if not wanted:
+        return SecurityGroupList(objects=[default_group(context, project_id)])
+    groups: dict[int, SecurityGroup] = {}
+    for name in sorted(wanted):
+        group = _security_group(context, project_id, name)
+        groups[group.id] = group
+    return SecurityGroupList(objects=[groups[key] for key in sorted(groups)])
+
+
+def _security_group(context: RequestContext, project_id: str, name: str) -> SecurityGroup:
+    if name == DEFAULT_GROUP:
+        return default_group(context, project_id)
+    try:
+        return SecurityGroup.get_by_name(context, project_id, name)
+    except SecurityGroupNotFound:
+        pass
+    group_id = group_id_of(name)
+    if group_id is not None:
         try:
-            groups.append(SecurityGroup.get_by_name(context, project_id, name))
+            group = SecurityGroup.get(context, group_id)
         except SecurityGroupNotFound:
-            if name == "default":
-                continue  # every project has it implicitly: no rules of its own here
-            raise BadRequest(f"Security group {name} not found for project {project_id}.") from None
-    return SecurityGroupList(objects=groups)
+            pass
+        else:
+            if group.project_id == project_id:
+                return group
+    raise BadRequest(f"Security group {name} not found for project {project_id}.")
 
 
 def _root_mappings(

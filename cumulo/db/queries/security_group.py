@@ -5,16 +5,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from cumulo.model.exceptions import AlreadyExists, SecurityGroupNotFound
+from cumulo.model.exceptions import (
+    AlreadyExists,
+    SecurityGroupInUse,
+    SecurityGroupNotFound,
+    SecurityGroupRuleNotFound,
+)
 from cumulo.model.security_group import SecurityGroup, SecurityGroupRule
 from cumulo.model.storage import Context
 
 from .. import convert
-from ..models import SecurityGroupInstanceAssociationRow, SecurityGroupRow, SecurityGroupRuleRow
+from ..models import (
+    InstanceRow,
+    SecurityGroupInstanceAssociationRow,
+    SecurityGroupRow,
+    SecurityGroupRuleRow,
+)
 from .base import Check, Queries, in_chunks, matched_rows, missing, row_exists, taken, utcnow
 
 
@@ -121,6 +131,83 @@ class SecurityGroupQueries(Queries):
                     ),
                 )
             return self._group(session, group_id)
+
+    def security_group_get_by_rule(self, context: Context, rule_id: int) -> SecurityGroup:
+        parent = select(SecurityGroupRuleRow.parent_group_id).where(
+            SecurityGroupRuleRow.id == rule_id
+        )
+        with self._reading() as session:
+            found = self._groups(session, SecurityGroupRow.id.in_(parent))
+            if not found:
+                raise SecurityGroupRuleNotFound(id=rule_id)
+            return found[0]
+
+    def security_group_update(
+        self, context: Context, group_id: int, *, name: str | None, description: str | None
+    ) -> SecurityGroup:
+        values: dict[str, object] = {"updated_at": utcnow()}
+        if name is not None:
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        project_id: str | None = None
+        try:
+            with self._writing() as session:
+                project_id = session.scalar(
+                    select(SecurityGroupRow.project_id).where(SecurityGroupRow.id == group_id)
+                )
+                if project_id is None:
+                    raise SecurityGroupNotFound(id=group_id)
+                matched_rows(
+                    session,
+                    update(SecurityGroupRow).where(SecurityGroupRow.id == group_id).values(values),
+                )
+                return self._group(session, group_id)
+        except IntegrityError as exc:
+            raise self._explain(
+                exc,
+                taken(
+                    AlreadyExists("security group", project_id=project_id, name=name),
+                    SecurityGroupRow.project_id == project_id,
+                    SecurityGroupRow.name == name,
+                    SecurityGroupRow.id != group_id,
+                ),
+            ) from exc
+
+    def security_group_destroy(self, context: Context, group_id: int) -> None:
+        association = SecurityGroupInstanceAssociationRow
+        with self._writing() as session:
+            # Lock the group's row so that no instance joins it between the count and
+            # the delete (a build adds its association in its own transaction).
+            locked = session.scalar(
+                select(SecurityGroupRow.id).where(SecurityGroupRow.id == group_id).with_for_update()
+            )
+            if locked is None:
+                raise SecurityGroupNotFound(id=group_id)
+            # A deleted instance keeps its association rows (soft delete): only live
+            # instances hold the group.
+            in_use = session.scalar(
+                select(func.count())
+                .select_from(association)
+                .join(InstanceRow, InstanceRow.uuid == association.instance_uuid)
+                .where(association.security_group_id == group_id, InstanceRow.deleted == 0)
+            )
+            if in_use:
+                raise SecurityGroupInUse(group_id, int(in_use))
+            # What is left of deleted instances' membership goes with the group.
+            matched_rows(
+                session, delete(association).where(association.security_group_id == group_id)
+            )
+            matched_rows(
+                session,
+                delete(SecurityGroupRuleRow).where(
+                    or_(
+                        SecurityGroupRuleRow.parent_group_id == group_id,
+                        SecurityGroupRuleRow.remote_group_id == group_id,
+                    )
+                ),
+            )
+            matched_rows(session, delete(SecurityGroupRow).where(SecurityGroupRow.id == group_id))
 
     def _group(self, session: Session, group_id: int) -> SecurityGroup:
         found = self._groups(session, SecurityGroupRow.id == group_id)

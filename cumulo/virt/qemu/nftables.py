@@ -73,7 +73,9 @@ def _rule_text(
         if not members:
             return []
         matches.append(f"{family} {peer} {{ {', '.join(str(a) for a in sorted(members))} }}")
-    if rule.protocol is Protocol.ICMP:
+    if rule.protocol is Protocol.ANY:
+        pass  # every protocol: the addresses alone decide
+    elif rule.protocol is Protocol.ICMP:
         icmp = "icmp" if family == "ip" else "icmpv6"
         matches.append(f"meta l4proto {icmp}")
         if rule.from_port is not None:

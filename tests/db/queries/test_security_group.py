@@ -9,9 +9,11 @@ import pytest
 from cumulo.db.models import SecurityGroupRow, SecurityGroupRuleRow
 from cumulo.model import (
     AlreadyExists,
+    SecurityGroupInUse,
     SecurityGroupList,
     SecurityGroupNotFound,
     SecurityGroupRule,
+    SecurityGroupRuleNotFound,
 )
 from cumulo.model.security_group import Direction, EtherType
 
@@ -89,3 +91,39 @@ def test_errors_leave_nothing_behind(storage, ctx, database):
     with pytest.raises(SecurityGroupNotFound, match="id=31337"):
         storage.security_group_add_rules(ctx, web.id, [SecurityGroupRule(protocol="udp"), bad])
     assert database.count(SecurityGroupRuleRow) == 1
+
+
+def test_get_by_rule_update_and_destroy(storage, ctx, database):
+    web = storage.security_group_create(ctx, make_group())
+    db = storage.security_group_create(
+        ctx, make_group(name="db", rules=[SecurityGroupRule(protocol="any")])
+    )
+    web = storage.security_group_add_rules(
+        ctx, web.id, [SecurityGroupRule(protocol="tcp", remote_group_id=db.id)]
+    )
+    assert storage.security_group_get_by_rule(ctx, web.rules[-1].id).id == web.id
+    assert db.rules[0].protocol == "any"
+    with pytest.raises(SecurityGroupRuleNotFound, match="id=4242"):
+        storage.security_group_get_by_rule(ctx, 4242)
+    renamed = storage.security_group_update(ctx, db.id, name="data", description=None)
+    assert (renamed.name, renamed.description, renamed.rules) == ("data", db.description, db.rules)
+    assert renamed.updated_at is not None and renamed.created_at is not None
+    with pytest.raises(AlreadyExists, match="name=web"):
+        storage.security_group_update(ctx, db.id, name="web", description="x")
+    assert storage.security_group_get(ctx, db.id).description == db.description
+    with pytest.raises(SecurityGroupNotFound):
+        storage.security_group_update(ctx, 999, name="x", description=None)
+    inst = storage.instance_create(
+        ctx, make_instance(security_groups=SecurityGroupList(objects=[renamed]))
+    )
+    with pytest.raises(SecurityGroupInUse, match="in use by 1 instance"):
+        storage.security_group_destroy(ctx, db.id)
+    assert storage.security_group_get(ctx, db.id).rules == db.rules
+    storage.instance_destroy(ctx, inst.uuid)
+    # Deleting a group takes the other groups' rules naming it with it.
+    storage.security_group_destroy(ctx, db.id)
+    with pytest.raises(SecurityGroupNotFound):
+        storage.security_group_get(ctx, db.id)
+    assert [r.remote_group_id for r in storage.security_group_get(ctx, web.id).rules] == [None]
+    with pytest.raises(SecurityGroupNotFound):
+        storage.security_group_destroy(ctx, db.id)
