@@ -88,6 +88,14 @@ from .migrate_data import LiveMigrateBDMInfo, LiveMigrateData, VIFMigrateData
 from .migration import Migration, MigrationList
 from .network import VIF, FixedIP, Network, NetworkInfo, Route, Subnet
 from .network_hints import DhcpOption, DhcpOptionList, MacConstraint
+from .port import (
+    COMPUTE_DEVICE_OWNER,
+    DEFAULT_NETWORK_ID,
+    REQUESTED_NETWORKS_KEY,
+    NetworkRequest,
+    NetworkRequestList,
+    PortAllocation,
+)
 from .security_group import (
     Direction,
     EtherType,
@@ -194,6 +202,12 @@ __all__ = [
     "NicDiagnostics",
     "NoStorageError",
     "NotFound",
+    "NetworkRequest",
+    "NetworkRequestList",
+    "PortAllocation",
+    "COMPUTE_DEVICE_OWNER",
+    "DEFAULT_NETWORK_ID",
+    "REQUESTED_NETWORKS_KEY",
     "ObjectActionError",
     "OsType",
     "PowerState",
