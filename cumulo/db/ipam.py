@@ -16,9 +16,9 @@ import ipaddress
 import json
 import random
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, TypeVar
 
 from sqlalchemy import delete, select, update
@@ -55,8 +55,7 @@ class Pool:
 
     def __contains__(self, address: object) -> bool:
         return (
-            isinstance(address, type(self.start))
-            and self.start <= address <= self.end  # type: ignore[operator]
+            isinstance(address, type(self.start)) and self.start <= address <= self.end  # type: ignore[operator]
         )
 
     def as_dict(self) -> dict[str, str]:
@@ -75,20 +74,18 @@ def dns_of(row: SubnetRow) -> list[IPAddress]:
 
 
 def default_pools(cidr: IPNetwork, gateway: IPAddress | None) -> list[Pool]:
-    """The whole CIDR but the network address, the broadcast address (v4) or the
-    subnet-router anycast address (v6), and the gateway, as Neutron defaults it."""
-    first = cidr.network_address + 1
-    last = cidr.broadcast_address - 1 if cidr.version == 4 else cidr.broadcast_address
+    """The whole CIDR but the network address, the broadcast address (v4) and the
+    gateway, as Neutron defaults it."""
+    first = int(cidr.network_address) + 1
+    last = int(cidr.broadcast_address) - (1 if cidr.version == 4 else 0)
     if last < first:
         return []
-    if gateway is None or not first <= gateway <= last:
-        return [Pool(first, last)]
-    pools = []
-    if gateway > first:
-        pools.append(Pool(first, gateway - 1))
-    if gateway < last:
-        pools.append(Pool(gateway + 1, last))
-    return pools
+    spans = [(first, last)]
+    if gateway is not None and first <= int(gateway) <= last:
+        g = int(gateway)
+        spans = [(a, b) for a, b in ((first, g - 1), (g + 1, last)) if a <= b]
+    make = type(cidr.network_address)
+    return [Pool(make(a), make(b)) for a, b in spans]
 
 
 def retrying(transaction: Callable[[int], T]) -> T:

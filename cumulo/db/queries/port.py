@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cumulo.model.exceptions import (
     InstanceNotFound,
+    MacAddressInUse,
     NetworkNotFound,
     PortInUse,
     PortNotFound,
@@ -123,13 +124,14 @@ class PortQueries(Queries):
         ports: list[PortRow] = []
         for index, request in enumerate(requested):
             if request.port_id is not None:
-                port = session.get(PortRow, request.port_id)
-                if port is None or port.project_id != instance.project_id:
+                given = session.get(PortRow, request.port_id)
+                if given is None or given.project_id != instance.project_id:
                     raise PortNotFound(id=request.port_id)
-                if port.device_id not in ("", device_id):
-                    raise PortInUse(port.id, port.device_id)
-                if allowed is not None and port.mac_address not in allowed:
-                    raise ipam.MacAddressInUse(port.network_id, port.mac_address)
+                if given.device_id not in ("", device_id):
+                    raise PortInUse(given.id, given.device_id)
+                if allowed is not None and given.mac_address not in allowed:
+                    raise MacAddressInUse(given.network_id, given.mac_address)
+                port = given
                 port.device_id, port.device_owner = device_id, COMPUTE_DEVICE_OWNER
                 port.binding_host, port.status, port.updated_at = host, "ACTIVE", now
                 ports.append(port)
