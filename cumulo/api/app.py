@@ -14,6 +14,7 @@ from cumulo.db.keypairs import KeyPairStore
 from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
 from cumulo.image import ImageCatalog
+from cumulo.network import NetworkStore
 
 from .backend import LazyBackend
 from .config import ApiConfig
@@ -42,6 +43,7 @@ def build_state(config: ApiConfig, services: tuple[MountedService, ...]) -> ApiS
         images=ImageCatalog(config.images_dir),
         keypairs=KeyPairStore(engine),
         quotas=QuotaStore(engine),
+        networks=NetworkStore(engine),
     )
 
 

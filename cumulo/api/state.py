@@ -14,6 +14,7 @@ from cumulo.db.keypairs import KeyPairStore
 from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager
 from cumulo.image import ImageCatalog
+from cumulo.network import NetworkStore
 
 from .backend import ComputeBackend, LazyBackend
 from .config import ApiConfig
@@ -31,6 +32,7 @@ class ApiState:
     images: ImageCatalog
     keypairs: KeyPairStore
     quotas: QuotaStore
+    networks: NetworkStore
 
     @property
     def backend(self) -> ComputeBackend:

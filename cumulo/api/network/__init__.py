@@ -1,0 +1,35 @@
+"""The network service (a Neutron v2.0 subset) under ``/network``: the versions
+document, networks, subnets and ports, on :mod:`cumulo.network`'s records. Each
+route module lists its routes in ``ROUTES``; :data:`MODULES` is every such module,
+so another resource (security groups) slots in by adding its module here."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..registry import App, MountedService
+from ..state import ApiState
+from . import networks, ports, subnets, versions
+from .common import PREFIX, neutron_error_body
+from .policies import RULES
+
+__all__ = ["MODULES", "SERVICE"]
+
+MODULES: tuple[ModuleType, ...] = (versions, networks, subnets, ports)
+
+
+def add_routes(app: App, state: ApiState) -> None:
+    for module in MODULES:
+        for path, resource in module.ROUTES:
+            app.add_route(path, resource(state))
+
+
+SERVICE = MountedService(
+    type="network",
+    name="neutron",
+    prefix=PREFIX,
+    catalog_path="",
+    add_routes=add_routes,
+    error_body=neutron_error_body,
+    policies=RULES,
+)
