@@ -40,7 +40,8 @@ BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them).
 3: release 0.3, in development (compute RPC 1.2: volume attach with a device tag and
 delete-on-termination; Instance 1.2: access addresses, reservation id and launch
 index; Flavor 1.1: remotable description and extra-spec writes; InstanceAction 1.1:
-the lock and unlock actions)."""
+the lock and unlock actions; NetworkRequest(List) and PortAllocation 1.0: fleet-wide
+network allocation)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,9 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
                 "InstanceAction": "1.1",
                 "InstanceActionList": "1.1",
                 "InstanceList": "1.2",
+                "NetworkRequest": "1.0",
+                "NetworkRequestList": "1.0",
+                "PortAllocation": "1.0",
             }
         ),
         release="0.3",

@@ -11,6 +11,8 @@ from tests.api.compute.conftest import IMAGE
 
 from .support import delete, error, get, post
 
+FLAVOR = "net.tiny"
+
 
 @pytest.fixture(scope="module")
 def tiny(compute_cloud) -> dict[str, str]:
@@ -82,7 +84,7 @@ def flavor(compute_cloud) -> None:
 
 
 def _boot(compute_cloud, name: str, networks) -> str:
-    body = {"server": {"name": name, "imageRef": IMAGE, "flavorRef": "net.tiny", "networks": networks}}
+    body = {"server": {"name": name, "imageRef": IMAGE, "flavorRef": FLAVOR, "networks": networks}}
     response = compute_cloud.post("/servers", body)
     assert response.status_code == 202, response.text
     server_id = response.json["server"]["id"]
@@ -121,7 +123,7 @@ def test_a_server_booted_on_a_network_and_on_a_port(compute_cloud, tiny):
         "server": {
             "name": "x",
             "imageRef": IMAGE,
-            "flavorRef": "net.tiny",
+            "flavorRef": FLAVOR,
             "networks": [{"port": port["id"]}],
         }
     }
@@ -141,7 +143,9 @@ def test_a_server_booted_on_a_network_and_on_a_port(compute_cloud, tiny):
 
 def test_server_create_refuses_what_the_project_may_not_use(compute_cloud, tiny):
     def create(networks, who="other"):
-        body = {"server": {"name": "x", "imageRef": IMAGE, "flavorRef": "net.tiny", "networks": networks}}
+        body = {
+            "server": {"name": "x", "imageRef": IMAGE, "flavorRef": FLAVOR, "networks": networks}
+        }
         return compute_cloud.post("/servers", body, who)
 
     # beta does not see alpha's network, nor alpha's ports.
