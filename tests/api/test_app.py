@@ -161,8 +161,14 @@ def test_a_mounted_service_joins_the_catalog(two_services):
     }
     token = two_services.simulate_post("/identity/v3/auth/tokens", json=body).json["token"]
     project = token["project"]["id"]
-    assert [entry["type"] for entry in token["catalog"]] == ["identity", "compute", "image", "boom"]
-    boom = token["catalog"][3]
+    assert [entry["type"] for entry in token["catalog"]] == [
+        "identity",
+        "compute",
+        "image",
+        "network",
+        "boom",
+    ]
+    boom = token["catalog"][4]
     assert {e["url"] for e in boom["endpoints"]} == {
         f"http://falconframework.org/boom/v1/{project}"
     }
