@@ -1,7 +1,8 @@
 """The network service (a Neutron v2.0 subset) under ``/network``: the versions
-document, networks, subnets and ports, on :mod:`cumulo.network`'s records. Each
-route module lists its routes in ``ROUTES``; :data:`MODULES` is every such module,
-so another resource (security groups) slots in by adding its module here."""
+document, networks, subnets, ports and the (read-only) quotas, on
+:mod:`cumulo.network`'s records. Each route module lists its routes in ``ROUTES``;
+:data:`MODULES` is every such module, so another resource (security groups) slots
+in by adding its module here."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from types import ModuleType
 
 from ..registry import App, MountedService
 from ..state import ApiState
-from . import networks, ports, subnets, versions
+from . import networks, ports, quotas, subnets, versions
 from .common import PREFIX, neutron_error_body
 from .policies import RULES
 
 __all__ = ["MODULES", "SERVICE"]
 
-MODULES: tuple[ModuleType, ...] = (versions, networks, subnets, ports)
+MODULES: tuple[ModuleType, ...] = (versions, networks, subnets, ports, quotas)
 
 
 def add_routes(app: App, state: ApiState) -> None:

@@ -21,4 +21,5 @@ RULES: tuple[Rule, ...] = (
     Rule("get_port", READER, "List ports or show one"),
     Rule("create_port", MEMBER, "Create a port"),
     Rule("delete_port", MEMBER, "Delete a port of the project"),
+    Rule("get_quota", READER, "Show a project's network quotas"),
 )

@@ -102,3 +102,14 @@ def test_bad_input_is_named(compute_cloud):
     unknown = get(compute_cloud, "/networks", params={"colour": "red"})
     assert unknown.status_code == 400 and "colour" in error(unknown)["message"]
     assert get(compute_cloud, "/networks/not-a-uuid").status_code == 404
+
+
+def test_quotas_are_read_for_the_project(compute_cloud):
+    alpha = compute_cloud.projects["alpha"]
+    quota = get(compute_cloud, f"/quotas/{alpha}").json["quota"]
+    assert quota["network"] == 100 and quota["port"] == 500
+    details = get(compute_cloud, f"/quotas/{alpha}/details.json").json["quota"]
+    assert details["port"]["limit"] == 500 and details["port"]["reserved"] == 0
+    refused = get(compute_cloud, f"/quotas/{alpha}", "other")
+    assert refused.status_code == 403 and error(refused)["type"] == "HTTPForbidden"
+    assert get(compute_cloud, f"/quotas/{alpha}", "admin").status_code == 200
