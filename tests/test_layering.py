@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "conductor": {"objects", "model", "rpc", "db", "compute"},
     "identity": {"objects", "model", "db"},
     "image": {"objects", "model", "db"},
+    "network": {"objects", "model", "db"},
     # The front door reaches everything below it but the drivers (compute work goes
     # through the conductor's task API and the compute RPC client).
     "api": {
@@ -35,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
         "rpc",
         "identity",
         "image",
+        "network",
         "conductor",
         "compute",
         "volume",

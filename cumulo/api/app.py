@@ -14,6 +14,7 @@ from cumulo.db.keypairs import KeyPairStore
 from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager, IdentityStore, KeyRepository, TokenFormatter
 from cumulo.image import ImageCatalog
+from cumulo.network import NetworkStore
 from cumulo.volume.store import VolumeStore
 
 from .backend import LazyBackend
@@ -44,6 +45,7 @@ def build_state(config: ApiConfig, services: tuple[MountedService, ...]) -> ApiS
         keypairs=KeyPairStore(engine),
         quotas=QuotaStore(engine),
         volumes=VolumeStore(config.volume_dir) if config.volume_dir else None,
+        networks=NetworkStore(engine),
     )
 
 

@@ -33,13 +33,16 @@ class ApiError(Exception):
     ``kind`` names the error for the services whose bodies say it (Neutron's ``type``)."""
 
     status = 500
+    kind: str | None = None
+    """The error's type name where the service's body names one (Neutron's ``type``)."""
 
     def __init__(
-        self, message: str, headers: Mapping[str, str] | None = None, *, kind: str | None = None
+        self, message: str, headers: Mapping[str, str] | None = None, kind: str | None = None
     ) -> None:
         super().__init__(message)
         self.headers = dict(headers or {})
-        self.kind = kind
+        if kind is not None:
+            self.kind = kind
 
 
 class BadRequest(ApiError):
@@ -122,8 +125,8 @@ class HttpError:
     status: int
     message: str
     headers: dict[str, str] = field(default_factory=dict)
-    type: str | None = None
-    """The error's name where a service's body carries one (Neutron's ``type``)."""
+    kind: str | None = None
+    """The type name of the error, where one is known (Neutron's bodies show it)."""
 
     @property
     def title(self) -> str:
@@ -176,6 +179,9 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
     not told."""
     if isinstance(exc, ApiError):
         return HttpError(exc.status, str(exc), exc.headers, exc.kind)
+    network_error = _network_error(exc)
+    if network_error is not None:
+        return network_error
     if isinstance(exc, identity.Unauthorized):
         LOG.info("refused: %s", exc.reason, extra={"request_id": request_id})
         return HttpError(401, str(exc))
@@ -202,7 +208,7 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
         return HttpError(404, f"Flavor {_named(exc.key)} could not be found.")
     if isinstance(exc, model.NotFound):
         return HttpError(
-            404, f"The {exc.what} {_named(exc.key)} could not be found.", type=type(exc).__name__
+            404, f"The {exc.what} {_named(exc.key)} could not be found.", kind=type(exc).__name__
         )
     if isinstance(exc, model.AlreadyExists):
         labels = {"flavorid": "ID", "name": "name"}
@@ -240,6 +246,29 @@ def http_error(exc: BaseException, request_id: str) -> HttpError:
         extra={"request_id": request_id},
     )
     return HttpError(500, internal_error_message(request_id))
+
+
+NETWORK_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    model.NoMoreIpAddresses: (409, "IpAddressGenerationFailure"),
+    model.IpAddressInUse: (409, "IpAddressInUse"),
+    model.MacAddressInUse: (409, "MacAddressInUse"),
+    model.PortInUse: (409, "PortInUse"),
+    model.InvalidNetworkRequest: (400, "InvalidInput"),
+}
+"""The network service's errors: status and Neutron's type name."""
+
+
+def _network_error(exc: BaseException) -> HttpError | None:
+    if isinstance(exc, model.NetworkNotFound | model.SubnetNotFound | model.PortNotFound):
+        ident = next(iter(exc.key.values()), "")
+        what = exc.what.capitalize()
+        return HttpError(404, f"{what} {ident} could not be found.", kind=f"{what}NotFound")
+    if isinstance(exc, model.NetworkInUse):
+        return HttpError(409, str(exc), kind=f"{exc.what.capitalize()}InUse")
+    for cls, (status, kind) in NETWORK_ERRORS.items():
+        if isinstance(exc, cls):
+            return HttpError(status, str(exc), kind=kind)
+    return None
 
 
 def _named(key: Mapping[str, Any]) -> str:

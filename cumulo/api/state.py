@@ -15,6 +15,7 @@ from cumulo.db.keypairs import KeyPairStore
 from cumulo.db.quotas import QuotaStore
 from cumulo.identity import IdentityManager
 from cumulo.image import ImageCatalog
+from cumulo.network import NetworkStore
 from cumulo.volume.store import VolumeStore
 
 from .backend import ComputeBackend, LazyBackend
@@ -33,6 +34,7 @@ class ApiState:
     images: ImageCatalog
     keypairs: KeyPairStore
     quotas: QuotaStore
+    networks: NetworkStore
     volumes: VolumeStore | None = None
     """The volume store (``/volume``); ``None``: the API has none configured."""
 

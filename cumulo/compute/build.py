@@ -182,6 +182,8 @@ class BuildFlows(ManagerBase):
         return network_info
 
     def _deallocate_network(self, instance: Instance) -> None:
+        """Release the instance's ports (fleet-wide) and empty its info cache."""
+        self.network.deallocate_for_instance(instance)
         cache = instance.info_cache
         if cache.network_info.objects:
             cache.network_info = NetworkInfo()

@@ -1,53 +1,50 @@
-"""``NetworkAllocator``: the compute host's own network allocation (there is no
-separate network service): one VIF per instance on a flat network, with a
-per-host bridge, a deterministic address from the configured subnet, a MAC the
-driver's constraint allows (or one derived from the instance), and the driver's
-DHCP options carried in the VIF.
+"""``NetworkAllocator``: the compute host's side of network allocation. Addresses are
+fleet-wide, in the database: the host asks the conductor
+(``PortAllocation.allocate_for_instance``) for the ports the server create asked for,
+within the driver's MAC constraint and with its DHCP options, and plugs the VIFs it
+gets back into this host's bridge. The result lives in the instance's info cache.
 
-Allocation is a pure function of the instance (its database ``id`` picks the
-address and the default MAC), so every host of a deployment allocates without
-talking to the others and without two instances ever sharing an address; the
-result lives in the instance's info cache.
+Hosts of releases 0.1 and 0.2 do not know ``PortAllocation``: they still give
+instance *n* the address *n* + 1 of 10.1.0.0/16 on the default network, without a
+port in the database. The fleet-wide allocator prefers that same address for every
+instance, so the two agree unless a user took such an address by hand (see
+``docs/network-api.md``).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import uuid
 from typing import Final
 
 from cumulo.model import (
-    VIF,
+    DEFAULT_NETWORK_ID,
+    REQUESTED_NETWORKS_KEY,
     DhcpOption,
     DhcpOptionList,
-    FixedIP,
     Instance,
     MacConstraint,
-    Network,
     NetworkInfo,
-    Subnet,
-    VIFType,
+    NetworkRequestList,
+    PortAllocation,
 )
-from cumulo.objects import MACAddress
+from cumulo.model.exceptions import ModelError
+from cumulo.model.network import VIF
+from cumulo.model.port import DHCP_DETAIL_PREFIX, HOST_DETAIL
 
 from .exceptions import NetworkAllocationFailed
 
-__all__ = ["DEFAULT_SUBNET", "NETWORK_ID", "NetworkAllocator", "dhcp_options_of"]
+__all__ = [
+    "DEFAULT_SUBNET",
+    "DHCP_DETAIL_PREFIX",
+    "HOST_DETAIL",
+    "NETWORK_ID",
+    "NetworkAllocator",
+    "dhcp_options_of",
+]
 
 DEFAULT_SUBNET: Final = "10.1.0.0/16"
-NETWORK_ID: Final = uuid.UUID("6f0b1a4e-3c2d-5e7f-8a9b-0c1d2e3f4a5b")
-"""The id of the one flat network every host allocates on."""
-MAC_PREFIX: Final = "fa:16:3e"
-DHCP_DETAIL_PREFIX: Final = "dhcp_opt"
-"""VIF ``details`` keys ``dhcp_opt:<ip version>:<option name>`` hold DHCP options."""
-HOST_DETAIL: Final = "bound_host"
-"""The VIF ``details`` key naming the host the port is bound to."""
-
-
-def _address_of(
-    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network, offset: int
-) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    return subnet.network_address + offset
+"""The subnet of the default network (migration 0006 creates it)."""
+NETWORK_ID: Final = DEFAULT_NETWORK_ID
+"""The id of the default shared network ``private``."""
 
 
 class NetworkAllocator:
@@ -55,28 +52,11 @@ class NetworkAllocator:
 
     Args:
         host: the compute host (its bridge is ``bridge_template`` with ``{host}``).
-        subnet: the network's subnet; ``.1`` is the gateway and DHCP server, and
-            instance ``id`` *n* gets the address ``n + 1`` further on.
-        dns: name servers given to guests.
-        mtu: the network's MTU.
         bridge_template: the host bridge VIFs plug into.
     """
 
-    def __init__(
-        self,
-        host: str,
-        *,
-        subnet: str = DEFAULT_SUBNET,
-        dns: tuple[str, ...] = ("10.1.0.1",),
-        mtu: int = 1500,
-        bridge_template: str = "br-{host}",
-    ) -> None:
+    def __init__(self, host: str, *, bridge_template: str = "br-{host}") -> None:
         self.host = host
-        self.subnet = ipaddress.ip_network(subnet)
-        if self.subnet.num_addresses < 4:
-            raise ValueError(f"subnet: {subnet} leaves no address for instances")
-        self.dns = tuple(ipaddress.ip_address(a) for a in dns)
-        self.mtu = mtu
         self.bridge_template = bridge_template
 
     def bridge_for(self, host: str) -> str:
@@ -89,63 +69,37 @@ class NetworkAllocator:
         macs: MacConstraint | None,
         dhcp_options: DhcpOptionList,
     ) -> NetworkInfo:
-        """The instance's network: one VIF bound to this host.
+        """The instance's network: a VIF per NIC its create asked for (system metadata
+        ``requested_networks``; one on the default network when absent), bound to
+        this host. Asking again (a retried build) gives the same VIFs.
 
         Args:
-            instance: a stored instance (its ``id`` picks the address).
+            instance: a stored instance.
             macs: the MACs the driver allows (``macs_for_instance``); ``None``: any.
-            dhcp_options: the extra DHCP options its port must serve.
+            dhcp_options: the extra DHCP options its ports must serve.
 
         Raises:
-            NetworkAllocationFailed: the subnet is exhausted, or the driver allows no MAC.
+            NetworkAllocationFailed: the driver allows no MAC, or the network service
+                refused (a pool exhausted, a port in use, a network not found...).
         """
         uuid_ = str(instance.uuid)
-        offset = instance.id + 1
-        last_usable = self.subnet.num_addresses - 2  # the broadcast address is not given out
-        if offset > last_usable:
-            raise NetworkAllocationFailed(
-                uuid_, self.host, f"subnet {self.subnet} has no address for instance {instance.id}"
-            )
-        if macs is None:
-            n = instance.id & 0xFFFFFF
-            mac = f"{MAC_PREFIX}:{n >> 16 & 0xFF:02x}:{n >> 8 & 0xFF:02x}:{n & 0xFF:02x}"
-        elif macs.allowed:
-            mac = min(macs.allowed)
-        else:
+        if macs is not None and not macs.allowed:
             raise NetworkAllocationFailed(uuid_, self.host, "the host's driver allows no MAC")
-        gateway = self.subnet.network_address + 1
-        vif_id = uuid.uuid5(instance.uuid, "vif-0")
-        details = {HOST_DETAIL: self.host, "port_filter": "true"}
-        for option in dhcp_options.objects:
-            details[f"{DHCP_DETAIL_PREFIX}:{option.ip_version}:{option.opt_name}"] = (
-                option.opt_value
+        try:
+            requested = NetworkRequestList.from_metadata(
+                instance.system_metadata.get(REQUESTED_NETWORKS_KEY)
             )
-        network = Network(
-            id=NETWORK_ID,
-            label="private",
-            bridge=self.bridge_for(self.host),
-            mtu=self.mtu,
-            project_id=instance.project_id,
-            subnets=[
-                Subnet(
-                    cidr=self.subnet,
-                    gateway=gateway,
-                    dhcp_server=gateway,
-                    dns=list(self.dns),
-                    ips=[FixedIP(address=_address_of(self.subnet, offset))],
-                )
-            ],
-        )
-        vif = VIF(
-            id=vif_id,
-            address=MACAddress(mac),
-            network=network,
-            type=VIFType.BRIDGE,
-            devname=f"tap{vif_id.hex[:11]}",
-            details=details,
-            active=True,
-        )
-        return NetworkInfo(objects=[vif])
+            info = PortAllocation.allocate_for_instance(
+                instance.obj_context, instance.uuid, self.host, requested, macs, dhcp_options
+            )
+        except (ModelError, ValueError) as exc:
+            raise NetworkAllocationFailed(uuid_, self.host, str(exc)) from exc
+        return self.bind_to_host(info, self.host)
+
+    def deallocate_for_instance(self, instance: Instance) -> None:
+        """Give the instance's ports back (a failed build): the addresses are free for
+        other instances at once."""
+        PortAllocation.release_for_instance(instance.obj_context, instance.uuid)
 
     def bind_to_host(self, network_info: NetworkInfo, host: str) -> NetworkInfo:
         """``network_info`` with every VIF bound to ``host`` (its bridge and binding),
@@ -161,7 +115,7 @@ class NetworkAllocator:
 
 
 def dhcp_options_of(vif: VIF) -> list[DhcpOption]:
-    """The DHCP options :meth:`NetworkAllocator.allocate_for_instance` stored in a VIF."""
+    """The DHCP options allocation stored in a VIF's details."""
     options = []
     for key, value in sorted(vif.details.items()):
         prefix, _, rest = key.partition(":")

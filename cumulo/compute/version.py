@@ -41,7 +41,8 @@ BlockDeviceMapping, LiveMigrateData 1.1 and the objects that carry them).
 delete-on-termination; Instance 1.2: access addresses, reservation id and launch
 index; Flavor 1.1: remotable description and extra-spec writes; InstanceAction 1.1:
 the lock and unlock actions; SecurityGroupRule 1.1: protocol ``any``, and SecurityGroup
-1.1: timestamps and the Networking API's update and delete)."""
+1.1: timestamps and the Networking API's update and delete; NetworkRequest(List) and
+PortAllocation 1.0: fleet-wide network allocation)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,9 @@ SERVICE_VERSION_HISTORY: Final[tuple[ServiceLevel, ...]] = (
                 "SecurityGroup": "1.1",
                 "SecurityGroupList": "1.1",
                 "SecurityGroupRule": "1.1",
+                "NetworkRequest": "1.0",
+                "NetworkRequestList": "1.0",
+                "PortAllocation": "1.0",
             }
         ),
         release="0.3",

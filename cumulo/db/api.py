@@ -22,6 +22,7 @@ from .queries.instance import InstanceQueries
 from .queries.instance_action import InstanceActionQueries
 from .queries.instance_fault import InstanceFaultQueries
 from .queries.migration import MigrationQueries
+from .queries.port import PortQueries
 from .queries.security_group import SecurityGroupQueries
 from .queries.service import ServiceQueries
 from .queries.volume import VolumeQueries
@@ -44,6 +45,7 @@ class SqlStorage(
     InstanceActionQueries,
     VolumeQueries,
     AllocationQueries,
+    PortQueries,
 ):
     """The objects' storage on SQLite, PostgreSQL or MariaDB (see the module docstring).
 

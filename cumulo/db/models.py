@@ -620,3 +620,89 @@ class QuotaRow(Timestamps, Base):
     project_id: Mapped[str] = mapped_column(String(IDENTITY_ID))
     resource: Mapped[str] = mapped_column(String(NAME))
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+# --- networks (the Neutron subset's records; cumulo.db.ipam allocates on them) -------------
+
+
+class NetworkRow(Timestamps, Base):
+    """A network; ``shared`` ones are every project's to boot on."""
+
+    __tablename__ = "networks"
+    __table_args__ = _args()
+
+    id: Mapped[UUID] = mapped_column(UUIDString(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    project_id: Mapped[str | None] = mapped_column(String(IDENTITY_ID))
+    shared: Mapped[bool] = mapped_column(Boolean)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean)
+    mtu: Mapped[int] = mapped_column(Integer)
+
+
+class SubnetRow(Timestamps, Base):
+    """An IP subnet of a network: its pools (JSON ``[{"start", "end"}]``) and name
+    servers (JSON list) are what allocation and the guests read."""
+
+    __tablename__ = "subnets"
+    __table_args__ = _args(Index("ix_subnets_network_id", "network_id"))
+
+    id: Mapped[UUID] = mapped_column(UUIDString(), primary_key=True)
+    network_id: Mapped[UUID] = mapped_column(
+        UUIDString(), ForeignKey("networks.id", name="fk_subnets_network_id")
+    )
+    name: Mapped[str] = mapped_column(String(NAME))
+    project_id: Mapped[str | None] = mapped_column(String(IDENTITY_ID))
+    ip_version: Mapped[int] = mapped_column(Integer)
+    cidr: Mapped[IPNetwork] = mapped_column(IPNetworkString())
+    gateway_ip: Mapped[IPAddress | None] = mapped_column(IPAddressString())
+    allocation_pools: Mapped[str] = mapped_column(Text)
+    dns_nameservers: Mapped[str] = mapped_column(Text)
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean)
+
+
+class PortRow(Timestamps, Base):
+    """A port: a MAC on a network, bound to a device (an instance) and a host.
+    ``preserve_on_delete``: made by a user, so an instance's delete unbinds it
+    instead of deleting it."""
+
+    __tablename__ = "ports"
+    __table_args__ = _args(
+        UniqueConstraint("network_id", "mac_address"),
+        Index("ix_ports_device_id", "device_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(UUIDString(), primary_key=True)
+    network_id: Mapped[UUID] = mapped_column(
+        UUIDString(), ForeignKey("networks.id", name="fk_ports_network_id")
+    )
+    name: Mapped[str] = mapped_column(String(NAME))
+    project_id: Mapped[str] = mapped_column(String(IDENTITY_ID))
+    mac_address: Mapped[str] = mapped_column(String(17))
+    device_id: Mapped[str] = mapped_column(String(NAME))
+    device_owner: Mapped[str] = mapped_column(String(NAME))
+    status: Mapped[str] = mapped_column(String(16))
+    binding_host: Mapped[str | None] = mapped_column(String(NAME))
+    preserve_on_delete: Mapped[bool] = mapped_column(Boolean)
+
+
+class IPAllocationRow(Base):
+    """One address held by one port. The unique key on (network, address) is what
+    keeps two ports from ever holding one address, whoever allocates concurrently."""
+
+    __tablename__ = "ip_allocations"
+    __table_args__ = _args(
+        UniqueConstraint("network_id", "ip_address"),
+        Index("ix_ip_allocations_port_id", "port_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    network_id: Mapped[UUID] = mapped_column(
+        UUIDString(), ForeignKey("networks.id", name="fk_ip_allocations_network_id")
+    )
+    subnet_id: Mapped[UUID] = mapped_column(
+        UUIDString(), ForeignKey("subnets.id", name="fk_ip_allocations_subnet_id")
+    )
+    port_id: Mapped[UUID] = mapped_column(
+        UUIDString(), ForeignKey("ports.id", name="fk_ip_allocations_port_id")
+    )
+    ip_address: Mapped[IPAddress] = mapped_column(IPAddressString())

@@ -173,7 +173,7 @@ def _count_unallocated(engine: Engine) -> int:
 
 FILL_INSTANCE_ALLOCATIONS = OnlineMigration(
     "fill_instance_allocations",
-    "instances placed before allocations existed (schema 0009) get the allocation "
+    "instances placed before allocations existed (schema 0007) get the allocation "
     "of what they hold on their host",
     _fill_allocations,
     _count_unallocated,

@@ -90,6 +90,14 @@ from .migrate_data import LiveMigrateBDMInfo, LiveMigrateData, VIFMigrateData
 from .migration import Migration, MigrationList
 from .network import VIF, FixedIP, Network, NetworkInfo, Route, Subnet
 from .network_hints import DhcpOption, DhcpOptionList, MacConstraint
+from .port import (
+    COMPUTE_DEVICE_OWNER,
+    DEFAULT_NETWORK_ID,
+    REQUESTED_NETWORKS_KEY,
+    NetworkRequest,
+    NetworkRequestList,
+    PortAllocation,
+)
 from .security_group import (
     Direction,
     EtherType,
@@ -125,9 +133,12 @@ LOCKFILE = Path(__file__).with_name("objects.lock.json")
 """The committed fingerprints of every version of every Cumulo object."""
 
 __all__ = [
+    "COMPUTE_DEVICE_OWNER",
+    "DEFAULT_NETWORK_ID",
     "LAZY_FIELDS",
     "LOCKFILE",
     "NAMESPACE",
+    "REQUESTED_NETWORKS_KEY",
     "UNCHECKED",
     "VIF",
     "AccessMode",
@@ -193,11 +204,14 @@ __all__ = [
     "ModelError",
     "Network",
     "NetworkInfo",
+    "NetworkRequest",
+    "NetworkRequestList",
     "NicDiagnostics",
     "NoStorageError",
     "NotFound",
     "ObjectActionError",
     "OsType",
+    "PortAllocation",
     "PowerState",
     "Protocol",
     "RebootType",

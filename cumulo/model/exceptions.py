@@ -96,6 +96,84 @@ class VolumeNotFound(NotFound):
     what = "volume"
 
 
+class NetworkNotFound(NotFound):
+    what = "network"
+
+
+class SubnetNotFound(NotFound):
+    what = "subnet"
+
+
+class PortNotFound(NotFound):
+    what = "port"
+
+
+class NetworkError(ModelError):
+    """A network request that cannot be met as asked; ``str()`` is safe to show."""
+
+
+class NoMoreIpAddresses(NetworkError):
+    """Every address of the network's allocation pools is held."""
+
+    def __init__(self, network_id: Any) -> None:
+        self.network_id = network_id
+        super().__init__(f"No more IP addresses available on network {network_id}.")
+
+
+class IpAddressInUse(NetworkError):
+    """A fixed IP asked for is held by another port."""
+
+    def __init__(self, network_id: Any, ip_address: Any) -> None:
+        self.network_id = network_id
+        self.ip_address = ip_address
+        super().__init__(
+            f"Unable to complete operation for network {network_id}. "
+            f"The IP address {ip_address} is in use."
+        )
+
+
+class MacAddressInUse(NetworkError):
+    """The MAC asked for (or every MAC the driver allows) is taken on the network."""
+
+    def __init__(self, network_id: Any, mac: Any) -> None:
+        self.network_id = network_id
+        self.mac = mac
+        super().__init__(
+            f"Unable to complete operation for network {network_id}. "
+            f"The mac address {mac} is in use."
+        )
+
+
+class PortInUse(NetworkError):
+    """A port asked for is bound to another device already."""
+
+    def __init__(self, port_id: Any, device_id: Any) -> None:
+        self.port_id = port_id
+        self.device_id = device_id
+        super().__init__(f"Port {port_id} is still in use by device {device_id}.")
+
+
+class NetworkInUse(NetworkError):
+    """A network (or subnet) that still has ports cannot be deleted."""
+
+    def __init__(self, what: str, ident: Any) -> None:
+        self.what = what
+        self.ident = ident
+        super().__init__(
+            f"Unable to complete operation on {what} {ident}. "
+            f"There are one or more ports still in use on the network."
+        )
+
+
+class InvalidNetworkRequest(NetworkError):
+    """A request that names impossible values (an address outside its subnet, an
+    overlapping CIDR, a pool outside the CIDR...)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 class AlreadyExists(ModelError):
     """A create met a row with the same unique key."""
 

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from .instance_info_cache import InstanceInfoCache
     from .migration import Migration
     from .network import NetworkInfo
+    from .network_hints import MacConstraint
+    from .port import NetworkRequest
     from .security_group import SecurityGroup, SecurityGroupRule
     from .service import Service, ServiceBinary
     from .volume import Volume
@@ -482,6 +484,28 @@ class Storage(Protocol):
 
     def volume_destroy(self, context: Context, volume_id: uuid.UUID) -> None:
         """Raises ``VolumeNotFound``."""
+        ...
+
+    # --- ports (fleet-wide network allocation, cumulo.model.port) -----------------------
+
+    def ports_allocate_for_instance(
+        self,
+        context: Context,
+        instance_uuid: uuid.UUID,
+        host: str,
+        requested: Sequence[NetworkRequest],
+        macs: MacConstraint | None,
+    ) -> NetworkInfo:
+        """Bind the instance's ports to ``host`` in one transaction (see
+        ``PortAllocation.allocate_for_instance``); returns one VIF per port, without
+        host-side details. Raises ``InstanceNotFound``, ``NetworkNotFound``,
+        ``PortNotFound``, ``PortInUse``, ``NoMoreIpAddresses``, ``MacAddressInUse``;
+        writes nothing when it raises."""
+        ...
+
+    def ports_release_for_instance(self, context: Context, instance_uuid: uuid.UUID) -> None:
+        """Delete the ports made for the instance and their addresses; unbind those
+        made beforehand. (``instance_destroy`` does the same in its transaction.)"""
         ...
 
 

@@ -61,7 +61,7 @@ def test_levels_summary() -> None:
         "level 0: no computes (no pin)",
         "level 1: release 0.1, compute RPC 1.0, 52 objects [oldest supported]",
         "level 2: release 0.2, compute RPC 1.1, 52 objects",
-        "level 3: release 0.3, compute RPC 1.2, 52 objects [this code]",
+        "level 3: release 0.3, compute RPC 1.2, 55 objects [this code]",
     ]
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import falcon
 
 from cumulo.compute.build import NO_NETWORK_KEY
-from cumulo.compute.network import NETWORK_ID
 from cumulo.conductor.tasks.exceptions import NoValidHost
 from cumulo.identity import Token
 from cumulo.image import Image
 from cumulo.model import (
+    REQUESTED_NETWORKS_KEY,
     BlockDeviceMapping,
     DestinationType,
     Flavor,
@@ -57,12 +57,13 @@ from .keypairs import keypair_of
 from .microversions import SERVER_DESCRIPTION, since
 from .quotas import allowed_server_count
 from .schemas import for_version
+from .server_networks import DEFAULT_NETWORK_NAME, requested_networks
 from .server_query import LIST_ATTRS, ServerQuery
 from .services import COMPUTE_ZONE as DEFAULT_ZONE
 
 GIB = 1024**3
-NETWORK_LABEL = "private"
-"""The name the one flat network is known by (``networks[].uuid`` may also name it)."""
+NETWORK_LABEL = DEFAULT_NETWORK_NAME
+"""The name the default network is known by (``networks[].uuid`` may also name it)."""
 NO_NETWORK = NO_NETWORK_KEY
 """The system metadata key saying the server was asked with ``networks: none``."""
 _PASSWORD_CHARS = string.ascii_letters + string.digits
@@ -170,26 +171,6 @@ def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "t", "yes", "y", "on"}
-
-
-def _networks(values: dict[str, Any]) -> bool:
-    """Whether the server gets a port on the flat network: ``none`` says no; a list
-    may name only that network (by id or label)."""
-    networks = values.get("networks", "auto")
-    if networks == "none":
-        return False
-    if networks == "auto":
-        return True
-    for network in networks:
-        if network.get("port"):
-            raise BadRequest(
-                f"Port {network['port']} could not be found (this cloud has no ports to "
-                "attach; ask for a network)."
-            )
-        ident = network.get("uuid")
-        if ident is not None and ident not in (str(NETWORK_ID), NETWORK_LABEL):
-            raise BadRequest(f"Network {ident} could not be found.")
-    return True
 
 
 def _security_groups(
@@ -316,7 +297,6 @@ class Servers(_Listing):
         zone, forced_host = _zone_and_host(values.get("availability_zone"))
         if forced_host is not None:
             self.state.policy.authorize("os_compute_api:servers:create:forced_host", token)
-        with_network = _networks(values)
         groups = _security_groups(context, context.project_id, values)
         admin_password = values.get("adminPass") or "".join(
             secrets.choice(_PASSWORD_CHARS) for _ in range(12)
@@ -335,6 +315,7 @@ class Servers(_Listing):
         count = allowed_server_count(
             self.state, context, context.project_id, min_count, max_count, flavor
         )
+        asked = requested_networks(self.state, context.project_id, values, count)
         templates: list[Instance] = []
         mappings: list[BlockDeviceMapping] = []
         reservation = "r-" + "".join(
@@ -345,8 +326,10 @@ class Servers(_Listing):
             image_ref, given = _root_mappings(values, instance_uuid)
             mappings.extend(given)
             system_metadata = {"disk_config": values.get("OS-DCF:diskConfig", "MANUAL")}
-            if not with_network:
+            if not asked.with_network:
                 system_metadata[NO_NETWORK] = "none"
+            elif asked.requested is not None:
+                system_metadata[REQUESTED_NETWORKS_KEY] = asked.requested.to_metadata()
             templates.append(
                 Instance(
                     uuid=instance_uuid,

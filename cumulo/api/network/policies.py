@@ -1,6 +1,7 @@
-"""The network service's default policy rules (oslo.policy syntax, Neutron's
-names): readers read their project's resources, members change them, admins any
-project's."""
+"""The network service's default rules (Neutron's names). Readers read what their
+project may see (its own resources and shared networks, checked by the handlers);
+admins alone create and delete networks; members change their project's subnets
+and ports, and their security groups and rules."""
 
 from __future__ import annotations
 
@@ -22,8 +23,21 @@ SECURITY_GROUP_RULES: tuple[Rule, ...] = (
     Rule("delete_security_group_rule", PROJECT_MEMBER, "Remove a security group rule"),
 )
 
-QUOTA_RULES: tuple[Rule, ...] = (
-    Rule("get_quota", PROJECT_READER, "Show a project's network quotas"),
+
+READER = "role:reader"
+MEMBER = "role:member"
+
+NETWORK_RULES: tuple[Rule, ...] = (
+    Rule("get_network", READER, "List networks or show one"),
+    Rule("create_network", ADMIN, "Create a network"),
+    Rule("delete_network", ADMIN, "Delete a network"),
+    Rule("get_subnet", READER, "List subnets or show one"),
+    Rule("create_subnet", MEMBER, "Create a subnet on a network of the project"),
+    Rule("delete_subnet", MEMBER, "Delete a subnet of the project"),
+    Rule("get_port", READER, "List ports or show one"),
+    Rule("create_port", MEMBER, "Create a port"),
+    Rule("delete_port", MEMBER, "Delete a port of the project"),
+    Rule("get_quota", READER, "Show a project's network quotas"),
 )
 
-RULES: tuple[Rule, ...] = (*SECURITY_GROUP_RULES, *QUOTA_RULES)
+RULES: tuple[Rule, ...] = (*NETWORK_RULES, *SECURITY_GROUP_RULES)

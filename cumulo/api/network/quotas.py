@@ -1,7 +1,7 @@
-"""``/network/v2.0/quotas/{project_id}`` (and ``/details``, ``/default``): the
-project's network quotas as Neutron shows them, so that ``openstack quota show``,
-which asks every service in the catalog, keeps working. Cumulo limits no network
-resource (every limit is -1, unlimited); the details count what the project has."""
+"""``/network/v2.0/quotas/{project_id}`` (and ``.../details.json``): the project's
+network quotas, read-only, at Neutron's defaults (nothing enforces them yet), as
+``openstack quota show`` reads them beside the compute ones. Usage counts the
+project's networks, subnets and ports."""
 
 from __future__ import annotations
 
@@ -9,51 +9,57 @@ from typing import Any
 
 import falcon
 
-from cumulo.model import SecurityGroupList
-
-from ..compute.common import context_of
-from ..registry import App
+from ..errors import Forbidden
 from ..state import ApiState
-from .common import V2, project_token
+from .common import V20, Route, owns, project_token
 
-UNLIMITED = -1
+DEFAULTS: dict[str, int] = {
+    "network": 100,
+    "subnet": 100,
+    "port": 500,
+    "router": 10,
+    "floatingip": 50,
+    "security_group": 10,
+    "security_group_rule": 100,
+    "rbac_policy": 10,
+    "subnetpool": -1,
+}
+"""Neutron's ``[quotas]`` defaults."""
 
 
-def _counts(context: Any, project_id: str) -> dict[str, int]:
-    groups = SecurityGroupList.get_all(context, project_id).objects
-    return {
-        "security_group": len(groups),
-        "security_group_rule": sum(len(group.rules) for group in groups),
-    }
-
-
-class Quota:
-    """``GET`` one project's limits; ``kind`` ``details`` adds use, ``default`` the
-    defaults (the same: nothing is limited)."""
-
-    def __init__(self, state: ApiState, kind: str = "") -> None:
+class _Quotas:
+    def __init__(self, state: ApiState) -> None:
         self.state = state
-        self.kind = kind
 
+    def _check(self, req: falcon.Request, project_id: str) -> None:
+        token = project_token(req, self.state, "get_quota")
+        if not owns(token, project_id):
+            raise Forbidden("Only admins read another project's quotas.")
+
+
+class Quotas(_Quotas):
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
-        token = project_token(req, self.state)
-        project_id = project_id.removesuffix(".json")
-        target = {"project_id": project_id, "tenant_id": project_id}
-        self.state.policy.authorize("get_quota", token, target)
-        context = context_of(req, token)
-        if self.kind == "details":
-            used = _counts(context, project_id)
-            quota: dict[str, Any] = {
-                name: {"limit": UNLIMITED, "used": count, "reserved": 0}
-                for name, count in used.items()
-            }
-        else:
-            quota = {"security_group": UNLIMITED, "security_group_rule": UNLIMITED}
-        resp.media = {"quota": quota}
+        self._check(req, project_id)
+        resp.media = {"quota": dict(DEFAULTS)}
 
 
-def add_quota_routes(app: App, state: ApiState) -> None:
-    app.add_route(f"{V2}/quotas/{{project_id}}", Quota(state))
-    app.add_route(f"{V2}/quotas/{{project_id}}/details", Quota(state, "details"))
-    app.add_route(f"{V2}/quotas/{{project_id}}/details.json", Quota(state, "details"))
-    app.add_route(f"{V2}/quotas/{{project_id}}/default", Quota(state, "default"))
+class QuotaDetails(_Quotas):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
+        self._check(req, project_id)
+        store = self.state.networks
+        used = {
+            "network": sum(1 for n in store.networks() if n.project_id == project_id),
+            "subnet": sum(1 for s in store.subnets() if s.project_id == project_id),
+            "port": len(store.ports(project_id=project_id)),
+        }
+        body: dict[str, Any] = {
+            name: {"limit": limit, "used": used.get(name, 0), "reserved": 0}
+            for name, limit in DEFAULTS.items()
+        }
+        resp.media = {"quota": body}
+
+
+ROUTES: tuple[Route, ...] = (
+    (f"{V20}/quotas/{{project_id}}", Quotas),
+    (f"{V20}/quotas/{{project_id}}/details.json", QuotaDetails),
+)

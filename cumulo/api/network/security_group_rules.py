@@ -30,7 +30,7 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..media import read_json
 from ..state import ApiState
 from . import ids, security_group_schemas
-from .common import project_token
+from .common import scoped_token
 from .security_groups import (
     find_group,
     groups_of,
@@ -247,7 +247,7 @@ class SecurityGroupRules:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         context = context_of(req, token)
         assert context.project_id is not None
         self.state.policy.authorize("get_security_group_rule", token, target(context.project_id))
@@ -262,7 +262,7 @@ class SecurityGroupRules:
         resp.media = {"security_group_rules": [r for r in rules if _matches(req, r)]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         values = read_json(req, security_group_schemas.RULE_CREATE)["security_group_rule"]
         context = context_of(req, token)
         group = find_group(context, values["security_group_id"])
@@ -312,7 +312,7 @@ class SecurityGroupRuleResource:
         return group, rule_id
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         context = context_of(req, token)
         group, key = self._find(context, rule_id)
         self.state.policy.authorize("get_security_group_rule", token, target(group.project_id))
@@ -320,7 +320,7 @@ class SecurityGroupRuleResource:
         resp.media = {"security_group_rule": render_rule(group, rule)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         context = context_of(req, token)
         group, key = self._find(context, rule_id)
         self.state.policy.authorize("delete_security_group_rule", token, target(group.project_id))

@@ -37,12 +37,12 @@ from ..media import read_json
 from ..registry import App
 from ..state import ApiState
 from . import ids, security_group_schemas
-from .common import V2, project_token
+from .common import V20, scoped_token
 from .default_group import DEFAULT, default_group, egress_rules
 
 LOG = logging.getLogger(__name__)
 
-GROUPS = f"{V2}/security-groups"
+GROUPS = f"{V20}/security-groups"
 
 
 # --- rendering -----------------------------------------------------------------------
@@ -189,7 +189,7 @@ class SecurityGroups:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         context = context_of(req, token)
         assert context.project_id is not None  # project_token
         self.state.policy.authorize("get_security_group", token, target(context.project_id))
@@ -210,7 +210,7 @@ class SecurityGroups:
         }
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         values = read_json(req, security_group_schemas.GROUP_CREATE)["security_group"]
         context = context_of(req, token)
         project_id = project_of(values, token)
@@ -244,7 +244,7 @@ class SecurityGroupResource:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         context = context_of(req, token)
         assert context.project_id is not None
         default_group(context, context.project_id)
@@ -253,7 +253,7 @@ class SecurityGroupResource:
         resp.media = {"security_group": render_group(group)}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         values = read_json(req, security_group_schemas.GROUP_UPDATE)["security_group"]
         context = context_of(req, token)
         group = find_group(context, group_id)
@@ -272,7 +272,7 @@ class SecurityGroupResource:
         resp.media = {"security_group": render_group(group)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, group_id: str) -> None:
-        token = project_token(req, self.state)
+        token = scoped_token(req, self.state)
         context = context_of(req, token)
         group = find_group(context, group_id)
         self.state.policy.authorize("delete_security_group", token, target(group.project_id))
@@ -337,5 +337,5 @@ def add_security_group_routes(app: App, state: ApiState) -> None:
 
     app.add_route(GROUPS, SecurityGroups(state))
     app.add_route(f"{GROUPS}/{{group_id}}", SecurityGroupResource(state))
-    app.add_route(f"{V2}/security-group-rules", SecurityGroupRules(state))
-    app.add_route(f"{V2}/security-group-rules/{{rule_id}}", SecurityGroupRuleResource(state))
+    app.add_route(f"{V20}/security-group-rules", SecurityGroupRules(state))
+    app.add_route(f"{V20}/security-group-rules/{{rule_id}}", SecurityGroupRuleResource(state))

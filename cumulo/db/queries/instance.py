@@ -30,7 +30,7 @@ from cumulo.model.security_group import SecurityGroupList
 from cumulo.model.states import TaskState, VmState
 from cumulo.model.storage import Context, InstanceFilters
 
-from .. import convert
+from .. import convert, ipam
 from ..exceptions import DatabaseError
 from ..models import (
     BlockDeviceMappingRow,
@@ -260,6 +260,9 @@ class InstanceQueries(Queries):
                     )
                     .values(deleted=BlockDeviceMappingRow.id, **marked),
                 )
+            # Its addresses go back in the same transaction, whichever release's
+            # host deleted it.
+            ipam.release_ports(session, str(instance_uuid))
             drop_allocations(session, instance_uuid)  # a retried destroy drops leftovers too
             return self._instance(session, instance_uuid, ())
 

@@ -506,21 +506,6 @@ def test_a_server_naming_an_unknown_group_is_refused(compute_cloud, flavor):
 # --- quotas (what `openstack quota show` asks every service) --------------------------------
 
 
-def test_network_quotas_are_unlimited_and_count_the_groups(compute_cloud):
-    alpha = compute_cloud.projects["alpha"]
-    response = call(compute_cloud, "get", f"/network/v2.0/quotas/{alpha}", "reader")
-    assert response.json == {"quota": {"security_group": -1, "security_group_rule": -1}}
-    every = groups(compute_cloud)
-    details = call(compute_cloud, "get", f"/network/v2.0/quotas/{alpha}/details.json").json
-    assert details["quota"]["security_group"] == {"limit": -1, "used": len(every), "reserved": 0}
-    used = sum(len(g["security_group_rules"]) for g in every)
-    assert details["quota"]["security_group_rule"]["used"] == used
-    error_of(
-        call(compute_cloud, "get", f"/network/v2.0/quotas/{alpha}", "other"), 403, "HTTPForbidden"
-    )
-    assert call(compute_cloud, "get", f"/network/v2.0/quotas/{alpha}", "admin").status_code == 200
-
-
 def test_the_placeholder_network_list_names_the_flat_network(compute_cloud):
     """Until the network-api branch's networks land: OSC's `--network private` lookup."""
     response = call(compute_cloud, "get", "/network/v2.0/networks", params={"name": "private"})
