@@ -39,14 +39,15 @@ def test_show(capsys):
     code, out, _ = run(capsys, "objects", "show", "SecurityGroupRule")
     assert code == 0
     assert out.startswith(
-        "SecurityGroupRule 1.0  (namespace cumulo, serial namespace cumulo_object)"
+        "SecurityGroupRule 1.1  (namespace cumulo, serial namespace cumulo_object)"
     )
     assert "One firewall rule" in out
     fields = {
         line.split()[0]: line for line in out.split("FIELDS\n")[1].split("\n\n")[0].splitlines()
     }
     assert "read-only" in fields["id"]
-    assert 'enum("icmp", "tcp", "udp")' in fields["protocol"]
+    assert 'enum("any", "icmp", "tcp", "udp")' in fields["protocol"]
+    assert "any added in 1.1" in fields["protocol"]
     assert "ipnet | None" in fields["cidr"]
     assert '"ingress"' in fields["direction"]
     assert "HISTORY\n1.0  1.0-" in out
@@ -117,7 +118,7 @@ def test_check_reports_problems_with_exit_1(capsys, tmp_path):
     assert out.startswith(f"3 problem(s) against {path}:\n")
     assert "- Gone is in the lockfile but no object of that name is registered" in out
     assert "- the lockfile's fingerprint of Flavor 1.0 does not match its recorded schema" in out
-    assert "- SecurityGroupList 1.0 is not in the lockfile yet" in out
+    assert "- SecurityGroupList 1.1 is not in the lockfile yet" in out
 
 
 def test_check_without_lockfile_is_an_error(capsys, tmp_path):
