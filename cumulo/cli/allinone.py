@@ -103,6 +103,13 @@ def cloud_options(args: argparse.Namespace, state_dir: Path, hosts: tuple[str, .
     )
 
 
+def served_prefixes() -> str:
+    """The path prefixes of every API the listener serves (``/identity, /compute, ...``)."""
+    from cumulo.api.mounted import SERVICES
+
+    return ", ".join(service.prefix for service in SERVICES)
+
+
 def api_config(options: Any, state_dir: Path, keys_dir: Path) -> Any:
     """The API's configuration in front of the embedded cloud of ``options``: its bus,
     volumes and images, and the conductor's storage (same database, same process)."""
@@ -221,8 +228,9 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
             extra={"bind": f"{host}:{port}", "hosts": list(hosts), "driver": args.driver},
         )
         out = sys.stdout
+        prefixes = served_prefixes()
         out.write(
-            f"cumulo all-in-one: {base} (/identity, /compute, /image), {args.driver} hosts "
+            f"cumulo all-in-one: {base} ({prefixes}), {args.driver} hosts "
             f"{', '.join(hosts)}, state in {state_dir}\n"
             f"admin password: {origin}; {outcome.value} {clouds_yaml}\n"
             f"export OS_CLIENT_CONFIG_FILE={shlex.quote(str(clouds_yaml))}; "

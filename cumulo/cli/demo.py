@@ -147,6 +147,7 @@ class Demo:
             api_config,
             bootstrap_identity,
             seed_default_image,
+            served_prefixes,
         )
 
         self.prepare_state_dir()
@@ -195,7 +196,7 @@ class Demo:
         self.detail("conductor   conductor-1 (object API + compute tasks)")
         for name, driver in self.drivers.items():
             self.detail(f"compute     {name}: {self._describe_driver(driver)}")
-        self.detail(f"API         {base}  (/identity, /compute, /image; admin password generated)")
+        self.detail(f"API         {base}  ({served_prefixes()}; admin password generated)")
 
     def _fake_driver(self) -> Callable[[str], Any]:
         from cumulo.virt.fake import FakeConfig, FakeDriver, FakeHypervisorNetwork
