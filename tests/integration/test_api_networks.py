@@ -19,17 +19,12 @@ import pytest
 import requests
 
 from cumulo.compute.network import NETWORK_ID
-from cumulo.conductor.rpcapi import ConductorAPI
-from cumulo.image import add_image
-from cumulo.rpc import RequestContext, get_transport
-from cumulo.volume.store import VolumeStore
-from tests.integration.processes import Fleet, Processes, wait_for
-from tests.integration.test_identity_api import ADMIN_PASSWORD, Cloud, start_cloud
-from tests.support.databases import server_database
+from tests.integration.api_fleet import IMAGE, api_fleet
+from tests.integration.processes import wait_for
+from tests.integration.test_identity_api import ADMIN_PASSWORD, Cloud
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
 
-IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
 HOSTS = ("host-a", "host-b")
 SERVERS = 40
 
@@ -37,52 +32,19 @@ SERVERS = 40
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
     work = tmp_path_factory.mktemp("api-networks")
-    processes = Processes()
-    images = work / "images"
-    images.mkdir()
-    (images / "disk.partial").write_bytes(b"\0" * 65536)
-    add_image(images, "cirros", images / "disk.partial", image_id=IMAGE)
-    with server_database("postgresql", "_api_networks") as url:
-        database_url = url.render_as_string(hide_password=False)
-        try:
-            cloud = start_cloud(
-                processes,
-                work,
-                database_url,
-                ("--transport-url", rabbitmq_vhost_url, "--volume-dir", str(work / "volumes"),
-                 "--images-dir", str(images)),
-            )  # fmt: skip
-            fleet = Fleet(
-                processes,
-                get_transport(rabbitmq_vhost_url),
-                rabbitmq_vhost_url,
-                database_url,
-                work,
-                VolumeStore(work / "volumes"),
-            )
-            fleet.start_conductor()
-            for host in HOSTS:
-                fleet.start_compute(host)
-            probe = ConductorAPI(fleet.transport, timeout=20)
-            try:
-                probe.wait_until_ready(RequestContext(user_id="t", project_id="t"), timeout=60)
-            finally:
-                probe.close()
-            # Set up with the SDK (in this process): the CLI's start-up is kept for the
-            # commands under test.
-            admin = cloud.sdk("admin")
-            demo = admin.identity.create_project(name="demo", domain_id="default")
-            alice = admin.identity.create_user(
-                name="alice", password="alice-pw", default_project_id=demo.id, domain_id="default"
-            )
-            member = admin.identity.find_role("member")
-            admin.identity.assign_project_role_to_user(demo, alice, member)
-            cloud.add_cloud("alice", "alice", "alice-pw", "demo")
-            admin.compute.create_flavor(name="m1.tiny", ram=128, vcpus=1, disk=1)
-            yield cloud
-            fleet.transport.cleanup()
-        finally:
-            processes.stop_and_check_logs()
+    with api_fleet(work, rabbitmq_vhost_url, "_api_networks", HOSTS) as (cloud, _fleet):
+        # Set up with the SDK (in this process): the CLI's start-up is kept for the
+        # commands under test.
+        admin = cloud.sdk("admin")
+        demo = admin.identity.create_project(name="demo", domain_id="default")
+        alice = admin.identity.create_user(
+            name="alice", password="alice-pw", default_project_id=demo.id, domain_id="default"
+        )
+        member = admin.identity.find_role("member")
+        admin.identity.assign_project_role_to_user(demo, alice, member)
+        cloud.add_cloud("alice", "alice", "alice-pw", "demo")
+        admin.compute.create_flavor(name="m1.tiny", ram=128, vcpus=1, disk=1)
+        yield cloud
 
 
 def _compute(cloud: Cloud, token: str, method: str, path: str, body: Any = None) -> Any:

@@ -12,78 +12,34 @@ from typing import Any
 
 import pytest
 
-from cumulo.conductor.rpcapi import ConductorAPI
-from cumulo.image import add_image
-from cumulo.rpc import RequestContext, get_transport
-from cumulo.volume.store import VolumeStore
-from tests.integration.processes import Fleet, Processes, wait_for
-from tests.integration.test_identity_api import Cloud, start_cloud
-from tests.support.databases import server_database
+from tests.integration.api_fleet import IMAGE, api_fleet
+from tests.integration.processes import wait_for
+from tests.integration.test_identity_api import Cloud
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
-
-IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
     work = tmp_path_factory.mktemp("api-servers")
-    processes = Processes()
-    images = work / "images"
-    images.mkdir()
-    (images / "disk.partial").write_bytes(b"\0" * 65536)
-    add_image(images, "cirros", images / "disk.partial", image_id=IMAGE)
-    with server_database("postgresql", "_api_servers") as url:
-        database_url = url.render_as_string(hide_password=False)
-        try:
-            cloud = start_cloud(
-                processes,
-                work,
-                database_url,
-                (
-                    "--transport-url",
-                    rabbitmq_vhost_url,
-                    "--volume-dir",
-                    str(work / "volumes"),
-                    "--images-dir",
-                    str(images),
-                ),
-            )
-            fleet = Fleet(
-                processes,
-                get_transport(rabbitmq_vhost_url),
-                rabbitmq_vhost_url,
-                database_url,
-                work,
-                VolumeStore(work / "volumes"),
-            )
-            fleet.start_conductor()
-            for host in ("host-a", "host-b"):
-                fleet.start_compute(host)
-            probe = ConductorAPI(fleet.transport, timeout=20)
-            try:
-                probe.wait_until_ready(RequestContext(user_id="t", project_id="t"), timeout=60)
-            finally:
-                probe.close()
-            cloud.openstack("project", "create", "demo")
-            cloud.openstack(
-                "user", "create", "--password", "alice-pw", "--project", "demo", "alice"
-            )
-            cloud.openstack("role", "add", "--user", "alice", "--project", "demo", "member")
-            cloud.add_cloud("alice", "alice", "alice-pw", "demo")
-            cloud.openstack("keypair", "create", "--private-key", str(work / "alice.pem"),
-                            "alice-key", cloud="alice")  # fmt: skip
-            cloud.openstack("project", "create", "other")
-            cloud.openstack("user", "create", "--password", "bob-pw", "--project", "other", "bob")
-            cloud.openstack("role", "add", "--user", "bob", "--project", "other", "member")
-            cloud.add_cloud("bob", "bob", "bob-pw", "other")
-            cloud.openstack(
-                "flavor", "create", "--ram", "256", "--vcpus", "1", "--disk", "1", "m1.tiny"
-            )
-            yield cloud
-            fleet.transport.cleanup()
-        finally:
-            processes.stop_and_check_logs()
+    with api_fleet(work, rabbitmq_vhost_url, "_api_servers", ("host-a", "host-b")) as (
+        cloud,
+        _fleet,
+    ):
+        cloud.openstack("project", "create", "demo")
+        cloud.openstack("user", "create", "--password", "alice-pw", "--project", "demo", "alice")
+        cloud.openstack("role", "add", "--user", "alice", "--project", "demo", "member")
+        cloud.add_cloud("alice", "alice", "alice-pw", "demo")
+        cloud.openstack("keypair", "create", "--private-key", str(work / "alice.pem"),
+                        "alice-key", cloud="alice")  # fmt: skip
+        cloud.openstack("project", "create", "other")
+        cloud.openstack("user", "create", "--password", "bob-pw", "--project", "other", "bob")
+        cloud.openstack("role", "add", "--user", "bob", "--project", "other", "member")
+        cloud.add_cloud("bob", "bob", "bob-pw", "other")
+        cloud.openstack(
+            "flavor", "create", "--ram", "256", "--vcpus", "1", "--disk", "1", "m1.tiny"
+        )
+        yield cloud
 
 
 def _active(cloud: Cloud, name: str, who: str = "alice") -> dict[str, Any]:

@@ -13,65 +13,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from cumulo.conductor.rpcapi import ConductorAPI
-from cumulo.image import add_image
-from cumulo.rpc import RequestContext, get_transport
-from cumulo.volume.store import VolumeStore
-from tests.integration.processes import Fleet, Processes
-from tests.integration.test_identity_api import Cloud, start_cloud
-from tests.support.databases import server_database
+from tests.integration.api_fleet import IMAGE, api_fleet
+from tests.integration.test_identity_api import Cloud
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.rabbitmq, pytest.mark.subprocess]
-
-IMAGE = "8a4f0e3c-1d2b-4c5d-9e6f-a7b8c9d0e1f2"
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory, rabbitmq_vhost_url: str) -> Iterator[Cloud]:
     work = tmp_path_factory.mktemp("api-volumes")
-    processes = Processes()
-    images = work / "images"
-    images.mkdir()
-    (images / "disk.partial").write_bytes(b"\0" * 65536)
-    add_image(images, "cirros", images / "disk.partial", image_id=IMAGE)
-    with server_database("postgresql", "_api_volumes") as url:
-        database_url = url.render_as_string(hide_password=False)
-        try:
-            cloud = start_cloud(
-                processes,
-                work,
-                database_url,
-                (
-                    "--transport-url",
-                    rabbitmq_vhost_url,
-                    "--volume-dir",
-                    str(work / "volumes"),
-                    "--images-dir",
-                    str(images),
-                ),
-            )
-            fleet = Fleet(
-                processes,
-                get_transport(rabbitmq_vhost_url),
-                rabbitmq_vhost_url,
-                database_url,
-                work,
-                VolumeStore(work / "volumes"),
-            )
-            fleet.start_conductor()
-            fleet.start_compute("host-a")
-            probe = ConductorAPI(fleet.transport, timeout=20)
-            try:
-                probe.wait_until_ready(RequestContext(user_id="t", project_id="t"), timeout=60)
-            finally:
-                probe.close()
-            sdk = cloud.sdk()
-            sdk.compute.create_flavor(name="m1.tiny", ram=256, vcpus=1, disk=1)
-            sdk.close()
-            yield cloud
-            fleet.transport.cleanup()
-        finally:
-            processes.stop_and_check_logs()
+    with api_fleet(work, rabbitmq_vhost_url, "_api_volumes", ("host-a",)) as (cloud, _fleet):
+        sdk = cloud.sdk()
+        sdk.compute.create_flavor(name="m1.tiny", ram=256, vcpus=1, disk=1)
+        sdk.close()
+        yield cloud
 
 
 def test_the_cli_creates_attaches_detaches_and_deletes_a_volume(cloud):
