@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("tests.support.rabbitmq",)
+
 SERVICE_MARKERS = ("postgresql", "mariadb", "rabbitmq", "qemu", "subprocess", "demo")
 
 SERVICE_FIXTURES = {"rabbitmq_url": "rabbitmq", "qemu_installed": "qemu"}
