@@ -13,7 +13,9 @@ IP: dict[str, Any] = {"type": "string", "maxLength": 64}
 DESCRIPTION: dict[str, Any] = {"type": "string", "maxLength": 255}
 
 
-def _body(key: str, properties: dict[str, Any], required: list[str]) -> Schema:
+def envelope(key: str, properties: dict[str, Any], required: list[str]) -> Schema:
+    """A body ``{key: {...}}`` whose object has exactly ``properties`` (Neutron's shape
+    for every create and update)."""
     return Schema(
         {
             "type": "object",
@@ -31,7 +33,7 @@ def _body(key: str, properties: dict[str, Any], required: list[str]) -> Schema:
     )
 
 
-CREATE_NETWORK = _body(
+CREATE_NETWORK = envelope(
     "network",
     {
         "name": NAME,
@@ -53,7 +55,7 @@ _POOL: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-CREATE_SUBNET = _body(
+CREATE_SUBNET = envelope(
     "subnet",
     {
         "name": NAME,
@@ -78,7 +80,7 @@ _FIXED_IP: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-CREATE_PORT = _body(
+CREATE_PORT = envelope(
     "port",
     {
         "name": NAME,

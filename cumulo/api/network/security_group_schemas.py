@@ -7,34 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..validation import Schema
+from .schemas import DESCRIPTION, envelope
 
 NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
-DESCRIPTION: dict[str, Any] = {"type": "string", "maxLength": 255}
 PROJECT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
 PORT: dict[str, Any] = {"type": ["integer", "string", "null"], "pattern": r"^[0-9]{1,5}$"}
 """A port, an ICMP type or code (Neutron takes numbers as strings too)."""
 
 
-def _envelope(key: str, properties: dict[str, Any], required: list[str]) -> Schema:
-    return Schema(
-        {
-            "type": "object",
-            "properties": {
-                key: {
-                    "type": "object",
-                    "properties": properties,
-                    "required": required,
-                    "additionalProperties": False,
-                }
-            },
-            "required": [key],
-            "additionalProperties": False,
-        }
-    )
-
-
-GROUP_CREATE = _envelope(
+GROUP_CREATE = envelope(
     "security_group",
     {
         "name": NAME,
@@ -47,14 +28,14 @@ GROUP_CREATE = _envelope(
 )
 """``POST /v2.0/security-groups``."""
 
-GROUP_UPDATE = _envelope(
+GROUP_UPDATE = envelope(
     "security_group",
     {"name": NAME, "description": DESCRIPTION, "stateful": {"type": "boolean"}},
     [],
 )
 """``PUT /v2.0/security-groups/{id}``: the name and the description."""
 
-RULE_CREATE = _envelope(
+RULE_CREATE = envelope(
     "security_group_rule",
     {
         "security_group_id": {"type": "string", "minLength": 1, "maxLength": 255},
