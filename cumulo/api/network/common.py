@@ -47,16 +47,16 @@ def neutron_error_body(error: HttpError) -> dict[str, Any]:
 def project_token(req: falcon.Request, state: ApiState, rule: str) -> Token:
     """The request's token once ``rule`` allows it (401 without a valid one, 403 when
     refused or not scoped to a project: network resources belong to one)."""
-    token = authorized(req, state, rule)
-    if token.project is None:
-        raise Forbidden("The Networking API needs a token scoped to a project.")
-    return token
+    return _in_a_project(authorized(req, state, rule))
 
 
 def scoped_token(req: falcon.Request, state: ApiState) -> Token:
     """The request's checked token (401 otherwise), scoped to a project (403
     otherwise), for handlers that authorize against the resource's own project."""
-    token = token_of(req, state)
+    return _in_a_project(token_of(req, state))
+
+
+def _in_a_project(token: Token) -> Token:
     if token.project is None:
         raise Forbidden("The Networking API needs a token scoped to a project.")
     return token
